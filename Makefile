@@ -1,0 +1,34 @@
+# Everything a new user or CI needs goes through these targets: no install step by hand.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# PyTorch's CPU wheel lies on this machine's disk; pip must take it, never the multi-GB CUDA build.
+TORCH_WHEELS ?= /opt/wheels
+PIP_FIND := $(if $(wildcard $(TORCH_WHEELS)),--find-links $(TORCH_WHEELS),)
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: install run test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PIP_FIND) "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet $(PIP_FIND) -e ".[dev,postgres]"
+	touch $(STAMP)
+
+run: install
+	$(BIN)/recruiter seed --if-empty
+	$(BIN)/recruiter ui --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

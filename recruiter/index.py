@@ -1,0 +1,223 @@
+"""The faiss index of community vectors, persisted beside the database it mirrors.
+
+Inner product over unit vectors (so scores are cosines), faiss ids = community ids. The index is derived
+data: `sync` brings it in line with the database by comparing (id, content hash) pairs, taking vectors from
+the embedding cache and embedding only what the cache lacks. Because every write path ends with a sync and
+every read path starts with a cheap version check, an import interrupted between the database commit and the
+index save is repaired by the next command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import faiss
+import numpy as np
+from sqlmodel import Session, select
+
+from recruiter.config import index_dir
+from recruiter.db import get_setting, set_setting
+from recruiter.embedding import EmbeddingService, cached_vectors, community_text, get_embedding_service
+from recruiter.models import Community
+
+DATA_VERSION_KEY = "community_data_version"
+INDEX_FORMAT = 1
+
+
+def bump_data_version(*, session: Session) -> int:
+    """Record that communities changed, so every loaded index knows to re-sync."""
+    version = int(get_setting(DATA_VERSION_KEY, 0, session=session) or 0) + 1
+    set_setting(DATA_VERSION_KEY, version, session=session)
+    return version
+
+
+@dataclass
+class CommunityIndex:
+    folder: Path
+    model: str
+    dim: int
+    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 384), dtype=np.float32))
+    hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype="S64"))
+    data_version: int = -1
+    _faiss: faiss.Index | None = None
+    _position: dict[int, int] | None = None
+
+    # --- reading ---------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def position(self) -> dict[int, int]:
+        if self._position is None:
+            self._position = {int(i): p for p, i in enumerate(self.ids)}
+        return self._position
+
+    @property
+    def faiss_index(self) -> faiss.Index:
+        if self._faiss is None:
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+            if len(self.ids):
+                index.add_with_ids(self.vectors, self.ids)
+            self._faiss = index
+        return self._faiss
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, community ids) for each query row."""
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        k = min(k, len(self.ids))
+        if k == 0:
+            return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
+        return self.faiss_index.search(queries, k)
+
+    def scores(self, queries: np.ndarray) -> np.ndarray:
+        """Cosine of every indexed community with every query: shape (queries, communities)."""
+        return np.atleast_2d(queries).astype(np.float32) @ self.vectors.T
+
+    def vectors_for(self, community_ids: list[int]) -> np.ndarray:
+        rows = [self.position[i] for i in community_ids if i in self.position]
+        return self.vectors[rows] if rows else np.zeros((0, self.dim), np.float32)
+
+    # --- writing ---------------------------------------------------------------------------------------
+    def _replace(self, ids: np.ndarray, vectors: np.ndarray, hashes: np.ndarray) -> None:
+        self.ids, self.vectors, self.hashes = ids, np.ascontiguousarray(vectors, np.float32), hashes
+        self._faiss = None
+        self._position = None
+
+    def save(self) -> None:
+        """Write atomically: a crash mid-save leaves the previous index, never a torn one."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp_index = self.folder / "communities.faiss.tmp"
+        faiss.write_index(self.faiss_index, str(tmp_index))
+        tmp_meta = self.folder / "communities.meta.npz.tmp"
+        with open(tmp_meta, "wb") as fh:
+            np.savez(fh, ids=self.ids, hashes=self.hashes)
+        meta = {"format": INDEX_FORMAT, "model": self.model, "dim": self.dim, "count": len(self.ids),
+                "data_version": self.data_version}
+        tmp_json = self.folder / "communities.json.tmp"
+        tmp_json.write_text(json.dumps(meta))
+        os.replace(tmp_index, self.folder / "communities.faiss")
+        os.replace(tmp_meta, self.folder / "communities.meta.npz")
+        os.replace(tmp_json, self.folder / "communities.json")
+
+
+def load_index(folder: Path, *, model: str, dim: int = 384) -> CommunityIndex:
+    """Read the persisted index; a missing, torn or other-model index loads empty (a sync refills it)."""
+    meta_path = folder / "communities.json"
+    empty = CommunityIndex(folder=folder, model=model, dim=dim, vectors=np.zeros((0, dim), np.float32))
+    try:
+        meta = json.loads(meta_path.read_text())
+        if meta.get("model") != model or meta.get("format") != INDEX_FORMAT:
+            return empty
+        index = faiss.read_index(str(folder / "communities.faiss"))
+        with np.load(folder / "communities.meta.npz") as side:
+            ids, hashes = side["ids"], side["hashes"]
+    except (OSError, ValueError, RuntimeError, KeyError):
+        return empty
+    d = index.d
+    stored_ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+    codes = faiss.vector_to_array(faiss.downcast_index(index.index).codes)
+    vectors = codes.view(np.float32).reshape(-1, d)
+    if len(stored_ids) != len(ids) or not np.array_equal(stored_ids, ids) or len(hashes) != len(ids):
+        return empty
+    loaded = CommunityIndex(folder=folder, model=model, dim=d, data_version=int(meta.get("data_version", -1)))
+    loaded._replace(ids, vectors, hashes)
+    loaded._faiss = index
+    return loaded
+
+
+@dataclass
+class SyncReport:
+    added: int = 0
+    removed: int = 0
+    embedded: int = 0
+    total: int = 0
+
+
+def sync_index(
+    index: CommunityIndex,
+    *,
+    session: Session,
+    service: EmbeddingService | None = None,
+    progress: Callable[[int], None] | None = None,
+    force: bool = False,
+) -> SyncReport:
+    """Bring the index in line with the database's communities (add, replace, remove), then save it."""
+    data_version = int(get_setting(DATA_VERSION_KEY, 0, session=session) or 0)
+    report = SyncReport(total=len(index))
+    if not force and index.data_version == data_version:
+        return report
+    rows = session.exec(select(Community.id, Community.content_hash)).all()
+    wanted = {int(i): (h or "").encode() for i, h in rows}
+    current = {int(i): h for i, h in zip(index.ids.tolist(), index.hashes.tolist(), strict=True)}
+    stale = [i for i, h in current.items() if wanted.get(i) != h]
+    fresh = [i for i, h in wanted.items() if current.get(i) != h]
+    if stale or fresh:
+        keep = np.array([wanted.get(int(i)) == h for i, h in zip(index.ids, index.hashes, strict=True)], bool)
+        ids, vectors, hashes = index.ids[keep], index.vectors[keep], index.hashes[keep]
+        if fresh:
+            new_vectors, embedded = _vectors_for(fresh, session=session, service=service, progress=progress,
+                                                 model=index.model)
+            report.embedded = embedded
+            ids = np.concatenate([ids, np.array(fresh, dtype=np.int64)])
+            vectors = np.concatenate([vectors, new_vectors]) if len(vectors) else new_vectors
+            hashes = np.concatenate([hashes, np.array([wanted[i] for i in fresh], dtype="S64")])
+        if len(vectors):
+            index.dim = vectors.shape[1]
+        index._replace(ids, vectors.reshape(len(ids), index.dim), hashes)
+        report.added, report.removed = len(fresh), len(stale)
+    index.data_version = data_version
+    index.save()
+    report.total = len(index)
+    return report
+
+
+def _vectors_for(
+    community_ids: list[int],
+    *,
+    session: Session,
+    service: EmbeddingService | None,
+    progress: Callable[[int], None] | None,
+    model: str,
+) -> tuple[np.ndarray, int]:
+    by_id: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(community_ids), 500):
+        part = community_ids[start : start + 500]
+        for community in session.exec(select(Community).where(Community.id.in_(part))).all():
+            by_id[community.id] = (community.content_hash, community_text(community))
+    embedded = 0
+    found = cached_vectors([h for h, _ in by_id.values()], model=model, session=session)
+    missing = [(h, t) for h, t in by_id.values() if h not in found]
+    if missing:
+        service = service or get_embedding_service(model)
+        embedded = service.ensure_cached(missing, session=session, progress=progress)
+        found.update(cached_vectors([h for h, _ in missing], model=model, session=session))
+    vectors = np.stack([found[by_id[i][0]] for i in community_ids]).astype(np.float32)
+    return vectors, embedded
+
+
+_loaded: dict[tuple[str, str], CommunityIndex] = {}
+_loaded_lock = threading.Lock()
+
+
+def get_index(db_url: str, *, session: Session, model: str, service: EmbeddingService | None = None,
+              progress: Callable[[int], None] | None = None) -> CommunityIndex:
+    """The process-wide index for a database, loaded once and synced whenever the data changed."""
+    with _loaded_lock:
+        key = (db_url, model)
+        index = _loaded.get(key)
+        if index is None:
+            index = load_index(index_dir(db_url), model=model)
+            _loaded[key] = index
+        sync_index(index, session=session, service=service, progress=progress)
+        return index
+
+
+def forget_loaded_indexes() -> None:
+    with _loaded_lock:
+        _loaded.clear()

@@ -1,0 +1,17 @@
+"""Scrapers: turn URLs on the web into community records for the core.
+
+Layout (data flows top to bottom):
+
+- ``scrapers.http`` — the one HTTP layer every adapter shares: politeness (per-host
+  serialisation and delay, a global concurrency cap, robots.txt), retries, timeouts,
+  the body cap, content-type and charset handling, redirects and the conditional-GET
+  cache (``scrapers.cache``).
+- ``scrapers.readability`` / ``scrapers.extract`` — pure functions over HTML: the
+  Readability-style metadata port and the contact/social/feed/link extraction.
+- ``scrapers.adapters`` — one module per kind of source (website, feed, Reddit,
+  YouTube, Apple Podcasts, newsletter, OPML); each takes the shared client.
+- ``scrapers.scrape`` — runs the right adapter per URL and turns every failure into
+  a record with ``ok: false`` and an error, so one bad URL never stops the others.
+- ``scrapers.discovery`` — the resumable discovery job; ``scrapers.cli`` — the
+  ``scrape`` and ``discover`` commands registered on the core's Typer app.
+"""

@@ -1,0 +1,70 @@
+"""Settings of the scrapers: politeness, limits and every external base URL.
+
+Every external base URL lives here so tests (and users behind mirrors) can point
+an adapter at a loopback server instead of the real service.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_USER_AGENT = "recruiter/0.1 (+https://github.com/recruiter/recruiter; affiliate partner research)"
+
+
+def recruiter_home() -> Path:
+    """The shared data dir; the core's ``recruiter.config`` owns it when present."""
+    try:
+        from recruiter.config import recruiter_home as core_home  # type: ignore[attr-defined]
+    except Exception:  # the core may not define it (yet); keep the same contract
+        env = os.environ.get("RECRUITER_HOME")
+        return Path(env).expanduser() if env else Path.home() / ".local" / "share" / "recruiter"
+    return Path(core_home())
+
+
+@dataclass(frozen=True)
+class BaseUrls:
+    """Where each external service lives; override for tests or mirrors."""
+
+    reddit: str = "https://www.reddit.com"
+    youtube: str = "https://www.youtube.com"
+    itunes: str = "https://itunes.apple.com"
+    web_search: str = "https://html.duckduckgo.com/html/"
+
+    @classmethod
+    def from_env(cls) -> "BaseUrls":
+        """``RECRUITER_REDDIT_BASE`` etc. override the defaults."""
+        values = {}
+        for name in ("reddit", "youtube", "itunes", "web_search"):
+            env = os.environ.get(f"RECRUITER_{name.upper()}_BASE")
+            if env:
+                values[name] = env
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class ScrapeSettings:
+    """Knobs of the HTTP layer; defaults are the polite ones the issue asks for."""
+
+    user_agent: str = DEFAULT_USER_AGENT
+    per_host_delay: float = 1.0
+    global_concurrency: int = 16
+    connect_timeout: float = 10.0
+    read_timeout: float = 15.0
+    total_timeout: float = 20.0  # one request, all bytes included; cuts stalls and trickles
+    max_bytes: int = 5 * 1024 * 1024
+    max_redirects: int = 10
+    max_retries: int = 2
+    backoff_base: float = 0.5
+    max_retry_after: float = 30.0  # a longer Retry-After is an error, not a wait
+    obey_robots: bool = True
+    use_cache: bool = True
+    cache_dir: Path | None = None  # None: $RECRUITER_HOME/http-cache
+    base_urls: BaseUrls = field(default_factory=BaseUrls.from_env)
+
+    def with_(self, **changes) -> "ScrapeSettings":
+        return replace(self, **changes)
+
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir if self.cache_dir is not None else recruiter_home() / "http-cache"

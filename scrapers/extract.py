@@ -1,0 +1,288 @@
+"""Contact and link extraction from HTML: feeds, emails, social profiles, recent
+posts, about/contact pages and outbound links (for discovery's snowballing).
+
+Pure functions over an lxml tree and the page URL; no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+from .htmldoc import is_element, text_content
+
+FEED_TYPES = {
+    "application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json",
+    "application/x.atom+xml", "application/x-rss+xml", "text/xml", "application/xml",
+}
+_EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,24})(?![\w-])")
+_OBFUSCATED_EMAIL = re.compile(
+    r"\b([A-Za-z0-9._%+-]{1,64})\s*[\[\(\{]\s*at\s*[\]\)\}]\s*([A-Za-z0-9-]+(?:\s*[\[\(\{]\s*dot\s*[\]\)\}]\s*[A-Za-z0-9-]+)+)\b",
+    re.I,
+)
+_FILE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".css", ".js", ".ico", ".avif")
+_PLACEHOLDER_EMAIL_DOMAINS = {"example.com", "example.org", "example.net", "domain.com", "email.com", "yourdomain.com", "sentry.io"}
+
+SOCIAL_HOSTS = {
+    "twitter.com": "twitter", "x.com": "twitter", "facebook.com": "facebook", "fb.com": "facebook",
+    "instagram.com": "instagram", "linkedin.com": "linkedin", "youtube.com": "youtube", "youtu.be": "youtube",
+    "tiktok.com": "tiktok", "pinterest.com": "pinterest", "github.com": "github", "threads.net": "threads",
+    "bsky.app": "bluesky", "twitch.tv": "twitch", "patreon.com": "patreon", "reddit.com": "reddit",
+    "mastodon.social": "mastodon", "t.me": "telegram", "discord.gg": "discord", "discord.com": "discord",
+    "soundcloud.com": "soundcloud", "vimeo.com": "vimeo", "medium.com": "medium", "tumblr.com": "tumblr",
+    "flickr.com": "flickr", "spotify.com": "spotify", "substack.com": "substack",
+}
+# Share buttons, intents and logins point at the network, not at the site's profile.
+_SOCIAL_NOISE = re.compile(
+    r"/(intent|share|sharer|sharing|dialog|login|signup|hashtag|search|home|tr|plugins|embed|watch|status|p|pin/create)(/|\.php|$|\?)",
+    re.I,
+)
+_ABOUT_WORDS = re.compile(
+    r"\b(about|about[-_ ]us|about[-_ ]me|contact|contact[-_ ]us|impressum|kontakt|imprint|team|advertise|"
+    r"work[-_ ]with[-_ ]me|write[-_ ]for[-_ ]us|sponsor(ship)?s?|partners?)\b",
+    re.I,
+)
+
+
+def absolute(base_url: str, href: str | None) -> str | None:
+    """An absolute http(s) URL without fragment, or None for javascript:, mailto: etc."""
+    if not href:
+        return None
+    href = href.strip()
+    if not href or href.startswith("#"):
+        return None
+    try:
+        joined = urljoin(base_url, href)
+        parts = urlsplit(joined)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+
+
+def base_url_of(root, page_url: str) -> str:
+    """The document's base URL: <base href> when present, else the page URL."""
+    for base in root.iter("base"):
+        href = base.get("href")
+        if href:
+            return urljoin(page_url, href.strip())
+    return page_url
+
+
+def _host(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def same_site(a: str, b: str) -> bool:
+    return _host(a) == _host(b)
+
+
+def feed_links(root, page_url: str) -> list[str]:
+    """Autodiscovered feeds: <link rel=alternate type=rss/atom>, then obvious feed anchors."""
+    base = base_url_of(root, page_url)
+    found: list[str] = []
+    for link in root.iter("link"):
+        rel = (link.get("rel") or "").lower().split()
+        media = (link.get("type") or "").split(";")[0].strip().lower()
+        if "alternate" in rel and media in FEED_TYPES:
+            url = absolute(base, link.get("href"))
+            if url and url not in found and "/comments/feed" not in url:
+                found.append(url)
+    if not found:
+        for anchor in root.iter("a"):
+            href = (anchor.get("href") or "").strip()
+            path = urlsplit(href).path.lower().rstrip("/")
+            if path.endswith(("/feed", "/rss", ".rss", "/atom.xml", "/feed.xml", "/rss.xml", "/index.xml")):
+                url = absolute(base, href)
+                if url and same_site(url, page_url) and url not in found:
+                    found.append(url)
+    return found
+
+
+def _clean_email(raw: str) -> str | None:
+    email = unquote(raw).strip().strip(".").lower()
+    if email.startswith("//"):
+        return None
+    if not _EMAIL.fullmatch(email):
+        return None
+    domain = email.rsplit("@", 1)[1]
+    if email.endswith(_FILE_SUFFIXES) or domain in _PLACEHOLDER_EMAIL_DOMAINS:
+        return None
+    return email
+
+
+def visible_text(root) -> str:
+    """Text a reader could see: scripts, styles and templates left out."""
+    parts: list[str] = []
+    skip = {"script", "style", "noscript", "template", "head"}
+
+    def walk(node):
+        if not is_element(node):
+            if node.tail:
+                parts.append(node.tail)
+            return
+        if node.tag in skip:
+            if node.tail:
+                parts.append(node.tail)
+            return
+        if node.text:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+        if node.tail:
+            parts.append(node.tail)
+
+    body = root.find("body")
+    for child in (body if body is not None else root):
+        walk(child)
+    return " ".join(parts)
+
+
+def emails(root, text: str | None = None) -> list[str]:
+    """Contact emails: mailto: links first, then addresses written in the text."""
+    found: list[str] = []
+
+    def add(candidate: str | None) -> None:
+        if candidate and candidate not in found:
+            found.append(candidate)
+
+    for anchor in root.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if href.lower().startswith("mailto:"):
+            address = href[7:].split("?")[0]
+            for part in address.split(","):
+                add(_clean_email(part))
+    text = visible_text(root) if text is None else text
+    for match in _EMAIL.finditer(text):
+        add(_clean_email(match.group(1)))
+    for match in _OBFUSCATED_EMAIL.finditer(text):
+        domain = re.sub(r"\s*[\[\(\{]\s*dot\s*[\]\)\}]\s*", ".", match.group(2), flags=re.I)
+        add(_clean_email(f"{match.group(1)}@{domain}"))
+    return found[:20]
+
+
+def social_kind(url: str) -> str | None:
+    host = _host(url)
+    for domain, kind in SOCIAL_HOSTS.items():
+        if host == domain or host.endswith("." + domain):
+            return kind
+    return None
+
+
+def socials(root, page_url: str) -> list[str]:
+    """Links to the site's own profiles on social networks (share buttons excluded)."""
+    base = base_url_of(root, page_url)
+    page_kind = social_kind(page_url)
+    found: list[str] = []
+    for anchor in root.iter("a", "link"):
+        if anchor.tag == "link" and "me" not in (anchor.get("rel") or "").split():
+            continue
+        url = absolute(base, anchor.get("href"))
+        if not url or not social_kind(url) or (page_kind and social_kind(url) == page_kind and same_site(url, page_url)):
+            continue
+        parts = urlsplit(url)
+        path = parts.path.rstrip("/")
+        if not path or _SOCIAL_NOISE.search(parts.path) or "share" in parts.query.lower() or "url=" in parts.query.lower():
+            continue
+        clean = urlunsplit((parts.scheme, parts.netloc.lower(), path, "", ""))
+        if clean not in found:
+            found.append(clean)
+    return found[:20]
+
+
+def about_links(root, page_url: str, limit: int = 3) -> list[str]:
+    """Same-site about/contact/advertise pages, most promising first."""
+    base = base_url_of(root, page_url)
+    scored: list[tuple[int, int, str]] = []
+    seen = set()
+    for index, anchor in enumerate(root.iter("a")):
+        url = absolute(base, anchor.get("href"))
+        if not url or not same_site(url, page_url) or url in seen or url.rstrip("/") == page_url.rstrip("/"):
+            continue
+        label = " ".join(text_content(anchor).split())[:80]
+        path = urlsplit(url).path
+        target = f"{label} {path.replace('/', ' ')}"
+        match = _ABOUT_WORDS.search(target)
+        if not match:
+            continue
+        seen.add(url)
+        word = match.group(1).lower()
+        rank = 0 if "contact" in word or "kontakt" in word else 1 if "about" in word else 2
+        scored.append((rank, index, url))
+    scored.sort()
+    return [url for _, _, url in scored[:limit]]
+
+
+def recent_post_links(root, page_url: str, limit: int = 10) -> list[dict]:
+    """Post titles and URLs from a blog-like page: headings that link within the site."""
+    base = base_url_of(root, page_url)
+    posts: list[dict] = []
+    seen = set()
+    for heading in root.iter("h1", "h2", "h3"):
+        anchor = heading if heading.tag == "a" else next(heading.iter("a"), None)
+        if anchor is None:
+            parent = heading.getparent()
+            anchor = parent if parent is not None and parent.tag == "a" else None
+        if anchor is None:
+            continue
+        url = absolute(base, anchor.get("href"))
+        title = " ".join(text_content(heading).split())
+        if not url or not title or not same_site(url, page_url) or url in seen:
+            continue
+        if urlsplit(url).path.strip("/") == "":
+            continue
+        seen.add(url)
+        posts.append({"title": title, "url": url, "published": None})
+        if len(posts) >= limit:
+            break
+    return posts
+
+
+def outbound_links(root, page_url: str, limit: int = 200) -> list[str]:
+    """Links to other sites, blogroll/"related" sections first (discovery snowballs on them)."""
+    base = base_url_of(root, page_url)
+    preferred: list[str] = []
+    others: list[str] = []
+    seen = set()
+    hint = re.compile(r"blogroll|links|friends|related|partners|guests?|recommend|network|sites-we-like|xoxo", re.I)
+    for anchor in root.iter("a"):
+        url = absolute(base, anchor.get("href"))
+        if not url or same_site(url, page_url) or social_kind(url) in ("twitter", "facebook", "instagram", "linkedin", "pinterest", "tiktok"):
+            continue
+        if url in seen:
+            continue
+        seen.add(url)
+        in_hint = False
+        for ancestor in anchor.iterancestors():
+            marker = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}"
+            if hint.search(marker):
+                in_hint = True
+                break
+        (preferred if in_hint else others).append(url)
+    return (preferred + others)[:limit]
+
+
+def language(root) -> str | None:
+    """<html lang>, else Content-Language meta, else og:locale."""
+    lang = root.get("lang") or root.get("xml:lang")
+    if lang and lang.strip():
+        return lang.strip()
+    for meta in root.iter("meta"):
+        if (meta.get("http-equiv") or "").lower() == "content-language" and meta.get("content"):
+            return meta.get("content").split(",")[0].strip()
+    for meta in root.iter("meta"):
+        if (meta.get("property") or "").lower() == "og:locale" and meta.get("content"):
+            return meta.get("content").strip().replace("_", "-")
+    return None
+
+
+def meta_content(root, *names: str) -> str | None:
+    """The content of the first <meta name|property|itemprop=...> among ``names``."""
+    wanted = {n.lower() for n in names}
+    for meta in root.iter("meta"):
+        key = (meta.get("name") or meta.get("property") or meta.get("itemprop") or "").lower()
+        if key in wanted and meta.get("content"):
+            return meta.get("content").strip()
+    return None

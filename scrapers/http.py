@@ -1,0 +1,460 @@
+"""The one HTTP layer every adapter shares.
+
+``PoliteClient.get(url)`` returns a fully read, size-capped ``Response`` or raises a
+``FetchError`` whose message says what went wrong in words a user understands.
+What it guarantees, in the order a request meets it:
+
+1. Only ``http``/``https`` URLs with a host; anything else is refused before I/O.
+2. robots.txt of the URL's origin is fetched once per client (RFC 9309: 4xx means
+   allow all, 5xx means disallow all) and obeyed for the configured User-Agent;
+   a refused URL is never requested.
+3. Per host (scheme, host, port) one request at a time and ``per_host_delay``
+   seconds between the end of one request and the start of the next; a global
+   semaphore caps requests in flight across hosts.
+4. Each attempt runs under connect/read timeouts and a *total* timeout, so neither a
+   stall nor a slow trickle of bytes can hold a slot longer than ``total_timeout``.
+5. The body is streamed and cut at ``max_bytes`` (declared Content-Length is
+   checked first); binary content types and bodies that sniff as binary fail.
+6. 429/5xx and connection failures are retried with exponential backoff, honouring
+   ``Retry-After`` up to ``max_retry_after``; timeouts are not retried (a stalled
+   server would only stall again).
+7. Redirects are followed by hand so every hop is checked against robots.txt,
+   politeness and the ``max_redirects`` limit, and loops are named as loops.
+8. A conditional-GET cache (ETag / Last-Modified) turns repeat fetches into 304s.
+
+Tests inject ``transport=httpx.MockTransport(...)``; nothing here knows about adapters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from protego import Protego
+
+from .cache import HttpCache
+from .config import ScrapeSettings
+from .encoding import decode_body, looks_binary
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+ROBOTS_MAX_BYTES = 512 * 1024
+_BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
+_BINARY_TYPES = {
+    "application/octet-stream", "application/pdf", "application/zip", "application/gzip",
+    "application/x-gzip", "application/x-tar", "application/vnd.ms-excel", "application/msword",
+    "application/x-7z-compressed", "application/x-rar-compressed", "application/wasm",
+}
+
+
+class FetchError(Exception):
+    """A URL could not be fetched; ``str(error)`` is the user-facing reason."""
+
+    kind = "fetch"
+
+
+class InvalidUrl(FetchError):
+    kind = "invalid_url"
+
+
+class RobotsDisallowed(FetchError):
+    kind = "robots"
+
+
+class HttpStatusError(FetchError):
+    kind = "http_status"
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+class TooManyRedirects(FetchError):
+    kind = "redirects"
+
+
+class BodyTooLarge(FetchError):
+    kind = "too_large"
+
+
+class UnsupportedContent(FetchError):
+    kind = "content_type"
+
+
+class FetchTimeout(FetchError):
+    kind = "timeout"
+
+
+class ConnectionFailed(FetchError):
+    kind = "connection"
+
+
+@dataclass
+class Response:
+    url: str  # as requested
+    final_url: str  # after redirects
+    status: int
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+    from_cache: bool = False
+    _text: str | None = field(default=None, repr=False)
+    _encoding: str | None = field(default=None, repr=False)
+
+    @property
+    def content_type(self) -> str:
+        """The media type alone, lower-case ('' when the server sent none)."""
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text, self._encoding = decode_body(self.body, self.headers.get("content-type"))
+        return self._text
+
+    @property
+    def encoding(self) -> str:
+        self.text  # noqa: B018 - decoding sets it
+        return self._encoding or "utf-8"
+
+    def json(self):
+        import json
+
+        return json.loads(self.text)
+
+
+def validate_url(url: str) -> str:
+    """The URL, stripped, when it is an absolute http(s) URL with a host; else InvalidUrl."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidUrl("not a URL: empty string")
+    candidate = url.strip()
+    if any(ch.isspace() for ch in candidate):
+        raise InvalidUrl(f"not a URL: {candidate!r} contains whitespace")
+    parts = urlsplit(candidate)
+    if not parts.scheme:
+        raise InvalidUrl(f"not a URL: {candidate!r} (expected http:// or https://)")
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidUrl(f"unsupported scheme {parts.scheme.lower()!r}: only http and https URLs can be scraped")
+    try:
+        parsed = httpx.URL(candidate)
+    except Exception as exc:  # httpx raises InvalidURL and friends
+        raise InvalidUrl(f"not a URL: {candidate!r} ({exc})") from None
+    if not parsed.host:
+        raise InvalidUrl(f"not a URL: {candidate!r} has no host")
+    return candidate
+
+
+def host_key(url: str) -> tuple[str, str, int]:
+    parsed = httpx.URL(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return parsed.scheme, parsed.host, port
+
+
+def _origin(url: str) -> str:
+    scheme, host, port = host_key(url)
+    default = 443 if scheme == "https" else 80
+    netloc = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{netloc}" + ("" if port == default else f":{port}")
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def _describe_size(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+@dataclass
+class _HostSlot:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    next_start: float = 0.0
+
+
+class PoliteClient:
+    """Shared, polite HTTP client; use as ``async with PoliteClient(settings) as client``."""
+
+    def __init__(
+        self,
+        settings: ScrapeSettings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
+        self.settings = settings or ScrapeSettings()
+        s = self.settings
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            follow_redirects=False,
+            timeout=httpx.Timeout(connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=None),
+            headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
+            limits=httpx.Limits(max_connections=max(s.global_concurrency, 1) * 2, max_keepalive_connections=32),
+            trust_env=False,
+        )
+        self._global = asyncio.Semaphore(max(s.global_concurrency, 1))
+        self._hosts: dict[tuple[str, str, int], _HostSlot] = {}
+        self._robots: dict[str, Protego | FetchError | None] = {}
+        self._robots_locks: dict[str, asyncio.Lock] = {}
+        self._cache = HttpCache(s.resolved_cache_dir()) if s.use_cache else None
+        self.requested: list[str] = []  # every URL actually sent, in order (tests, stats)
+
+    async def __aenter__(self) -> "PoliteClient":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # -- public -------------------------------------------------------------------------
+
+    async def get(self, url: str, *, headers: dict[str, str] | None = None, use_cache: bool = True) -> Response:
+        """Fetch ``url`` politely, following redirects; raise FetchError on any failure."""
+        url = validate_url(url)
+        current = url
+        seen = {current}
+        for _hop in range(self.settings.max_redirects + 1):
+            await self._check_robots(current)
+            response, location = await self._fetch_one(current, headers, use_cache=use_cache)
+            if location is None:
+                response.url = url
+                return response
+            nxt = urljoin(current, location)
+            try:
+                nxt = validate_url(nxt)
+            except InvalidUrl as exc:
+                raise InvalidUrl(f"redirect to an unusable location {location!r}: {exc}") from None
+            if nxt in seen:
+                raise TooManyRedirects(f"redirect loop: {current} redirects back to {nxt}")
+            seen.add(nxt)
+            current = nxt
+        raise TooManyRedirects(f"too many redirects (more than {self.settings.max_redirects})")
+
+    async def get_json(self, url: str, **kwargs):
+        response = await self.get(url, **kwargs)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise UnsupportedContent(f"expected JSON from {url}, got {response.content_type or 'untyped'} ({exc})") from None
+
+    async def allowed_by_robots(self, url: str) -> bool:
+        try:
+            await self._check_robots(validate_url(url))
+        except RobotsDisallowed:
+            return False
+        return True
+
+    # -- robots.txt ---------------------------------------------------------------------
+
+    async def _check_robots(self, url: str) -> None:
+        if not self.settings.obey_robots:
+            return
+        origin = _origin(url)
+        lock = self._robots_locks.setdefault(origin, asyncio.Lock())
+        async with lock:
+            if origin not in self._robots:
+                self._robots[origin] = await self._load_robots(origin)
+        rules = self._robots[origin]
+        if isinstance(rules, FetchError):
+            raise type(rules)(str(rules))
+        if rules is None:
+            return
+        if not rules.can_fetch(url, self.settings.user_agent):
+            raise RobotsDisallowed(f"disallowed by robots.txt at {origin}/robots.txt for user agent {self._ua_token()!r}")
+
+    def _ua_token(self) -> str:
+        return self.settings.user_agent.split("/")[0].split()[0]
+
+    async def _load_robots(self, origin: str) -> Protego | FetchError | None:
+        """Rules for an origin; None allows everything; a FetchError fails every URL there."""
+        robots_url = origin + "/robots.txt"
+        current = robots_url
+        for _ in range(5):
+            try:
+                response, location = await self._fetch_one(
+                    current, None, use_cache=False, max_bytes=ROBOTS_MAX_BYTES, check_type=False, retries=1
+                )
+            except HttpStatusError as exc:
+                if 400 <= exc.status < 500:
+                    return None  # no robots.txt: everything is allowed
+                return RobotsDisallowed(
+                    f"robots.txt at {robots_url} answered HTTP {exc.status}; treated as disallow-all (RFC 9309)"
+                )
+            except (BodyTooLarge, UnsupportedContent):
+                return None
+            except FetchError as exc:
+                return type(exc)(f"{exc} (while fetching {robots_url})")
+            if location is None:
+                try:
+                    return Protego.parse(response.text)
+                except Exception:
+                    return None  # unparseable robots.txt: treat as absent
+            current = urljoin(current, location)
+            if _origin(current) != origin and urlsplit(current).scheme not in ("http", "https"):
+                return None
+        return None
+
+    # -- one request --------------------------------------------------------------------
+
+    def _slot(self, url: str) -> _HostSlot:
+        key = host_key(url)
+        slot = self._hosts.get(key)
+        if slot is None:
+            slot = self._hosts[key] = _HostSlot()
+        return slot
+
+    async def _fetch_one(
+        self,
+        url: str,
+        headers: dict[str, str] | None,
+        *,
+        use_cache: bool,
+        max_bytes: int | None = None,
+        check_type: bool = True,
+        retries: int | None = None,
+    ) -> tuple[Response, str | None]:
+        """One URL, no redirect following: (response, redirect location or None)."""
+        s = self.settings
+        retries = s.max_retries if retries is None else retries
+        cached = self._cache.get(url) if (self._cache and use_cache) else None
+        request_headers = dict(headers or {})
+        if cached is not None:
+            if cached.etag:
+                request_headers["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                request_headers["If-Modified-Since"] = cached.last_modified
+        slot = self._slot(url)
+        attempt = 0
+        async with slot.lock:
+            while True:
+                wait = slot.next_start - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                try:
+                    async with self._global:
+                        try:
+                            status, resp_headers, body = await self._send(
+                                url, request_headers, max_bytes or s.max_bytes, check_type
+                            )
+                        finally:
+                            slot.next_start = time.monotonic() + s.per_host_delay
+                except ConnectionFailed as exc:
+                    if attempt < retries and "refused" not in str(exc).lower():
+                        attempt += 1
+                        await asyncio.sleep(self._backoff(attempt))
+                        continue
+                    raise
+                if status in RETRY_STATUSES and attempt < retries:
+                    delay = parse_retry_after(resp_headers.get("retry-after"))
+                    if delay is not None and delay > s.max_retry_after:
+                        raise HttpStatusError(
+                            f"HTTP {status}; server asks to retry after {delay:.0f} s, more than the "
+                            f"{s.max_retry_after:.0f} s limit",
+                            status,
+                        )
+                    attempt += 1
+                    await asyncio.sleep(delay if delay is not None else self._backoff(attempt))
+                    continue
+                break
+        if status == 304 and cached is not None:
+            merged = dict(cached.headers)
+            return Response(url, cached.final_url, 200, merged, cached.body, from_cache=True), None
+        if status in REDIRECT_STATUSES:
+            location = resp_headers.get("location")
+            if not location:
+                raise HttpStatusError(f"HTTP {status} redirect without a Location header", status)
+            return Response(url, url, status, resp_headers, b""), location
+        if status >= 400 or status < 200:
+            reason = httpx.codes.get_reason_phrase(status) or "error"
+            suffix = f" after {attempt + 1} attempts" if attempt else ""
+            raise HttpStatusError(f"HTTP {status} {reason}{suffix}", status)
+        if check_type and looks_binary(body):
+            raise UnsupportedContent("binary content, not a web page or feed")
+        if self._cache and use_cache and status == 200:
+            self._cache.put(url, url, status, resp_headers, body)
+        return Response(url, url, status, resp_headers, body), None
+
+    def _backoff(self, attempt: int) -> float:
+        base = self.settings.backoff_base * (2 ** (attempt - 1))
+        return base + random.uniform(0, base / 2)
+
+    async def _send(
+        self, url: str, headers: dict[str, str], max_bytes: int, check_type: bool
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Send one request under the total timeout and read at most ``max_bytes``."""
+        s = self.settings
+        self.requested.append(url)
+        try:
+            async with asyncio.timeout(s.total_timeout):
+                async with self._client.stream("GET", url, headers=headers) as resp:
+                    resp_headers = {k.lower(): v for k, v in resp.headers.items()}
+                    status = resp.status_code
+                    if status in REDIRECT_STATUSES or status == 304 or status >= 400:
+                        return status, resp_headers, b""  # the body is of no use; don't read it
+                    if check_type:
+                        _check_content_type(resp_headers.get("content-type", ""))
+                    declared = resp_headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > max_bytes:
+                        raise BodyTooLarge(
+                            f"body too large: {_describe_size(int(declared))} declared, limit {_describe_size(max_bytes)}"
+                        )
+                    chunks: list[bytes] = []
+                    size = 0
+                    async for chunk in resp.aiter_bytes():
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise BodyTooLarge(f"body too large: cut at the {_describe_size(max_bytes)} limit")
+                        chunks.append(chunk)
+                    return status, resp_headers, b"".join(chunks)
+        except TimeoutError:
+            raise FetchTimeout(f"timed out: no complete response within {s.total_timeout:g} s") from None
+        except httpx.ConnectTimeout:
+            raise FetchTimeout(f"connect timeout after {s.connect_timeout:g} s") from None
+        except httpx.ReadTimeout:
+            raise FetchTimeout(f"read timeout: server sent nothing for {s.read_timeout:g} s") from None
+        except httpx.TimeoutException as exc:
+            raise FetchTimeout(f"timed out ({type(exc).__name__})") from None
+        except httpx.ConnectError as exc:
+            raise ConnectionFailed(f"cannot connect to {_origin(url)}: {_reason(exc)}") from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise ConnectionFailed(f"connection broken while reading {url}: {_reason(exc)}") from None
+        except httpx.DecodingError as exc:
+            raise UnsupportedContent(f"cannot decode the response body: {_reason(exc)}") from None
+        except httpx.TooManyRedirects as exc:  # defensive: we follow redirects ourselves
+            raise TooManyRedirects(str(exc)) from None
+        except httpx.InvalidURL as exc:
+            raise InvalidUrl(f"not a URL: {url!r} ({exc})") from None
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{type(exc).__name__}: {_reason(exc)}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 200 else text[:197] + "..."
+
+
+def _check_content_type(content_type: str) -> None:
+    media = content_type.split(";")[0].strip().lower()
+    if not media:
+        return  # sniffed after reading
+    if media.startswith(_BINARY_PREFIXES) or media in _BINARY_TYPES:
+        raise UnsupportedContent(f"unsupported content type {media}: not a web page or feed")

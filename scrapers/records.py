@@ -1,0 +1,86 @@
+"""The scrape record (what ``recruiter scrape`` prints) and its conversion to the
+core's import record.
+"""
+
+from __future__ import annotations
+
+KINDS = ("blog", "podcast", "subreddit", "youtube", "newsletter", "forum", "other")
+RECORD_FIELDS = (
+    "url", "ok", "error", "kind", "name", "title", "site_name", "author", "description", "language",
+    "feed_url", "audience_size", "emails", "socials", "items",
+)
+MAX_ITEMS = 50
+
+
+def new_record(url: str) -> dict:
+    """An empty record for ``url``; adapters fill it, failures set ``error``."""
+    return {
+        "url": url, "ok": False, "error": None, "kind": None, "name": None, "title": None, "site_name": None,
+        "author": None, "description": None, "language": None, "feed_url": None, "audience_size": None,
+        "emails": [], "socials": [], "items": [],
+    }
+
+
+def failed_record(url: str, error: str) -> dict:
+    record = new_record(url)
+    record["error"] = error
+    return record
+
+
+def clean_text(value, limit: int | None = None) -> str | None:
+    """Whitespace collapsed; None for empty; cut at ``limit`` characters."""
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    if not text:
+        return None
+    if limit and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def merge_unique(*lists) -> list:
+    out: list = []
+    for values in lists:
+        for value in values or ():
+            if value and value not in out:
+                out.append(value)
+    return out
+
+
+def finalize(record: dict) -> dict:
+    """Normalise field types and order so every record has the same shape."""
+    out = new_record(record.get("url") or "")
+    out.update({k: record.get(k) for k in RECORD_FIELDS if k in record})
+    for key in ("name", "title", "site_name", "author", "language", "feed_url"):
+        out[key] = clean_text(out[key], 300)
+    out["description"] = clean_text(out["description"], 2000)
+    if out["kind"] not in KINDS and out["kind"] is not None:
+        out["kind"] = "other"
+    size = out.get("audience_size")
+    out["audience_size"] = int(size) if isinstance(size, (int, float)) and not isinstance(size, bool) and size >= 0 else None
+    out["emails"] = merge_unique(out["emails"])[:20]
+    out["socials"] = merge_unique(out["socials"])[:20]
+    items = []
+    for item in (out["items"] or [])[:MAX_ITEMS]:
+        title = clean_text(item.get("title"), 500)
+        url = item.get("url") or None
+        if title or url:
+            items.append({"title": title, "url": url, "published": item.get("published") or None})
+    out["items"] = items
+    if out["ok"]:
+        out["error"] = None
+        if not out["name"]:
+            out["name"] = out["site_name"] or out["title"]
+    return {k: out[k] for k in RECORD_FIELDS}
+
+
+def to_import_record(record: dict) -> dict:
+    """The core's import shape: ``items`` become ``recent_posts`` (titles only)."""
+    keys = (
+        "url", "kind", "name", "title", "description", "language", "audience_size", "emails", "socials",
+        "feed_url", "site_name", "author",
+    )
+    out = {k: record.get(k) for k in keys}
+    out["recent_posts"] = [item["title"] for item in record.get("items") or [] if item.get("title")]
+    return out
