@@ -1,0 +1,138 @@
+"""The ``scrape`` and ``discover`` commands, registered on the core's Typer app by
+``register(app)``. JSON goes to stdout only; logs and progress go to stderr, and
+progress bars are drawn only when stderr is a terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Optional
+
+import typer
+
+from .config import ScrapeSettings
+from .records import to_import_record
+
+
+def _db_url(ctx: typer.Context) -> str | None:
+    return ctx.obj.get("db_url") if isinstance(ctx.obj, dict) else None
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _print_table(records: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for column in ("url", "ok", "kind", "name", "audience", "emails", "items", "error"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        table.add_row(
+            r["url"], "yes" if r["ok"] else "no", r["kind"] or "", r["name"] or "",
+            "" if r["audience_size"] is None else str(r["audience_size"]),
+            ", ".join(r["emails"][:3]), str(len(r["items"])), r["error"] or "",
+        )
+    Console(width=200 if not sys.stdout.isatty() else None).print(table)
+
+
+def save_scraped(records: list[dict], *, db_url: str | None, source: str = "scrape"):
+    """Upsert the successful records into the database and index through the core."""
+    from recruiter.db import open_session
+    from recruiter.importing import save_records
+
+    good = [to_import_record(r) for r in records if r.get("ok")]
+    if not good:
+        return None
+    with open_session(db_url) as session:
+        return save_records(good, session=session, source=source)
+
+
+def run_scrape(urls: list[str], settings: ScrapeSettings, *, show_progress: bool) -> list[dict]:
+    from .scrape import scrape_urls
+
+    if not show_progress:
+        return asyncio.run(scrape_urls(urls, settings=settings))
+    from rich.progress import Progress
+
+    with Progress(console=_stderr_console(), transient=True) as progress:
+        task = progress.add_task("scraping", total=len(urls))
+        return asyncio.run(
+            scrape_urls(urls, settings=settings, on_done=lambda _i, _r: progress.advance(task))
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``scrape`` and ``discover`` to the core's Typer app."""
+
+    @app.command("scrape")
+    def scrape_command(
+        ctx: typer.Context,
+        urls: list[str] = typer.Argument(..., help="Pages, feeds, subreddits, channels, podcasts or OPML URLs."),
+        delay: float = typer.Option(1.0, "--delay", min=0.0, help="Seconds between two requests to the same host."),
+        output_format: str = typer.Option("table", "--format", help="table or json."),
+        save: bool = typer.Option(False, "--save", help="Upsert the successful records into the database."),
+        user_agent: Optional[str] = typer.Option(None, "--user-agent", help="User-Agent sent and matched in robots.txt."),
+        timeout: float = typer.Option(20.0, "--timeout", min=0.1, help="Total seconds allowed for one request."),
+    ) -> None:
+        """Scrape URLs into community records, one per URL, in input order.
+
+        Example: recruiter scrape https://example.com/blog https://www.reddit.com/r/python --delay 1 --format json
+
+        Exits 0 only when every URL succeeded; a failed URL gets ok=false and an error.
+        """
+        if output_format not in ("table", "json"):
+            raise typer.BadParameter("--format must be table or json", param_hint="--format")
+        settings = ScrapeSettings(per_host_delay=delay, total_timeout=timeout)
+        if user_agent:
+            settings = settings.with_(user_agent=user_agent)
+        records = run_scrape(urls, settings, show_progress=sys.stderr.isatty())
+        if output_format == "json":
+            sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+        else:
+            _print_table(records)
+        if save:
+            try:
+                report = save_scraped(records, db_url=_db_url(ctx))
+            except ImportError as exc:
+                typer.echo(f"--save needs the recruiter core: {exc}", err=True)
+                raise typer.Exit(2)
+            if report is not None:
+                typer.echo(f"saved: {report}", err=True)
+        raise typer.Exit(0 if all(r["ok"] for r in records) else 1)
+
+    @app.command("discover")
+    def discover_command(
+        ctx: typer.Context,
+        profile: str = typer.Argument(..., help="Name of the merchant profile to find partners for."),
+        source: list[str] = typer.Option(..., "--source", help="reddit, podcasts, youtube or web (repeatable)."),
+        query: list[str] = typer.Option([], "--query", help="Extra search query (repeatable)."),
+        limit: int = typer.Option(25, "--limit", min=1, help="Search results kept per query and source."),
+        delay: float = typer.Option(1.0, "--delay", min=0.0, help="Seconds between two requests to the same host."),
+        resume: Optional[int] = typer.Option(None, "--resume", help="Id of an interrupted discover job to resume."),
+        output_format: str = typer.Option("table", "--format", help="table or json."),
+    ) -> None:
+        """Search sources for communities matching a profile, scrape and save them, then rank.
+
+        Example: recruiter discover "Trail running shoes" --source reddit --source podcasts --query "ultramarathon" --limit 20
+
+        Runs as a persisted job; an interrupted run resumes where it stopped (same profile and sources).
+        """
+        from .discovery import SOURCES, run_discover_command
+
+        bad = [s for s in source if s not in SOURCES]
+        if bad:
+            raise typer.BadParameter(f"unknown source {bad[0]!r}; choose from {', '.join(SOURCES)}", param_hint="--source")
+        if output_format not in ("table", "json"):
+            raise typer.BadParameter("--format must be table or json", param_hint="--format")
+        code = run_discover_command(
+            profile_name=profile, sources=source, queries=query, limit=limit, delay=delay, resume_job=resume,
+            db_url=_db_url(ctx), output_format=output_format, show_progress=sys.stderr.isatty(),
+        )
+        raise typer.Exit(code)

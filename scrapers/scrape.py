@@ -1,0 +1,101 @@
+"""Scrape many URLs at once: pick the adapter per URL, run them concurrently under
+the shared polite client, and return one finalized record per URL in input order.
+
+Every failure — invalid URL, robots.txt, HTTP status, timeout, malformed content,
+or a bug in an adapter — becomes that URL's ``error``; the other URLs go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+
+import httpx
+
+from .adapters import AdapterError, ScrapeContext, apple_podcasts, feed, opml, reddit, website, youtube, newsletter
+from .config import ScrapeSettings
+from .http import FetchError, PoliteClient, Response, validate_url
+from .records import failed_record, finalize, new_record
+
+log = logging.getLogger(__name__)
+
+# Adapters chosen by URL shape alone, tried in this order.
+URL_ADAPTERS = (reddit, youtube, apple_podcasts, newsletter)
+
+
+def adapter_for_url(url: str, settings: ScrapeSettings):
+    for module in URL_ADAPTERS:
+        if module.matches(url, settings):
+            return module
+    return None
+
+
+async def scrape_by_content(ctx: ScrapeContext, url: str, response: Response) -> dict:
+    """Choose feed, OPML or website by what the server sent."""
+    root_name = feed.first_element_name(response.body)
+    if root_name == "opml":
+        return await opml.scrape(ctx, url, response)
+    if feed.looks_like_feed(response.body):
+        return await feed.scrape(ctx, url, response)
+    media = response.content_type
+    if "html" in media or root_name in ("html", "head", "body") or (not media and b"<" in response.body[:1024]):
+        if newsletter.looks_like_newsletter(response):
+            return await newsletter.scrape(ctx, url, response)
+        return await website.scrape(ctx, url, response)
+    if media.endswith("xml") or media.endswith("+xml"):
+        raise AdapterError(f"XML document with root <{root_name or '?'}> is neither a feed nor OPML")
+    raise AdapterError(f"unsupported content: {media or 'no content type'} is not a web page, feed or OPML file")
+
+
+async def scrape_one(ctx: ScrapeContext, url: str) -> dict:
+    """One finalized record; never raises (except cancellation)."""
+    try:
+        url = validate_url(url)
+        module = adapter_for_url(url, ctx.settings)
+        if module is not None:
+            partial = await module.scrape(ctx, url)
+        else:
+            response = await ctx.client.get(url)
+            partial = await scrape_by_content(ctx, url, response)
+    except (FetchError, AdapterError) as exc:
+        return finalize(failed_record(url, str(exc)))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # an adapter bug must not take the other URLs down
+        log.exception("scraping %s failed", url)
+        return finalize(failed_record(url, f"internal error while scraping: {type(exc).__name__}: {exc}"))
+    record = new_record(url)
+    record.update(partial)
+    record["url"] = url
+    return finalize(record)
+
+
+async def scrape_urls(
+    urls: Iterable[str],
+    *,
+    settings: ScrapeSettings | None = None,
+    client: PoliteClient | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_done: Callable[[int, dict], None] | None = None,
+) -> list[dict]:
+    """Records for ``urls`` in input order; ``on_done(index, record)`` as each finishes."""
+    urls = list(urls)
+    settings = settings or (client.settings if client else ScrapeSettings())
+    own_client = client is None
+    client = client or PoliteClient(settings, transport=transport)
+    ctx = ScrapeContext(client=client, settings=settings)
+    results: list[dict | None] = [None] * len(urls)
+
+    async def run(index: int, url: str) -> None:
+        record = await scrape_one(ctx, url)
+        results[index] = record
+        if on_done:
+            on_done(index, record)
+
+    try:
+        await asyncio.gather(*(run(i, u) for i, u in enumerate(urls)))
+    finally:
+        if own_client:
+            await client.aclose()
+    return [r if r is not None else finalize(failed_record(u, "not scraped")) for r, u in zip(results, urls)]
