@@ -40,6 +40,9 @@ def canonical_url(raw: str) -> str:
         text = "https://www.reddit.com/" + text.lstrip("/")
     if text.startswith("//"):
         text = "https:" + text
+    scheme_only = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(?!\d)", text)
+    if scheme_only and not _SCHEME_RE.match(text):
+        raise ValueError(f"unsupported URL scheme {scheme_only.group(1)!r} (only http and https): {raw!r}")
     if not _SCHEME_RE.match(text):
         if " " in text or "." not in text.split("/")[0]:
             raise ValueError(f"not a URL: {raw!r}")

@@ -21,7 +21,6 @@ from recruiter.models import KINDS, STAGES
 
 app = typer.Typer(
     name="recruiter",
-    help="Find, rank and recruit affiliate partners whose audience is your ideal client.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,

@@ -8,6 +8,8 @@ only adds (tables, columns), so no data is ever dropped.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import importlib
+import uuid
 from contextlib import contextmanager
 
 from sqlalchemy import event, inspect
@@ -17,6 +19,14 @@ from sqlmodel import Session, SQLModel, create_engine, select
 
 from recruiter import models
 from recruiter.config import database_url, redact_url
+
+# Modules whose tables live outside models.py; imported so create_all knows them.
+for _module in ("recruiter.partner_models",):
+    try:
+        importlib.import_module(_module)
+    except ModuleNotFoundError as _exc:  # a capability not installed in this checkout
+        if _exc.name != _module:
+            raise
 
 SCHEMA_VERSION = 1
 # version → function bringing a database at version-1 to version (additive only).
@@ -87,6 +97,9 @@ def init_db(engine: Engine) -> None:
             conn.execute(table.insert().values(key="schema_version", value=SCHEMA_VERSION))
         elif int(version) != SCHEMA_VERSION:
             conn.execute(table.update().where(table.c.key == "schema_version").values(value=SCHEMA_VERSION))
+        if conn.execute(table.select().where(table.c.key == "database_id")).first() is None:
+            # Tells apart databases that share a URL (in-memory ones) so a cached index is never reused wrongly.
+            conn.execute(table.insert().values(key="database_id", value=uuid.uuid4().hex))
 
 
 @contextmanager

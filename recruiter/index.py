@@ -45,6 +45,7 @@ class CommunityIndex:
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 384), dtype=np.float32))
     hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype="S64"))
     data_version: int = -1
+    database_id: str = ""
     _faiss: faiss.Index | None = None
     _position: dict[int, int] | None = None
 
@@ -98,7 +99,7 @@ class CommunityIndex:
         with open(tmp_meta, "wb") as fh:
             np.savez(fh, ids=self.ids, hashes=self.hashes)
         meta = {"format": INDEX_FORMAT, "model": self.model, "dim": self.dim, "count": len(self.ids),
-                "data_version": self.data_version}
+                "data_version": self.data_version, "database_id": self.database_id}
         tmp_json = self.folder / "communities.json.tmp"
         tmp_json.write_text(json.dumps(meta))
         os.replace(tmp_index, self.folder / "communities.faiss")
@@ -125,7 +126,8 @@ def load_index(folder: Path, *, model: str, dim: int = 384) -> CommunityIndex:
     vectors = codes.view(np.float32).reshape(-1, d)
     if len(stored_ids) != len(ids) or not np.array_equal(stored_ids, ids) or len(hashes) != len(ids):
         return empty
-    loaded = CommunityIndex(folder=folder, model=model, dim=d, data_version=int(meta.get("data_version", -1)))
+    loaded = CommunityIndex(folder=folder, model=model, dim=d, data_version=int(meta.get("data_version", -1)),
+                            database_id=str(meta.get("database_id", "")))
     loaded._replace(ids, vectors, hashes)
     loaded._faiss = index
     return loaded
@@ -149,6 +151,10 @@ def sync_index(
 ) -> SyncReport:
     """Bring the index in line with the database's communities (add, replace, remove), then save it."""
     data_version = int(get_setting(DATA_VERSION_KEY, 0, session=session) or 0)
+    database_id = str(get_setting("database_id", "", session=session))
+    if index.database_id != database_id:  # an index of another database (same URL, new file): start over
+        index._replace(np.zeros(0, np.int64), np.zeros((0, index.dim), np.float32), np.zeros(0, "S64"))
+        index.database_id, index.data_version = database_id, -1
     report = SyncReport(total=len(index))
     if not force and index.data_version == data_version:
         return report
