@@ -1,10 +1,11 @@
 """Decode response bytes to text: BOM, then the Content-Type charset, then a
 ``<meta charset>`` / XML declaration, then a statistical guess.
 
-One correction on top of that order: pages declaring a legacy single-byte charset
-(latin-1, cp1252, ...) whose bytes are nevertheless valid UTF-8 with non-ASCII
-characters are decoded as UTF-8. Mislabelled UTF-8 is common on the web, and a
-real latin-1 text almost never happens to be valid multi-byte UTF-8.
+One correction on top of that order: pages declaring a legacy charset (latin-1,
+cp1252, GBK, Shift_JIS, ...) whose bytes are nevertheless valid UTF-8 with non-ASCII
+characters are decoded as UTF-8. Mislabelled UTF-8 is common on the web (pages
+re-saved by tools that keep the old <meta>), and a text really in a legacy encoding
+almost never happens to be valid multi-byte UTF-8.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ _BOMS = (
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.I)
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:\-]+)["']""", re.I)
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_.:\-]+)""", re.I)
-_SINGLE_BYTE = {"latin-1", "iso8859-1", "cp1252", "iso8859-15", "ascii", "cp1250", "iso8859-2"}
 
 
 def _normalise(name: str | None) -> str | None:
@@ -70,7 +70,7 @@ def detect_encoding(body: bytes, content_type: str | None = None) -> tuple[str, 
             return name, len(bom)
     declared = charset_from_content_type(content_type) or declared_in_document(body)
     if declared:
-        if declared in _SINGLE_BYTE and _is_valid_utf8_with_non_ascii(body):
+        if declared != "utf-8" and _is_valid_utf8_with_non_ascii(body):
             return "utf-8", 0
         # UTF-16/32 declared in the document itself cannot be true of ASCII-readable bytes.
         if not declared.startswith("utf-16") and not declared.startswith("utf-32"):

@@ -28,6 +28,7 @@ Tests inject ``transport=httpx.MockTransport(...)``; nothing here knows about ad
 from __future__ import annotations
 
 import asyncio
+import copy
 import email.utils
 import logging
 import random
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 ROBOTS_MAX_BYTES = 512 * 1024
+MEMO_ENTRIES = 256
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
 _BINARY_TYPES = {
     "application/octet-stream", "application/pdf", "application/zip", "application/gzip",
@@ -95,6 +97,10 @@ class FetchTimeout(FetchError):
 
 class ConnectionFailed(FetchError):
     kind = "connection"
+
+    def __init__(self, message: str, *, during_connect: bool = False):
+        super().__init__(message)
+        self.during_connect = during_connect  # refused/DNS: retrying would not help
 
 
 @dataclass
@@ -215,6 +221,8 @@ class PoliteClient:
         self._robots_locks: dict[str, asyncio.Lock] = {}
         self._cache = HttpCache(s.resolved_cache_dir()) if s.use_cache else None
         self.requested: list[str] = []  # every URL actually sent, in order (tests, stats)
+        # Shared fetches (feeds, about pages) many pages of one site link to: fetched once per client.
+        self._memo: dict[str, asyncio.Future] = {}
 
     async def __aenter__(self) -> "PoliteClient":
         return self
@@ -223,6 +231,11 @@ class PoliteClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        for future in self._memo.values():
+            if not future.done():
+                future.cancel()
+            elif not future.cancelled():
+                future.exception()  # mark retrieved so asyncio does not log it
         await self._client.aclose()
 
     # -- public -------------------------------------------------------------------------
@@ -248,6 +261,19 @@ class PoliteClient:
             seen.add(nxt)
             current = nxt
         raise TooManyRedirects(f"too many redirects (more than {self.settings.max_redirects})")
+
+    async def get_shared(self, url: str) -> Response:
+        """Like ``get`` but fetched at most once per client, failures included.
+
+        For resources many pages point at (a site's feed, its about page): the
+        second page of a site reuses the first page's fetch instead of asking again.
+        """
+        future = self._memo.get(url)
+        if future is None:
+            if len(self._memo) >= MEMO_ENTRIES:
+                self._memo.pop(next(iter(self._memo)))
+            future = self._memo[url] = asyncio.ensure_future(self.get(url))
+        return await asyncio.shield(future)
 
     async def get_json(self, url: str, **kwargs):
         response = await self.get(url, **kwargs)
@@ -275,7 +301,7 @@ class PoliteClient:
                 self._robots[origin] = await self._load_robots(origin)
         rules = self._robots[origin]
         if isinstance(rules, FetchError):
-            raise type(rules)(str(rules))
+            raise _with_context(rules, "")
         if rules is None:
             return
         if not rules.can_fetch(url, self.settings.user_agent):
@@ -302,14 +328,14 @@ class PoliteClient:
             except (BodyTooLarge, UnsupportedContent):
                 return None
             except FetchError as exc:
-                return type(exc)(f"{exc} (while fetching {robots_url})")
+                return _with_context(exc, f"(while fetching {robots_url})")
             if location is None:
                 try:
                     return Protego.parse(response.text)
                 except Exception:
                     return None  # unparseable robots.txt: treat as absent
             current = urljoin(current, location)
-            if _origin(current) != origin and urlsplit(current).scheme not in ("http", "https"):
+            if urlsplit(current).scheme not in ("http", "https"):
                 return None
         return None
 
@@ -358,7 +384,7 @@ class PoliteClient:
                         finally:
                             slot.next_start = time.monotonic() + s.per_host_delay
                 except ConnectionFailed as exc:
-                    if attempt < retries and "refused" not in str(exc).lower():
+                    if attempt < retries and not exc.during_connect:
                         attempt += 1
                         await asyncio.sleep(self._backoff(attempt))
                         continue
@@ -434,7 +460,10 @@ class PoliteClient:
         except httpx.TimeoutException as exc:
             raise FetchTimeout(f"timed out ({type(exc).__name__})") from None
         except httpx.ConnectError as exc:
-            raise ConnectionFailed(f"cannot connect to {_origin(url)}: {_reason(exc)}") from None
+            raise ConnectionFailed(
+                f"cannot connect to {_origin(url)} (refused, unreachable or unknown host): {_reason(exc)}",
+                during_connect=True,
+            ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             raise ConnectionFailed(f"connection broken while reading {url}: {_reason(exc)}") from None
         except httpx.DecodingError as exc:
@@ -445,6 +474,13 @@ class PoliteClient:
             raise InvalidUrl(f"not a URL: {url!r} ({exc})") from None
         except httpx.HTTPError as exc:
             raise FetchError(f"{type(exc).__name__}: {_reason(exc)}") from None
+
+
+def _with_context(exc: FetchError, suffix: str) -> FetchError:
+    """A fresh copy of ``exc`` (same type and attributes) with ``suffix`` appended."""
+    clone = copy.copy(exc)
+    clone.args = (f"{exc} {suffix}".rstrip(),)
+    return clone
 
 
 def _reason(exc: BaseException) -> str:

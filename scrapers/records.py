@@ -65,8 +65,7 @@ def finalize(record: dict) -> dict:
     for item in (out["items"] or [])[:MAX_ITEMS]:
         title = clean_text(item.get("title"), 500)
         url = item.get("url") or None
-        if title or url:
-            items.append({"title": title, "url": url, "published": item.get("published") or None})
+        items.append({"title": title, "url": url, "published": item.get("published") or None})  # kept even when empty: the feed has it
     out["items"] = items
     if out["ok"]:
         out["error"] = None

@@ -57,7 +57,7 @@ def page_record(html: str, url: str) -> tuple[dict, object]:
 
 async def _fetch_feed(ctx: ScrapeContext, feed_url: str) -> dict | None:
     try:
-        response = await ctx.client.get(feed_url)
+        response = await ctx.client.get_shared(feed_url)
         if not looks_like_feed(response.body):
             return None
         return parse_feed(response.body, response.final_url, response.headers.get("content-type"))
@@ -68,7 +68,7 @@ async def _fetch_feed(ctx: ScrapeContext, feed_url: str) -> dict | None:
 
 async def _fetch_about(ctx: ScrapeContext, about_url: str) -> tuple[list[str], list[str]]:
     try:
-        response = await ctx.client.get(about_url)
+        response = await ctx.client.get_shared(about_url)
         if "html" not in response.content_type and response.content_type:
             return [], []
         root = parse_html(response.text)
