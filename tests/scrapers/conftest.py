@@ -1,0 +1,50 @@
+"""Shared fixtures: a fake web over httpx.MockTransport, loopback servers, and a
+temporary RECRUITER_HOME so the HTTP cache never lands in the real home."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from scrape_helpers import FakeWeb
+
+from scrapers.config import BaseUrls, ScrapeSettings
+from scrapers.loopback import LoopbackServer
+
+
+@pytest.fixture(autouse=True)
+def recruiter_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("RECRUITER_HOME", str(home))
+    for name in ("REDDIT", "YOUTUBE", "ITUNES", "WEB_SEARCH"):
+        monkeypatch.delenv(f"RECRUITER_{name}_BASE", raising=False)
+    return home
+
+
+@pytest.fixture
+def web() -> FakeWeb:
+    return FakeWeb()
+
+
+@pytest.fixture
+def settings(tmp_path) -> ScrapeSettings:
+    """Fast settings for tests: no delay, short timeouts, tiny backoff."""
+    return ScrapeSettings(
+        per_host_delay=0.0, total_timeout=2.0, connect_timeout=1.0, read_timeout=1.5, backoff_base=0.01,
+        cache_dir=tmp_path / "cache", base_urls=BaseUrls(),
+    )
+
+
+@pytest.fixture
+def loopback() -> Callable[..., LoopbackServer]:
+    servers: list[LoopbackServer] = []
+
+    def start(routes=None, directory=None, host="127.0.0.1") -> LoopbackServer:
+        server = LoopbackServer(routes=routes, directory=directory, host=host).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
