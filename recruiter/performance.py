@@ -1,0 +1,374 @@
+"""Importing partner performance (clicks, conversions, revenue, commission per partner and day) from CSV.
+
+Columns are found in this order: `--map FIELD=Column`, then the platform's preset (the chosen platform unless
+`--platform` says otherwise), then tolerant default names ("Date", "Clicks", "Revenue", "Commission"...).
+
+Rows name the partner by ref code or community URL (any form), or by a community's exact name. A row is
+skipped, and reported as ``line N: reason``, when its partner is unknown, when the community is known but is
+not a partner (its prospect is not `joined` or later: performance for someone we never recruited is more
+likely a typo than news, and moving stages silently would corrupt the pipeline), when a number is negative
+or not a number, or when the date is bad or in the future. Every other row is kept.
+
+Idempotence: numbers are stored per (partner, day, platform). Rows of one file for the same partner and day
+are added up (exports by transaction or campaign), then replace what is stored for that day. So re-importing a
+file changes nothing, and two exports that overlap (last 30 days, exported weekly) never count a day twice:
+the newest export wins, which is what a merchant expects since late conversions and refunds change a day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, func, select
+
+from recruiter.canonical import canonical_url
+from recruiter.importing import RawRow, RowError, read_rows
+from recruiter.models import PARTNER_STAGES, Community, Prospect, utcnow
+from recruiter.partner_models import PerformanceDay, ReferralCode
+from recruiter.platforms import Platform, chosen_platform, get_platform
+
+FIELDS = ["date", "partner", "clicks", "conversions", "revenue", "commission"]
+METRICS = ["clicks", "conversions", "revenue", "commission"]
+WHOLE_METRICS = {"clicks", "conversions"}
+DEFAULT_COLUMNS: dict[str, list[str]] = {
+    "date": ["date", "day", "period", "event date", "transaction date", "created at"],
+    "partner": ["partner", "ref code", "ref", "referral code", "code", "affiliate", "affiliate code",
+                "partner url", "community url", "community", "url", "promoter", "token", "partner key"],
+    "clicks": ["clicks", "visits", "visitors", "sessions"],
+    "conversions": ["conversions", "orders", "purchases", "transactions", "customers", "referrals"],
+    "revenue": ["revenue", "sale amount", "sales amount", "amount", "order value", "gmv", "total revenue"],
+    "commission": ["commission", "commissions", "payout", "earnings", "reward"],
+}
+DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%d.%m.%Y", "%b %d, %Y", "%d %b %Y", "%B %d, %Y",
+                "%d %B %Y"]
+
+
+class PerformanceError(ValueError):
+    """The file cannot be imported at all (no date or partner column, bad --map...)."""
+
+
+@dataclass
+class PerformanceImportReport:
+    file: str = ""
+    platform: str = ""
+    read: int = 0
+    kept: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+    partners: list[str] = field(default_factory=list)
+    steps_ticked: int = 0
+
+    def summary(self) -> str:
+        return (f"{self.read} rows read: {self.kept} kept ({self.created} new days, {self.updated} updated, "
+                f"{self.unchanged} unchanged), {len(self.errors)} skipped; {len(self.partners)} partners, "
+                f"platform {self.platform}")
+
+    def public(self) -> dict[str, Any]:
+        return {"file": self.file, "platform": self.platform, "read": self.read, "kept": self.kept,
+                "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "skipped": len(self.errors), "errors": self.errors, "notes": self.notes,
+                "columns": self.columns, "partners": self.partners}
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(text).lower())
+
+
+def parse_mapping(items: list[str]) -> dict[str, str]:
+    """`--map FIELD=Column` options as {field: column}."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise PerformanceError(f"--map {item!r}: expected FIELD=Column (fields: {', '.join(FIELDS)})")
+        key, column = item.split("=", 1)
+        key = key.strip().lower().replace("-", "_")
+        key = {"sales": "conversions", "ref_code": "partner", "day": "date"}.get(key, key)
+        if key not in FIELDS:
+            raise PerformanceError(f"--map {item!r}: unknown field {key!r} (fields: {', '.join(FIELDS)})")
+        if not column.strip():
+            raise PerformanceError(f"--map {item!r}: the column name is empty")
+        mapping[key] = column.strip()
+    return mapping
+
+
+def resolve_columns(header: list[str], *, mapping: dict[str, str], platform: Platform) -> dict[str, str]:
+    """{field: header column}: explicit mapping first, then the platform's preset, then default names."""
+    by_norm = {}
+    for column in header:
+        by_norm.setdefault(_norm(column), column)
+    resolved: dict[str, str] = {}
+    for key, column in mapping.items():
+        actual = column if column in header else by_norm.get(_norm(column))
+        if actual is None:
+            raise PerformanceError(f"--map {key}={column}: the file has no column {column!r} "
+                                   f"(columns: {', '.join(header)})")
+        resolved[key] = actual
+    taken = set(resolved.values())
+    for key in FIELDS:
+        if key in resolved:
+            continue
+        for candidate in [*platform.csv_columns.get(key, []), *DEFAULT_COLUMNS[key]]:
+            actual = by_norm.get(_norm(candidate))
+            if actual is not None and actual not in taken:
+                resolved[key] = actual
+                taken.add(actual)
+                break
+    missing = [k for k in ("date", "partner") if k not in resolved]
+    if missing:
+        raise PerformanceError(
+            f"no {' or '.join(missing)} column found (columns: {', '.join(header)}); "
+            f"name it with --map, e.g. --map {missing[0]}={header[0] if header else 'Column'}")
+    if not any(k in resolved for k in METRICS):
+        raise PerformanceError(f"no clicks, conversions, revenue or commission column found "
+                               f"(columns: {', '.join(header)}); name them with --map, e.g. --map clicks=Visits")
+    return resolved
+
+
+def parse_day(value: Any, *, today: date | None = None) -> date:
+    text = str(value or "").strip()
+    if not text:
+        raise RowError("missing date")
+    today = today or utcnow().date()
+    parsed: date | None = None
+    iso = re.match(r"^(\d{4}-\d{2}-\d{2})[T ]", text)
+    candidates = [iso.group(1)] if iso else [text]
+    for candidate in candidates:
+        for fmt in DATE_FORMATS:
+            try:
+                parsed = datetime.strptime(candidate, fmt).date()
+                break
+            except ValueError:
+                continue
+    if parsed is None:
+        slash = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+        if slash:
+            a, b, year = (int(x) for x in slash.groups())
+            month, day = (b, a) if a > 12 else (a, b)  # US order unless the first part cannot be a month
+            try:
+                parsed = date(year, month, day)
+            except ValueError:
+                parsed = None
+    if parsed is None:
+        raise RowError(f"bad date {text!r} (expected YYYY-MM-DD)")
+    if parsed > today + timedelta(days=1):
+        raise RowError(f"date {parsed.isoformat()} is in the future")
+    return parsed
+
+
+def parse_metric(value: Any, name: str) -> float:
+    if value is None:
+        return 0.0
+    text = str(value).strip()
+    if text in ("", "-", "—"):
+        return 0.0
+    negative = text.startswith("-") or (text.startswith("(") and text.endswith(")"))
+    cleaned = re.sub(r"[\s$€£¥()]|(?i:usd|eur|gbp|cad|aud|chf|jpy|nzd|sek|nok|dkk)", "", text).lstrip("+-")
+    if "," in cleaned and "." in cleaned:
+        decimal = "." if cleaned.rfind(".") > cleaned.rfind(",") else ","
+        thousands = "," if decimal == "." else "."
+        cleaned = cleaned.replace(thousands, "").replace(decimal, ".")
+    elif "," in cleaned:
+        cleaned = cleaned.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+", cleaned) else cleaned.replace(",", ".")
+    try:
+        number = float(cleaned)
+    except ValueError:
+        raise RowError(f"{name} {text!r} is not a number") from None
+    if number != number or number in (float("inf"),):
+        raise RowError(f"{name} {text!r} is not a number")
+    if negative and number != 0:
+        raise RowError(f"negative {name} ({text})")
+    if name in WHOLE_METRICS and number != int(number):
+        raise RowError(f"{name} {text!r} is not a whole number")
+    return number
+
+
+class PartnerResolver:
+    """Finds the community a row means, by ref code, URL or exact name, and checks that it is a partner."""
+
+    def __init__(self, *, session: Session) -> None:
+        self.session = session
+        self.codes = {code.lower(): cid for code, cid in session.exec(select(ReferralCode.code,
+                                                                                ReferralCode.community_id)).all()}
+        self.stages = dict(session.exec(select(Prospect.community_id, Prospect.stage)).all())
+        self.cache: dict[str, Community] = {}
+
+    def resolve(self, raw: Any) -> Community:
+        text = str(raw or "").strip()
+        if not text:
+            raise RowError("missing partner")
+        key = text.lower()
+        if key in self.cache:
+            community = self.cache[key]
+        else:
+            community = self._find(text)
+            self.cache[key] = community
+        stage = self.stages.get(community.id)
+        if stage not in PARTNER_STAGES:
+            raise RowError(f"{community.url} is a known community but not a partner (stage: {stage or 'none'}); "
+                           f"move it to joined first: recruiter prospect set-stage {community.url} joined")
+        return community
+
+    def _find(self, text: str) -> Community:
+        cid = self.codes.get(text.lower())
+        if cid is not None:
+            return self.session.get(Community, cid)
+        try:
+            url = canonical_url(text)
+        except ValueError:
+            url = None
+        if url:
+            community = self.session.exec(select(Community).where(Community.url == url)).first()
+            if community is not None:
+                return community
+        named = self.session.exec(select(Community).where(func.lower(Community.name) == text.lower())).all()
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            raise RowError(f"partner {text!r} names {len(named)} communities; use the ref code or URL")
+        raise RowError(f"unknown partner {text!r} (not a ref code, URL or name of a known community)")
+
+
+def import_performance(path: Path | str, *, session: Session, platform: str | None = None,
+                       mapping: dict[str, str] | None = None, today: date | None = None,
+                       text: str | None = None) -> PerformanceImportReport:
+    """Read a performance CSV, skip and report bad rows, upsert the rest per (partner, day, platform)."""
+    from recruiter.activation import sync_from_performance
+
+    path = Path(path)
+    chosen = get_platform(platform) if platform else chosen_platform(session=session)
+    report = PerformanceImportReport(file=path.name, platform=chosen.key)
+    if text is None:
+        try:
+            text = path.read_bytes().decode("utf-8-sig", errors="replace")
+        except OSError as exc:
+            raise PerformanceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if path.suffix.lower() not in (".csv", ".tsv", ".txt", ""):
+        raise PerformanceError(f"{path}: performance imports read CSV files (got {path.suffix})")
+    try:
+        rows = list(read_rows(path.with_suffix(".tsv") if path.suffix.lower() == ".tsv" else path.with_suffix(".csv"),
+                              text=text))
+    except RowError as exc:
+        raise PerformanceError(f"{path}: {exc}") from None
+    header = _header(text)
+    if not header:
+        raise PerformanceError(f"{path}: the file is empty")
+    columns = resolve_columns(header, mapping=mapping or {}, platform=chosen)
+    report.columns = columns
+    unused = [c for c in header if c not in columns.values() and c.strip()]
+    if unused:
+        report.notes.append(f"columns not used: {', '.join(unused)} (use --map FIELD=Column to use one)")
+
+    resolver = PartnerResolver(session=session)
+    sums: dict[tuple[int, date], dict[str, float]] = {}
+    digests: dict[tuple[int, date], Any] = defaultdict(hashlib.sha256)
+    for row in rows:
+        report.read += 1
+        try:
+            values = _row_values(row, columns, resolver, today=today)
+        except RowError as exc:
+            report.errors.append(f"line {row.line}: {exc}")
+            continue
+        community, day, metrics = values
+        key = (community.id, day)
+        total = sums.setdefault(key, dict.fromkeys(METRICS, 0.0))
+        for name in METRICS:
+            total[name] += metrics[name]
+        digests[key].update(json.dumps(row.data, sort_keys=True, ensure_ascii=False).encode())
+        report.kept += 1
+
+    keys = list(sums)
+    stored: dict[tuple[int, date], PerformanceDay] = {}
+    for community_id in {cid for cid, _ in keys}:
+        days = [d for cid, d in keys if cid == community_id]
+        for item in session.exec(select(PerformanceDay).where(PerformanceDay.community_id == community_id,
+                                                               PerformanceDay.platform == chosen.key,
+                                                               PerformanceDay.day.in_(days))).all():
+            stored[(item.community_id, item.day)] = item
+    now = utcnow()
+    for key, total in sums.items():
+        numbers = {name: (int(round(total[name])) if name in WHOLE_METRICS else round(total[name], 2))
+                   for name in METRICS}
+        current = stored.get(key)
+        if current is None:
+            session.add(PerformanceDay(community_id=key[0], day=key[1], platform=chosen.key, source_file=path.name,
+                                       row_hash=digests[key].hexdigest(), imported_at=now, **numbers))
+            report.created += 1
+        elif any(getattr(current, name) != numbers[name] for name in METRICS):
+            for name, value in numbers.items():
+                setattr(current, name, value)
+            current.source_file, current.row_hash, current.imported_at = path.name, digests[key].hexdigest(), now
+            session.add(current)
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    session.commit()
+    community_ids = sorted({cid for cid, _ in keys})
+    report.partners = [session.get(Community, cid).url for cid in community_ids]
+    report.steps_ticked = sync_from_performance(community_ids, session=session)
+    return report
+
+
+def _header(text: str) -> list[str]:
+    import csv
+    import io
+
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    try:
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    return [h.strip() for h in next(csv.reader(io.StringIO(first), delimiter=delimiter), [])]
+
+
+def _row_values(row: RawRow, columns: dict[str, str], resolver: PartnerResolver, *, today: date | None
+                ) -> tuple[Community, date, dict[str, float]]:
+    if isinstance(row.data, RowError):
+        raise row.data
+    data = row.data
+    day = parse_day(data.get(columns["date"]), today=today)
+    metrics = {name: parse_metric(data.get(columns[name]), name) if name in columns else 0.0 for name in METRICS}
+    community = resolver.resolve(data.get(columns["partner"]))  # after the numbers: a bad number names itself
+    return community, day, metrics
+
+
+def first_activity(community_ids: list[int], *, session: Session) -> dict[int, dict[str, date]]:
+    """{community id: {"click": first day with any activity, "sale": first day with a conversion}}."""
+    out: dict[int, dict[str, date]] = defaultdict(dict)
+    if not community_ids:
+        return out
+    active = (PerformanceDay.clicks > 0) | (PerformanceDay.conversions > 0) | (PerformanceDay.revenue > 0)
+    for cid, day in session.exec(select(PerformanceDay.community_id, func.min(PerformanceDay.day))
+                                 .where(PerformanceDay.community_id.in_(community_ids), active)
+                                 .group_by(PerformanceDay.community_id)).all():
+        out[cid]["click"] = day
+    for cid, day in session.exec(select(PerformanceDay.community_id, func.min(PerformanceDay.day))
+                                 .where(PerformanceDay.community_id.in_(community_ids), PerformanceDay.conversions > 0)
+                                 .group_by(PerformanceDay.community_id)).all():
+        out[cid]["sale"] = day
+    return out
+
+
+def performance_rows(*, session: Session, community_id: int | None = None, since: date | None = None
+                     ) -> list[dict[str, Any]]:
+    query = select(PerformanceDay, Community).join(Community, Community.id == PerformanceDay.community_id)
+    if community_id is not None:
+        query = query.where(PerformanceDay.community_id == community_id)
+    if since is not None:
+        query = query.where(PerformanceDay.day >= since)
+    out = []
+    for day, community in session.exec(query.order_by(PerformanceDay.day.desc(), Community.name)).all():
+        out.append({"date": day.day.isoformat(), "url": community.url, "name": community.name,
+                    "platform": day.platform, "clicks": day.clicks, "conversions": day.conversions,
+                    "revenue": day.revenue, "commission": day.commission, "source_file": day.source_file})
+    return out
