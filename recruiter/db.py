@@ -18,7 +18,6 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from recruiter import models
-from recruiter import partner_models  # noqa: F401  (registers the partner tables before create_all)
 from recruiter.config import database_url, redact_url
 
 # Modules whose tables live outside models.py; imported so create_all knows them.
