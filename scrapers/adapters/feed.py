@@ -61,8 +61,11 @@ def _iso(parsed_time, raw: str | None) -> str | None:
 
 
 def _is_podcast(parsed) -> bool:
-    namespaces = {str(v).lower() for v in (parsed.get("namespaces") or {}).values()}
-    if any("itunes" in ns or "podcast" in ns for ns in namespaces):
+    """Audio/video enclosures or iTunes channel tags; a declared namespace alone is not enough."""
+    feed = parsed.feed
+    if any(key.startswith("itunes_") for key in feed) or any(
+        "itunes" in str(tag.get("scheme") or "") for tag in feed.get("tags") or []
+    ):
         return True
     for entry in parsed.entries[:10]:
         for enclosure in entry.get("enclosures") or []:
@@ -85,11 +88,10 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> dict:
         raise AdapterError("not a feed: no RSS/Atom structure found" + (f" ({reason})" if reason else ""))
     emails: list[str] = []
     owner = feed.get("itunes_owner") or feed.get("publisher_detail") or {}
-    if isinstance(owner, dict) and owner.get("email"):
-        emails.append(owner["email"].strip().lower())
-    for detail in (feed.get("author_detail"),):
-        if isinstance(detail, dict) and detail.get("email"):
-            emails.append(detail["email"].strip().lower())
+    for detail in (owner, feed.get("author_detail")):
+        email = (detail.get("email") or "").strip().lower() if isinstance(detail, dict) else ""
+        if email and email not in emails:
+            emails.append(email)
     categories = []
     for tag in feed.get("tags") or []:
         term = tag.get("term")

@@ -37,7 +37,7 @@ class FakeWeb:
         url = str(request.url)
         entry = self.pages.get(url)
         if entry is None:
-            entry = self.pages.get(url.split("?")[0]) if "?" not in url else None
+            entry = self.pages.get(url.split("?")[0]) if "?" in url else None
         if entry is None:
             return httpx.Response(404, content=b"not found", headers={"content-type": "text/plain"})
         if callable(entry):
