@@ -1,0 +1,95 @@
+"""The shared page frame: header with navigation, a content column, and small display helpers.
+
+Everything shown here that came from the web (names, descriptions, why-texts) goes through text elements
+(`ui.label`, `ui.link` text, table cells interpolated with `{{ }}`), never through `ui.html` or `ui.markdown`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nicegui import app, ui
+
+from recruiter.security import login_required
+
+NAV = [("Dashboard", "/", "dashboard"), ("Profiles", "/profiles", "person_search"),
+       ("Prospects", "/prospects", "format_list_numbered"), ("Pipeline", "/pipeline", "view_kanban"),
+       ("Discover", "/discover", "travel_explore")]
+
+STAGE_LABELS = {
+    "discovered": "Discovered", "shortlisted": "Shortlisted", "contacted": "Contacted", "replied": "Replied",
+    "negotiating": "Negotiating", "joined": "Joined", "activated": "Activated", "performing": "Performing",
+    "declined": "Declined",
+}
+STAGE_COLORS = {
+    "discovered": "grey-7", "shortlisted": "indigo", "contacted": "blue", "replied": "cyan-8",
+    "negotiating": "amber-9", "joined": "green", "activated": "green-8", "performing": "teal", "declined": "red-5",
+}
+KIND_ICONS = {"blog": "article", "podcast": "podcasts", "subreddit": "forum", "youtube": "smart_display",
+              "newsletter": "mail", "forum": "groups", "other": "public"}
+
+
+def nav_items() -> list[tuple[str, str, str]]:
+    items = list(NAV)
+    if importlib.util.find_spec("ui.pages.partners") is not None:  # a page another module may provide
+        items.append(("Partners", "/partners", "handshake"))
+    return items
+
+
+@contextmanager
+def frame(title: str, *, active: str | None = None) -> Iterator[ui.column]:
+    """Header with navigation, page title, then a content column the page fills."""
+    ui.page_title(f"{title} · recruiter")
+    ui.colors(primary="#3949ab")
+    with ui.header(elevated=True).classes("items-center gap-1 px-4 py-2 bg-primary"):
+        with ui.link(target="/").classes("no-underline text-white mr-4 row items-center gap-1"):
+            ui.icon("hub").classes("text-2xl")
+            ui.label("recruiter").classes("text-lg font-bold")
+        for label, path, icon in nav_items():
+            selected = active == path
+            with ui.link(target=path).classes(
+                    "no-underline text-white px-3 py-1 rounded row items-center gap-1 "
+                    + ("bg-white/20 font-semibold" if selected else "hover:bg-white/10")):
+                ui.icon(icon).classes("text-base")
+                ui.label(label)
+        ui.space()
+        if login_required() and app.storage.user.get("authenticated"):
+            ui.button(icon="logout", on_click=logout).props("flat round color=white").tooltip("Log out")
+    with ui.column().classes("w-full max-w-screen-xl mx-auto p-4 gap-4") as content:
+        ui.label(title).classes("text-2xl font-semibold")
+        yield content
+
+
+def logout() -> None:
+    app.storage.user.clear()
+    ui.navigate.to("/login")
+
+
+def stage_badge(stage: str | None) -> ui.badge:
+    stage = stage or "discovered"
+    return ui.badge(STAGE_LABELS.get(stage, stage), color=STAGE_COLORS.get(stage, "grey"))
+
+
+def kind_chip(kind: str) -> None:
+    with ui.row().classes("items-center gap-1 text-grey-8"):
+        ui.icon(KIND_ICONS.get(kind, "public")).classes("text-sm")
+        ui.label(kind)
+
+
+def fit_bar(fit: int | None) -> None:
+    with ui.row().classes("items-center gap-2 no-wrap"):
+        value = (fit or 0) / 100
+        ui.linear_progress(value=value, show_value=False, size="8px",
+                           color="green" if (fit or 0) >= 60 else "amber-8" if (fit or 0) >= 35 else "grey-6"
+                           ).classes("w-20")
+        ui.label("—" if fit is None else str(fit)).classes("text-sm w-6")
+
+
+def empty_state(message: str, *, link: tuple[str, str] | None = None) -> None:
+    with ui.card().classes("w-full items-center p-8 text-grey-7"):
+        ui.icon("inbox").classes("text-4xl")
+        ui.label(message)
+        if link:
+            ui.link(link[0], link[1])

@@ -1,0 +1,34 @@
+"""/login: the password form shown when the app serves beyond this machine (RECRUITER_PASSWORD is set)."""
+
+from __future__ import annotations
+
+from nicegui import app, ui
+
+from recruiter.security import check_password, login_required
+
+
+@ui.page("/login")
+def login_page(redirect_to: str = "/") -> None:
+    # Only local paths: a crafted link must not bounce the user to another site after login.
+    target = redirect_to if redirect_to.startswith("/") and not redirect_to.startswith("//") else "/"
+    if not login_required() or app.storage.user.get("authenticated"):
+        ui.navigate.to(target)
+        return
+    ui.page_title("Log in · recruiter")
+
+    def attempt() -> None:
+        if check_password(password.value or ""):
+            app.storage.user["authenticated"] = True
+            ui.navigate.to(target)
+        else:
+            password.value = ""
+            ui.notify("Wrong password", color="negative")
+
+    with ui.card().classes("absolute-center w-80 gap-3"):
+        with ui.row().classes("items-center gap-2"):
+            ui.icon("lock").classes("text-2xl text-primary")
+            ui.label("recruiter").classes("text-xl font-semibold")
+        ui.label("Enter the password set in RECRUITER_PASSWORD.").classes("text-sm text-grey-7")
+        password = ui.input("Password", password=True, password_toggle_button=True).classes("w-full") \
+            .on("keydown.enter", attempt)
+        ui.button("Log in", on_click=attempt).classes("w-full")

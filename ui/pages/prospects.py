@@ -1,0 +1,311 @@
+"""/prospects: the ranked list for one profile: filter, sort, page, shortlist or reject, move, export.
+
+The list reads the profile's stored matches with SQL paging and filters, so it opens at once even over
+100,000 communities. When those matches are missing or stale (the profile or the communities changed) the
+page still opens on what is stored and re-ranks in a worker thread, then refreshes itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import quote
+
+from fastapi.responses import RedirectResponse
+from nicegui import app, background_tasks, ui
+
+from profiles.service import get_profile, list_profiles
+from recruiter.db import open_session
+from recruiter.models import KINDS, STAGES, Profile
+from recruiter.pipeline import PipelineError
+from recruiter.views import (PAGE_SIZE, SORTS, MatchFilters, apply_feedback, default_profile, match_page,
+                             matches_csv, move_communities, open_prospect, ranking_state, touch_profile)
+from ui.background import ensure_ranking, is_ranking
+from ui.layout import STAGE_COLORS, STAGE_LABELS, empty_state, frame
+
+# A profile that has never been ranked shows an empty list; over a small collection the first visit waits this
+# long for its ranking (model load included) instead. Over a large one it never waits: the list fills in when the
+# background ranking ends.
+FIRST_RANKING_WAIT = 12.0
+FIRST_RANKING_MAX_COMMUNITIES = 20_000
+
+COLUMNS = [
+    {"name": "fit", "label": "Fit", "field": "fit", "align": "left"},
+    {"name": "name", "label": "Community", "field": "name", "align": "left"},
+    {"name": "kind", "label": "Kind", "field": "kind", "align": "left"},
+    {"name": "audience", "label": "Audience", "field": "audience", "align": "right"},
+    {"name": "stage", "label": "Stage", "field": "stage", "align": "left"},
+    {"name": "why", "label": "Why", "field": "why", "align": "left"},
+    {"name": "actions", "label": "", "field": "community_id", "align": "right"},
+]
+
+# Table cells: values are interpolated with {{ }} (text), never v-html: names and reasons come from the web.
+FIT_SLOT = r"""
+<q-td :props="props">
+  <div class="row items-center no-wrap" style="gap: 6px">
+    <q-linear-progress :value="props.value / 100" size="8px" rounded style="width: 64px"
+        :color="props.value >= 60 ? 'green' : (props.value >= 35 ? 'amber-8' : 'grey-6')" />
+    <span class="text-caption">{{ props.value }}</span>
+  </div>
+</q-td>
+"""
+NAME_SLOT = r"""
+<q-td :props="props" style="max-width: 280px; white-space: normal">
+  <a :href="'/community/' + props.row.community_id + '?profile=' + props.row.profile_id"
+     class="text-primary text-weight-medium" style="text-decoration: none">{{ props.value }}</a>
+  <div class="text-caption text-grey-7 ellipsis">{{ props.row.url }}</div>
+</q-td>
+"""
+STAGE_SLOT = r"""
+<q-td :props="props">
+  <q-badge :color="props.row.stage_color">{{ props.row.stage_label }}</q-badge>
+  <q-icon v-if="props.row.feedback === 'shortlist'" name="thumb_up" color="indigo" size="xs" class="q-ml-xs" />
+</q-td>
+"""
+WHY_SLOT = r"""
+<q-td :props="props" style="white-space: normal; min-width: 240px; max-width: 420px" class="text-caption">
+  {{ props.value }}
+</q-td>
+"""
+ACTIONS_SLOT = r"""
+<q-td :props="props" auto-width>
+  <q-btn flat round dense size="sm" icon="thumb_up" color="indigo"
+         @click="() => $parent.$emit('shortlist', props.row)"><q-tooltip>Shortlist</q-tooltip></q-btn>
+  <q-btn flat round dense size="sm" icon="thumb_down" color="red-5"
+         @click="() => $parent.$emit('reject', props.row)"><q-tooltip>Not a fit</q-tooltip></q-btn>
+</q-td>
+"""
+
+
+@app.get("/community/{community_id}")
+def open_community(community_id: int, profile: str = "") -> RedirectResponse:
+    """A ranked row's link: the community's prospect (created as Discovered on first open)."""
+    try:
+        with open_session() as session:
+            prospect = open_prospect(community_id, session=session,
+                                     profile_id=int(profile) if profile.isdigit() else None)
+    except PipelineError:
+        return RedirectResponse("/prospects", status_code=303)
+    return RedirectResponse(f"/prospects/{prospect.id}", status_code=303)
+
+
+@ui.page("/prospects", response_timeout=FIRST_RANKING_WAIT + 5)
+async def prospects_page(profile: str = "", kind: str = "", min_audience: str = "", stage: str = "", q: str = "",
+                   sort: str = "fit") -> None:
+    with open_session() as session:
+        chosen = get_profile(profile, session=session) if profile else default_profile(session=session)
+        if chosen is not None and profile:
+            touch_profile(chosen, session=session)
+        names = [p.name for p in list_profiles(session=session)]
+        state = ranking_state(chosen, session=session) if chosen else None
+    if state and state.stale and not state.stored and 0 < state.communities <= FIRST_RANKING_MAX_COMMUNITIES:
+        try:
+            await asyncio.wait_for(asyncio.shield(ensure_ranking(chosen.id)), timeout=FIRST_RANKING_WAIT)
+        except Exception:  # noqa: BLE001 - slow or failed: the page opens anyway and says it is ranking
+            pass
+    with frame("Prospects", active="/prospects"):
+        if chosen is None:
+            if profile:
+                empty_state(f"No profile named {profile!r}.", link=("All profiles", "/profiles"))
+            else:
+                empty_state("No profile yet: describe your ideal client first.", link=("Create a profile", "/profiles"))
+            return
+        filters = MatchFilters(kind=kind if kind in KINDS else None,
+                               min_audience=int(min_audience) if min_audience.isdigit() else None,
+                               stage=stage if stage in STAGES else None, text=q,
+                               sort=sort if sort in SORTS else "fit")
+        ProspectList(chosen, names, filters)
+
+
+class ProspectList:
+    def __init__(self, profile: Profile, profile_names: list[str], filters: MatchFilters) -> None:
+        self.profile = profile
+        self.filters = filters
+        self.page = 1
+        self.ranking = is_ranking(profile.id)
+        self.root = ui.context.slot.parent  # background tasks re-enter it to talk to this browser tab
+        with open_session() as session:
+            self.state = ranking_state(profile, session=session)
+        self.rows, self.total = self.load()
+
+        with ui.row().classes("w-full items-center gap-3"):
+            ui.select(profile_names, value=profile.name, label="Profile",
+                      on_change=lambda e: ui.navigate.to(f"/prospects?profile={quote(e.value)}")) \
+                .classes("w-64").props("outlined dense")
+            ui.label(f"Ideal client: {profile.name}").classes("text-lg font-medium profile-name")
+            ui.space()
+            self.status_view()
+        with ui.card().classes("w-full"):
+            with ui.row().classes("w-full items-center gap-3"):
+                ui.select({"": "any kind", **{k: k for k in KINDS}}, value=filters.kind or "", label="Kind",
+                          on_change=lambda e: self.set_filter(kind=e.value or None)).classes("w-36").props("dense")
+                ui.number("Min. audience", value=filters.min_audience, min=0, step=1000,
+                          on_change=lambda e: self.set_filter(min_audience=int(e.value) if e.value else None)) \
+                    .classes("w-36").props("dense debounce=400")
+                ui.select({"": "any stage", **STAGE_LABELS}, value=filters.stage or "", label="Stage",
+                          on_change=lambda e: self.set_filter(stage=e.value or None)).classes("w-36").props("dense")
+                ui.input("Search name, description, URL", value=filters.text,
+                         on_change=lambda e: self.set_filter(text=e.value or "")) \
+                    .classes("w-64").props("dense clearable debounce=400")
+                ui.select(SORTS, value=filters.sort, label="Sort",
+                          on_change=lambda e: self.set_filter(sort=e.value)).classes("w-48").props("dense")
+                ui.space()
+                ui.button("Export CSV", icon="download", on_click=self.export).props("outline")
+            with ui.row().classes("w-full items-center gap-2 bg-indigo-50 rounded px-3 py-1") as self.bulk_bar:
+                self.selected_label = ui.label("")
+                ui.button("Shortlist", icon="thumb_up", on_click=lambda: self.feedback_selected("shortlist")) \
+                    .props("flat dense color=indigo")
+                ui.button("Not a fit", icon="thumb_down", on_click=lambda: self.feedback_selected("not_a_fit")) \
+                    .props("flat dense color=red-5")
+                self.bulk_stage = ui.select(STAGE_LABELS, value="shortlisted", label="Move to").classes("w-40") \
+                    .props("dense")
+                ui.button("Move", icon="east", on_click=self.move_selected).props("flat dense")
+                ui.button("Clear selection", on_click=self.clear_selection).props("flat dense color=grey")
+            self.table = ui.table(columns=COLUMNS, rows=self.table_rows(), row_key="community_id",
+                                  selection="multiple", pagination=None,
+                                  on_select=lambda _e: self.update_bulk_bar()).classes("w-full").props("flat")
+            self.table.add_slot("body-cell-fit", FIT_SLOT)
+            self.table.add_slot("body-cell-name", NAME_SLOT)
+            self.table.add_slot("body-cell-stage", STAGE_SLOT)
+            self.table.add_slot("body-cell-why", WHY_SLOT)
+            self.table.add_slot("body-cell-actions", ACTIONS_SLOT)
+            self.table.on("shortlist", lambda e: self.feedback([e.args["community_id"]], "shortlist"))
+            self.table.on("reject", lambda e: self.feedback([e.args["community_id"]], "not_a_fit"))
+            with ui.row().classes("w-full items-center"):
+                self.count_label = ui.label("")
+                ui.space()
+                self.pagination = ui.pagination(1, self.pages(), direction_links=True, value=1,
+                                                on_change=lambda e: self.go_to(e.value)).props("max-pages=9")
+        self.update_bulk_bar()
+        self.update_counts()
+        if self.state.stale or self.ranking:
+            self.start_ranking(force=True)
+
+    # --- data -----------------------------------------------------------------------------------------
+    def load(self) -> tuple[list[dict], int]:
+        with open_session() as session:
+            return match_page(self.profile.id, session=session, filters=self.filters,
+                              offset=(self.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+
+    def table_rows(self) -> list[dict]:
+        return [dict(row, profile_id=self.profile.id, stage_label=STAGE_LABELS.get(row["stage"], row["stage"]),
+                     stage_color=STAGE_COLORS.get(row["stage"], "grey"),
+                     next_follow_up=row["next_follow_up"] or "") for row in self.rows]
+
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+    def reload(self, *, keep_page: bool = True) -> None:
+        if not keep_page:
+            self.page = 1
+        self.rows, self.total = self.load()
+        if self.page > self.pages():
+            self.page = self.pages()
+            self.rows, self.total = self.load()
+        self.table.rows = self.table_rows()
+        self.table.selected = [r for r in self.table.selected if any(
+            r["community_id"] == row["community_id"] for row in self.rows)]
+        self.table.update()
+        self.pagination.max = self.pages()
+        self.pagination.value = self.page
+        self.update_counts()
+        self.update_bulk_bar()
+
+    def update_counts(self) -> None:
+        if self.total:
+            first = (self.page - 1) * PAGE_SIZE + 1
+            self.count_label.text = f"{first}–{first + len(self.rows) - 1} of {self.total} matches"
+        else:
+            self.count_label.text = "No matches for these filters." if self.state.stored else ""
+
+    def set_filter(self, **changes) -> None:  # noqa: ANN003
+        for key, value in changes.items():
+            setattr(self.filters, key, value)
+        self.reload(keep_page=False)
+
+    def go_to(self, page: int) -> None:
+        if page != self.page:
+            self.page = page
+            self.reload()
+
+    # --- ranking in the background ----------------------------------------------------------------------
+    @ui.refreshable_method
+    def status_view(self) -> None:
+        if self.ranking:
+            with ui.row().classes("items-center gap-2 text-grey-8"):
+                ui.spinner(size="sm")
+                reason = f" ({self.state.reason})" if self.state.reason else ""
+                ui.label(f"Ranking {self.state.communities:,} communities in the background{reason}…")
+        else:
+            with ui.row().classes("items-center gap-2 text-grey-7 text-sm"):
+                if self.state.stored:
+                    when = (self.state.ranked_at or "")[:16].replace("T", " ")
+                    ui.label(f"{self.state.stored:,} best of {self.state.communities:,} communities"
+                             + (f", ranked {when} UTC" if when else ""))
+                elif not self.state.communities:
+                    ui.label("No communities yet: import some or use Discover.")
+                ui.button("Re-rank", icon="refresh", on_click=self.start_ranking).props("flat dense")
+
+    def start_ranking(self, *, force: bool = False) -> None:
+        if (self.ranking and not force) or not self.state.communities:
+            return
+        self.ranking = True
+        self.status_view.refresh()
+        background_tasks.create(self.rank(), name=f"prospect list {self.profile.id}")
+
+    async def rank(self) -> None:
+        try:
+            await asyncio.shield(ensure_ranking(self.profile.id))
+        except Exception as exc:  # noqa: BLE001 - shown; the stored list stays usable
+            with self.root:
+                ui.notify(f"Ranking failed: {exc}", color="negative")
+        finally:
+            self.ranking = False
+        with open_session() as session:
+            self.state = ranking_state(self.profile, session=session)
+        self.reload()
+        self.status_view.refresh()
+
+    # --- actions --------------------------------------------------------------------------------------
+    def selected_ids(self) -> list[int]:
+        return [row["community_id"] for row in self.table.selected]
+
+    def update_bulk_bar(self) -> None:
+        count = len(self.table.selected)
+        self.bulk_bar.set_visibility(count > 0)
+        self.selected_label.text = f"{count} selected"
+
+    def clear_selection(self) -> None:
+        self.table.selected = []
+        self.table.update()
+        self.update_bulk_bar()
+
+    def feedback(self, community_ids: list[int], verdict: str) -> None:
+        with open_session() as session:
+            done = apply_feedback(community_ids, verdict, session=session, profile_id=self.profile.id)
+        label = "shortlisted" if verdict == "shortlist" else "marked not a fit"
+        ui.notify(f"{done} {label}; the next ranking learns from it", color="positive" if done else "warning")
+        self.reload()
+
+    def feedback_selected(self, verdict: str) -> None:
+        if self.selected_ids():
+            self.feedback(self.selected_ids(), verdict)
+            self.clear_selection()
+
+    def move_selected(self) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            return
+        with open_session() as session:
+            moved, skipped = move_communities(ids, self.bulk_stage.value, session=session,
+                                              profile_id=self.profile.id)
+        ui.notify(f"{moved} moved to {STAGE_LABELS[self.bulk_stage.value]}", color="positive")
+        for message in skipped[:5]:
+            ui.notify(f"Not moved: {message}", color="warning", multi_line=True)
+        self.clear_selection()
+        self.reload()
+
+    def export(self) -> None:
+        with open_session() as session:
+            content = matches_csv(self.profile.id, session=session, filters=self.filters)
+        safe = "".join(ch if ch.isalnum() else "-" for ch in self.profile.name)
+        ui.download.content(content, f"prospects-{safe}.csv", media_type="text/csv")
