@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
@@ -61,7 +61,7 @@ class Platform:
 
 @lru_cache(maxsize=1)
 def _catalog() -> dict[str, Any]:
-    text = resources.files("recruiter").joinpath("data/platforms.json").read_text(encoding="utf-8")
+    text = (Path(__file__).parent / "data" / "platforms.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
