@@ -32,6 +32,7 @@ import copy
 import email.utils
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -136,15 +137,26 @@ class Response:
         return json.loads(self.text)
 
 
+_BARE_HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}(?::\d{1,5})?(?:[/?#]\S*)?$", re.I)
+
+
 def validate_url(url: str) -> str:
-    """The URL, stripped, when it is an absolute http(s) URL with a host; else InvalidUrl."""
+    """An absolute http(s) URL with a host, else InvalidUrl.
+
+    A bare host such as ``example.com/blog`` gets ``https://`` (the core's canonical
+    URLs accept that form too); anything else without a scheme is not a URL.
+    """
     if not isinstance(url, str) or not url.strip():
         raise InvalidUrl("not a URL: empty string")
     candidate = url.strip()
     if any(ch.isspace() for ch in candidate):
         raise InvalidUrl(f"not a URL: {candidate!r} contains whitespace")
+    if _BARE_HOST.match(candidate):
+        candidate = "https://" + candidate  # "example.com/blog", as people paste it
     parts = urlsplit(candidate)
-    if not parts.scheme:
+    if not parts.scheme or "://" not in candidate:
+        if parts.scheme and parts.scheme.lower() not in ("http", "https"):
+            raise InvalidUrl(f"unsupported scheme {parts.scheme.lower()!r}: only http and https URLs can be scraped")
         raise InvalidUrl(f"not a URL: {candidate!r} (expected http:// or https://)")
     if parts.scheme.lower() not in ("http", "https"):
         raise InvalidUrl(f"unsupported scheme {parts.scheme.lower()!r}: only http and https URLs can be scraped")

@@ -48,8 +48,13 @@ async def scrape_by_content(ctx: ScrapeContext, url: str, response: Response) ->
     raise AdapterError(f"unsupported content: {media or 'no content type'} is not a web page, feed or OPML file")
 
 
-async def scrape_one(ctx: ScrapeContext, url: str) -> dict:
-    """One finalized record; never raises (except cancellation)."""
+async def scrape_one_with_links(ctx: ScrapeContext, url: str) -> tuple[dict, list[str]]:
+    """(finalized record, links to other sites found on it); never raises (except cancellation).
+
+    The links feed discovery's snowballing; a failed URL has none. The record's
+    ``url`` is the input as given, so callers can match records to their inputs.
+    """
+    given = url.strip() if isinstance(url, str) else url
     try:
         url = validate_url(url)
         module = adapter_for_url(url, ctx.settings)
@@ -59,16 +64,23 @@ async def scrape_one(ctx: ScrapeContext, url: str) -> dict:
             response = await ctx.client.get(url)
             partial = await scrape_by_content(ctx, url, response)
     except (FetchError, AdapterError) as exc:
-        return finalize(failed_record(url, str(exc)))
+        return finalize(failed_record(given, str(exc))), []
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # an adapter bug must not take the other URLs down
         log.exception("scraping %s failed", url)
-        return finalize(failed_record(url, f"internal error while scraping: {type(exc).__name__}: {exc}"))
-    record = new_record(url)
+        return finalize(failed_record(given, f"internal error while scraping: {type(exc).__name__}: {exc}")), []
+    links = list(partial.pop("outbound_links", None) or [])
+    record = new_record(given)
     record.update(partial)
-    record["url"] = url
-    return finalize(record)
+    record["url"] = given
+    return finalize(record), links
+
+
+async def scrape_one(ctx: ScrapeContext, url: str) -> dict:
+    """One finalized record; never raises (except cancellation)."""
+    record, _links = await scrape_one_with_links(ctx, url)
+    return record
 
 
 async def scrape_urls(

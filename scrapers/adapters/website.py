@@ -51,6 +51,7 @@ def page_record(html: str, url: str) -> tuple[dict, object]:
         "emails": extract.emails(root),
         "socials": extract.socials(root, url),
         "items": extract.recent_post_links(root, url),
+        "outbound_links": extract.outbound_links(root, url),  # for discovery; not part of the record
     }
     return record, root
 

@@ -29,7 +29,7 @@ from scrapers.loopback import send
     "raw, message",
     [
         ("not a url", "not a URL"),
-        ("example.com/page", "not a URL"),
+        ("notaurl", "not a URL"),
         ("ftp://example.com/file", "unsupported scheme 'ftp'"),
         ("mailto:someone@example.com", "unsupported scheme 'mailto'"),
         ("http://", "no host"),
@@ -39,6 +39,10 @@ from scrapers.loopback import send
 def test_invalid_urls_are_refused_before_any_io(raw, message):
     with pytest.raises(InvalidUrl, match=message):
         validate_url(raw)
+
+
+def test_bare_hosts_get_https():
+    assert validate_url(" example.com/blog ") == "https://example.com/blog"
 
 
 def test_retry_after_accepts_seconds_and_http_dates():

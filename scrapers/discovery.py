@@ -1,0 +1,357 @@
+"""Discovery: from a merchant profile to saved, ranked communities.
+
+One run is a persisted ``Job`` (kind ``discover``) whose ``cursor`` holds everything
+needed to resume — which searches are done, the frontier of URLs still to scrape,
+and every canonical URL already seen — and is written after each search and each
+batch of scrapes. An interrupted run (Ctrl-C, a crash, the machine going away)
+resumes from the cursor: searches are not repeated and no URL is fetched twice.
+
+The steps:
+1. queries: the profile's (``profiles.facets.profile_queries``) plus ``--query``;
+2. search each source (Reddit, Apple Podcasts, YouTube, the web) for each query;
+3. scrape the frontier in batches through one polite client, save the successful
+   records through the core (``save_records``, which never overwrites stored
+   values with empty ones);
+4. snowball: links to other sites found on good matches (blogrolls, guest lists,
+   "related" sections come first) join the frontier, one level deep by default;
+5. rank the profile's communities with the core's ranking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from .adapters import ScrapeContext, apple_podcasts, reddit, web_search, youtube
+from .config import ScrapeSettings
+from .http import FetchError, PoliteClient
+from .records import to_import_record
+from .scrape import scrape_one_with_links
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("reddit", "podcasts", "youtube", "web")
+JOB_KIND = "discover"
+BATCH = 8
+MAX_PROFILE_QUERIES = 6
+MAX_SNOWBALL_LINKS = 10  # per good match
+_STOPWORDS = set(
+    "a an and are as at be by for from has have in is it its of on or our that the their this to we with you your "
+    "who what which how into about more most can will not but all any".split()
+)
+
+
+def _canonical(url: str) -> str | None:
+    try:
+        from recruiter.canonical import canonical_url
+    except ImportError:  # pragma: no cover - the core ships it
+        return url.strip().rstrip("/").lower()
+    try:
+        return canonical_url(url)
+    except ValueError:
+        return None
+
+
+def build_queries(profile, extra: list[str]) -> list[str]:
+    """The profile's short queries (core's facets when available), then the extra ones."""
+    try:
+        from profiles.facets import profile_queries
+
+        base = profile_queries(profile)
+    except ImportError:  # pragma: no cover - fallback while profiles/ is absent
+        base = list(profile.keywords or []) or [profile.name]
+    queries = [q.strip() for q in list(extra) + list(base)[:MAX_PROFILE_QUERIES] if q and q.strip()]
+    return list(dict.fromkeys(queries))
+
+
+def profile_terms(profile) -> tuple[list[str], list[str]]:
+    """(terms that signal a match, terms that rule one out), lower-case."""
+    terms = [k.lower().strip() for k in profile.keywords or [] if k.strip()]
+    words = re.findall(r"[a-zA-Z][a-zA-Z'-]{3,}", profile.description or "")
+    terms += [w.lower() for w in words if w.lower() not in _STOPWORDS]
+    exclusions = [e.lower().strip() for e in profile.exclusions or [] if e.strip()]
+    return list(dict.fromkeys(terms)), exclusions
+
+
+def match_score(record: dict, terms: list[str], exclusions: list[str]) -> float:
+    """Share of the profile's terms found in the record's text; 0 when an exclusion appears."""
+    text = " ".join(
+        str(record.get(k) or "") for k in ("name", "title", "description", "site_name")
+    ) + " " + " ".join(str(i.get("title") or "") for i in record.get("items") or [])
+    text = text.lower()
+    if not terms or any(e and e in text for e in exclusions):
+        return 0.0
+    hits = sum(1 for t in terms if t in text)
+    return hits / min(len(terms), 10)
+
+
+@dataclass
+class DiscoverState:
+    """The job's cursor: everything a resumed run needs."""
+
+    searches_done: list[str] = field(default_factory=list)  # "source\tquery"
+    frontier: list[dict] = field(default_factory=list)  # {"url", "depth", "via"}
+    seen: list[str] = field(default_factory=list)  # canonical URLs queued or scraped
+    scraped: int = 0
+    saved: int = 0
+    failed: int = 0
+    good: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_cursor(cls, cursor: dict | None) -> "DiscoverState":
+        state = cls()
+        for key, value in (cursor or {}).items():
+            if hasattr(state, key):
+                setattr(state, key, value)
+        return state
+
+    def to_cursor(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+class JobStore:
+    """Reads and writes the ``Job`` row of one discovery run through the core's models."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def find_resumable(self, params: dict):
+        from sqlmodel import select
+
+        from recruiter.models import Job
+
+        rows = self.session.exec(
+            select(Job).where(Job.kind == JOB_KIND).where(Job.state.in_(["running", "interrupted", "failed"])).order_by(Job.id.desc())
+        ).all()
+        return next((job for job in rows if job.params == params), None)
+
+    def get(self, job_id: int):
+        from recruiter.models import Job
+
+        job = self.session.get(Job, job_id)
+        if job is None or job.kind != JOB_KIND:
+            raise ValueError(f"no discover job with id {job_id}")
+        return job
+
+    def create(self, params: dict):
+        from recruiter.models import Job
+
+        job = Job(kind=JOB_KIND, state="running", params=params, cursor={})
+        self.session.add(job)
+        self.session.commit()
+        self.session.refresh(job)
+        return job
+
+    def save(self, job, state: DiscoverState, *, status: str | None = None, error: str | None = None,
+             result: dict | None = None) -> None:
+        from recruiter.models import utcnow
+
+        job.cursor = state.to_cursor()
+        job.done = state.scraped
+        job.total = state.scraped + len(state.frontier)
+        job.progress = (job.done / job.total) if job.total else 0.0
+        if status:
+            job.state = status
+        if status == "done":
+            job.progress = 1.0
+        job.error = error
+        if result is not None:
+            job.result = result
+        job.updated_at = utcnow()
+        self.session.add(job)
+        self.session.commit()
+
+
+async def _search(ctx: ScrapeContext, source: str, query: str, limit: int) -> list[str]:
+    if source == "reddit":
+        return await reddit.search(ctx, query, limit)
+    if source == "podcasts":
+        return [p["feed_url"] for p in await apple_podcasts.search(ctx, query, limit)]
+    if source == "youtube":
+        return await youtube.search(ctx, query, limit)
+    if source == "web":
+        return await web_search.search(ctx, query, limit)
+    raise ValueError(f"unknown source {source!r}")
+
+
+Progress = Callable[[str, int, int], None]
+
+
+async def run_discovery(
+    profile,
+    *,
+    session,
+    sources: list[str],
+    queries: list[str],
+    limit: int = 25,
+    settings: ScrapeSettings | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    job_id: int | None = None,
+    max_depth: int = 1,
+    good_threshold: float = 0.1,
+    rank: bool = True,
+    embed: bool = True,
+    progress: Progress | None = None,
+) -> dict:
+    """Run (or resume) a discovery job; returns the job's result dict (``job_id`` included)."""
+    from recruiter.importing import save_records
+
+    settings = settings or ScrapeSettings()
+    store = JobStore(session)
+    params = {"profile": profile.name, "sources": sorted(set(sources)), "queries": list(queries), "limit": limit}
+    job = store.get(job_id) if job_id is not None else store.find_resumable(params)
+    if job is None:
+        job = store.create(params)
+    else:
+        params = dict(job.params)
+        job.state = "running"
+    state = DiscoverState.from_cursor(job.cursor)
+    seen = set(state.seen)
+    terms, exclusions = profile_terms(profile)
+    all_queries = build_queries(profile, params.get("queries") or [])
+    report = progress or (lambda stage, done, total: None)
+
+    def enqueue(url: str, depth: int, via: str) -> None:
+        key = _canonical(url)
+        if key is None or key in seen:
+            return
+        seen.add(key)
+        state.seen.append(key)
+        state.frontier.append({"url": url, "depth": depth, "via": via})
+
+    client = PoliteClient(settings, transport=transport)
+    ctx = ScrapeContext(client=client, settings=settings)
+    try:
+        searches = [(s, q) for s in params["sources"] for q in all_queries]
+        for number, (source, query) in enumerate(searches, start=1):
+            key = f"{source}\t{query}"
+            if key in state.searches_done:
+                continue
+            report("searching", number, len(searches))
+            try:
+                for url in await _search(ctx, source, query, params.get("limit", limit)):
+                    enqueue(url, 0, f"{source}: {query}")
+            except FetchError as exc:
+                state.errors.append(f"{source} search {query!r}: {exc}")
+            state.searches_done.append(key)
+            store.save(job, state)
+        while state.frontier:
+            batch = state.frontier[:BATCH]
+            results = await asyncio.gather(*(scrape_one_with_links(ctx, entry["url"]) for entry in batch))
+            good_records = []
+            for entry, (record, links) in zip(batch, results):
+                state.scraped += 1
+                if not record["ok"]:
+                    state.failed += 1
+                    continue
+                good_records.append(record)
+                if match_score(record, terms, exclusions) >= good_threshold:
+                    state.good.append(record["url"])
+                    if entry["depth"] < max_depth:
+                        for link in links[:MAX_SNOWBALL_LINKS]:
+                            enqueue(link, entry["depth"] + 1, f"linked from {record['url']}")
+            if good_records:
+                saved = save_records([to_import_record(r) for r in good_records], session=session,
+                                     source="discover", embed=embed)
+                state.saved += saved.created + saved.updated + saved.unchanged
+            # Only now is the batch done: a crash before this line re-scrapes it, never skips it.
+            del state.frontier[: len(batch)]
+            store.save(job, state)
+            report("scraping", state.scraped, state.scraped + len(state.frontier))
+        ranked: list[dict[str, Any]] = []
+        if rank:
+            report("ranking", 0, 1)
+            from recruiter.ranking import rank_communities
+
+            ranked = [r.as_dict() for r in rank_communities(profile, session=session, limit=params.get("limit", limit))]
+        result = {
+            "job_id": job.id, "searched": len(state.searches_done), "scraped": state.scraped, "saved": state.saved,
+            "failed": state.failed, "good_matches": len(state.good), "errors": state.errors[-20:], "ranked": ranked,
+        }
+        store.save(job, state, status="done", result=result)
+        return result
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        store.save(job, state, status="interrupted", error="interrupted; run the same command again to resume")
+        raise
+    except Exception as exc:
+        store.save(job, state, status="failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        await client.aclose()
+
+
+def run_discover_command(
+    *, profile_name: str, sources: list[str], queries: list[str], limit: int, delay: float,
+    resume_job: int | None, db_url: str | None, output_format: str, show_progress: bool,
+) -> int:
+    """The CLI's body: open the database, run the job with a progress bar, print the ranking."""
+    import json
+    import sys
+
+    import typer
+
+    from recruiter.db import open_session
+
+    try:
+        from profiles.service import require_profile
+    except ImportError:  # pragma: no cover
+        require_profile = None
+
+    settings = ScrapeSettings(per_host_delay=delay)
+    with open_session(db_url) as session:
+        try:
+            profile = require_profile(profile_name, session=session) if require_profile else None
+        except Exception as exc:  # ProfileError: unknown profile
+            typer.echo(str(exc), err=True)
+            return 2
+        if profile is None:
+            typer.echo(f"no profile named {profile_name!r}", err=True)
+            return 2
+
+        def go(progress: Progress | None) -> dict:
+            return asyncio.run(
+                run_discovery(profile, session=session, sources=sources, queries=queries, limit=limit,
+                              settings=settings, job_id=resume_job, progress=progress)
+            )
+
+        try:
+            if show_progress:
+                from rich.console import Console
+                from rich.progress import Progress as Bar
+
+                with Bar(console=Console(stderr=True), transient=True) as bar:
+                    task = bar.add_task("discovering", total=None)
+
+                    def update(stage: str, done: int, total: int) -> None:
+                        bar.update(task, description=stage, completed=done, total=total or None)
+
+                    result = go(update)
+            else:
+                result = go(None)
+        except KeyboardInterrupt:
+            typer.echo("interrupted; run the same command again to resume", err=True)
+            return 130
+        except ValueError as exc:
+            typer.echo(str(exc), err=True)
+            return 2
+    typer.echo(
+        f"job {result['job_id']}: {result['searched']} searches, {result['scraped']} URLs scraped, "
+        f"{result['saved']} saved, {result['failed']} failed, {result['good_matches']} good matches",
+        err=True,
+    )
+    for error in result["errors"]:
+        typer.echo(f"  {error}", err=True)
+    if output_format == "json":
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        for row in result["ranked"]:
+            audience = "" if row.get("audience_size") is None else f"  ({row['audience_size']})"
+            typer.echo(f"{row.get('rank', ''):>3}  {row.get('score', 0):.3f}  {row.get('kind', ''):10} {row.get('name') or row['url']}{audience}")
+    return 0
