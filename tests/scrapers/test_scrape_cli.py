@@ -1,0 +1,93 @@
+"""The scrape and discover commands, as a user runs them (loopback servers, no internet)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from typer.testing import CliRunner
+
+from scrapers.cli import register
+from scrapers.loopback import send
+from scrape_helpers import FIXTURES
+
+runner = CliRunner()
+
+
+def scrapers_app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def main(ctx: typer.Context) -> None:
+        ctx.obj = {"db_url": None}
+
+    register(app)
+    return app
+
+
+def test_help_shows_an_example_for_each_command():
+    app = scrapers_app()
+    for command in ("scrape", "discover"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0
+        assert "Example: recruiter " + command in result.output
+
+
+def test_scrape_prints_json_records_in_order_and_exit_code(loopback):
+    server = loopback(directory=FIXTURES)
+    urls = [server.url("/podcast.xml"), "not a url", server.url("/blog.html")]
+    result = runner.invoke(scrapers_app(), ["scrape", *urls, "--delay", "0", "--format", "json"])
+    assert result.exit_code == 1  # one URL failed
+    records = json.loads(result.stdout)
+    assert [r["url"] for r in records] == urls
+    assert [r["ok"] for r in records] == [True, False, True]
+    assert records[0]["kind"] == "podcast" and records[2]["title"] == "Ten Gels Compared for Long Runs"
+
+    ok = runner.invoke(scrapers_app(), ["scrape", server.url("/atom.xml"), "--delay", "0", "--format", "json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)[0]["title"] == "Laufblog"
+
+
+def test_scrape_table_output(loopback):
+    server = loopback(directory=FIXTURES)
+    result = runner.invoke(scrapers_app(), ["scrape", server.url("/feed.xml"), "--delay", "0"])
+    assert result.exit_code == 0 and "Trail Notes" in result.stdout
+
+
+def test_robots_refusal_is_named_in_the_error(loopback):
+    server = loopback({"/robots.txt": lambda r: send(r, 200, "User-agent: *\nDisallow: /\n", "text/plain")})
+    result = runner.invoke(scrapers_app(), ["scrape", server.url("/page"), "--delay", "0", "--format", "json"])
+    assert result.exit_code == 1
+    assert "robots.txt" in json.loads(result.stdout)[0]["error"]
+    assert "/page" not in server.requests
+
+
+def test_bad_format_is_refused():
+    result = runner.invoke(scrapers_app(), ["scrape", "https://x.test/", "--format", "xml"])
+    assert result.exit_code != 0
+
+
+def test_save_upserts_without_losing_data(loopback, db_url):
+    from recruiter.cli import app
+    from recruiter.db import open_session
+    from recruiter.models import Community
+    from sqlmodel import select
+
+    state = {"page": (FIXTURES / "blog.html").read_text("utf-8")}
+    server = loopback({
+        "/": lambda r: send(r, 200, state["page"]),
+        "/feed.xml": lambda r: send(r, 200, (FIXTURES / "feed.xml").read_bytes(), "application/rss+xml"),
+    })
+    url = server.url("/")
+    first = runner.invoke(app, ["--db", db_url, "scrape", url, "--delay", "0", "--format", "json", "--save"])
+    assert first.exit_code == 0, first.output
+    state["page"] = "<html><head><title>x</title></head><body></body></html>"  # the site lost its metadata
+    runner.invoke(app, ["--db", db_url, "scrape", url, "--delay", "0", "--format", "json", "--save"])
+    state["page"] = None
+    server.routes["/"] = lambda r: send(r, 500, "down")
+    failed = runner.invoke(app, ["--db", db_url, "scrape", url, "--delay", "0", "--format", "json", "--save"])
+    assert failed.exit_code == 1
+    with open_session(db_url) as session:
+        [community] = session.exec(select(Community)).all()
+    assert community.site_name == "Trail Notes" and community.author == "Ada Runner"
+    assert "editor@trailnotes.test" in community.emails
+    assert community.recent_posts[:1] == ["Ten Gels Compared for Long Runs"]
