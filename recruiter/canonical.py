@@ -75,14 +75,15 @@ def canonical_url(raw: str) -> str:
     if special:
         return special
 
-    netloc = host
+    netloc = "www." + host if host in ("youtube.com", "reddit.com") else host  # their one true host
     if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
         netloc = f"{host}:{port}"
     path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=-._~%")
     path = re.sub(r"/{2,}", "/", path)
     path = re.sub(r"/(index\.(html?|php))$", "/", path)
-    path = path.rstrip("/")
     query = _clean_query(parts.query)
+    if not query:  # "/feed/?alt=rss" and "/feed?alt=rss" may differ; a bare trailing slash never does
+        path = path.rstrip("/")
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
@@ -96,7 +97,7 @@ def _clean_query(query: str) -> str:
         for k, v in parse_qsl(query, keep_blank_values=True)
         if k not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
     ]
-    return urlencode(sorted(kept))
+    return urlencode(kept)
 
 
 def _special_forms(host: str, path: str, query: str) -> str | None:
@@ -115,11 +116,7 @@ def _special_forms(host: str, path: str, query: str) -> str | None:
             return f"https://www.youtube.com/channel/{segments[1]}"
         if len(segments) >= 2 and segments[0] in ("c", "user"):
             return f"https://www.youtube.com/{segments[0]}/{segments[1].lower()}"
-        if segments == ["feeds", "videos.xml"]:
-            params = dict(parse_qsl(query))
-            if "channel_id" in params:
-                return f"https://www.youtube.com/channel/{params['channel_id']}"
-        return None
+        return None  # other YouTube URLs (e.g. a channel's videos.xml feed) are kept as they are
     if host in ("podcasts.apple.com", "itunes.apple.com"):
         match = re.search(r"/id(\d+)", path)
         if match:

@@ -158,7 +158,7 @@ def _read_csv(text: str, delimiter: str | None) -> Iterator[RawRow]:
 
 
 def _read_jsonl(text: str) -> Iterator[RawRow]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 is not a row break
         if not line.strip():
             continue
         try:
