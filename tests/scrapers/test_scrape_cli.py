@@ -91,3 +91,29 @@ def test_save_upserts_without_losing_data(loopback, db_url):
     assert community.site_name == "Trail Notes" and community.author == "Ada Runner"
     assert "editor@trailnotes.test" in community.emails
     assert community.recent_posts[:1] == ["Ten Gels Compared for Long Runs"]
+
+
+def test_discover_command_against_loopback_services(loopback, db_url, monkeypatch):
+    from recruiter.cli import app
+
+    from scrape_helpers import fixture_bytes
+
+    reddit = loopback({
+        "/subreddits/search.json": lambda r: send(r, 200, fixture_bytes("reddit_search.json"), "application/json"),
+        "/r/trailrunning/about.json": lambda r: send(r, 200, fixture_bytes("reddit_about.json"), "application/json"),
+        "/r/trailrunning/top.json": lambda r: send(r, 200, fixture_bytes("reddit_top.json"), "application/json"),
+    })
+    monkeypatch.setenv("RECRUITER_REDDIT_BASE", reddit.origin)
+    added = runner.invoke(app, ["--db", db_url, "profile", "add", "--name", "Trail", "--description",
+                                "Trail running shoes for ultramarathon runners.", "--keyword", "trail running"])
+    assert added.exit_code == 0, added.output
+    result = runner.invoke(app, ["--db", db_url, "discover", "Trail", "--source", "reddit", "--limit", "5",
+                                 "--delay", "0", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["saved"] >= 1 and payload["failed"] == 1  # r/ultrarunning has no about.json here
+    assert any(row["url"] == "https://www.reddit.com/r/trailrunning/" for row in payload["ranked"])
+    unknown = runner.invoke(app, ["--db", db_url, "discover", "Nobody", "--source", "reddit"])
+    assert unknown.exit_code == 2
+    bad = runner.invoke(app, ["--db", db_url, "discover", "Trail", "--source", "myspace"])
+    assert bad.exit_code != 0
