@@ -1,0 +1,334 @@
+"""/partners: scorecards, segments with their playbooks, trend and funnel charts, which kinds perform, and the
+performance import."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from nicegui import ui
+from sqlmodel import select
+
+from recruiter.activation import STEP_LABELS, reminders
+from recruiter.db import open_session
+from recruiter.models import Community, Prospect, utcnow
+from recruiter.performance import PerformanceError, import_performance, parse_mapping
+from recruiter.platforms import PlatformError, chosen_platform, has_chosen_platform, list_platforms
+from recruiter.reports import (SEGMENTS, funnel, kind_performance, partner_scorecards, playbook, segment_counts,
+                               trend)
+from ui.layout import STAGE_LABELS, empty_state, frame
+
+SEGMENT_COLORS = {"top": "teal", "rising": "green", "steady": "blue", "dormant": "amber-9",
+                  "never-activated": "grey-7"}
+SEGMENT_LABELS = {"top": "Top", "rising": "Rising", "steady": "Steady", "dormant": "Dormant",
+                  "never-activated": "Never activated"}
+PERIODS = {"all": "All time", "30": "Last 30 days", "90": "Last 90 days", "365": "Last 12 months"}
+COLUMNS = [
+    {"name": "name", "label": "Partner", "field": "name", "align": "left", "sortable": True},
+    {"name": "kind", "label": "Kind", "field": "kind", "align": "left", "sortable": True},
+    {"name": "stage", "label": "Stage", "field": "stage_label", "align": "left", "sortable": True},
+    {"name": "segment", "label": "Segment", "field": "segment_label", "align": "left", "sortable": True},
+    {"name": "ref_code", "label": "Ref code", "field": "ref_code", "align": "left"},
+    {"name": "clicks", "label": "Clicks", "field": "clicks", "sortable": True},
+    {"name": "conversions", "label": "Sales", "field": "conversions", "sortable": True},
+    {"name": "revenue", "label": "Revenue", "field": "revenue", "sortable": True},
+    {"name": "commission", "label": "Commission", "field": "commission", "sortable": True},
+    {"name": "epc", "label": "EPC", "field": "epc_text", "sortable": True},
+    {"name": "conversion_rate", "label": "Conv. rate", "field": "rate_text", "sortable": True},
+    {"name": "last_activity", "label": "Last activity", "field": "last_activity", "sortable": True},
+]
+
+
+@ui.page("/partners")
+def partners_page() -> None:
+    with frame("Partners", active="/partners"):
+        PartnersView()
+
+
+class PartnersView:
+    def __init__(self) -> None:
+        self.period = "all"
+        self.segment: str | None = None
+        self.trend_by = "week"
+        with ui.row().classes("w-full items-center gap-3"):
+            ui.select(PERIODS, value=self.period, label="Totals over",
+                      on_change=lambda e: self.set_period(e.value)).classes("w-44").props("dense outlined")
+            self.platform_line()
+            ui.space()
+            ui.button("Import performance", icon="upload", on_click=self.open_import).props("outline")
+        self.overview()
+        with ui.row().classes("w-full gap-4 items-stretch"):
+            with ui.card().classes("flex-[3] min-w-[360px]"):
+                self.trend_chart()
+            with ui.card().classes("flex-[2] min-w-[300px]"):
+                self.reminder_list()
+        with ui.card().classes("w-full"):
+            self.scorecards()
+        with ui.card().classes("w-full"):
+            self.playbooks()
+        with ui.row().classes("w-full gap-4 items-stretch"):
+            with ui.card().classes("flex-1 min-w-[360px]"):
+                self.funnel_view()
+            with ui.card().classes("flex-1 min-w-[360px]"):
+                self.kinds_view()
+        self.import_dialog = self.build_import_dialog()
+
+    # --- data ------------------------------------------------------------------------------------------------
+    def since(self):  # noqa: ANN201
+        return None if self.period == "all" else utcnow().date() - timedelta(days=int(self.period))
+
+    def rows(self) -> list[dict]:
+        with open_session() as session:
+            rows = partner_scorecards(session=session, since=self.since())
+            ids = dict(session.exec(select(Community.url, Prospect.id)
+                                    .join(Prospect, Prospect.community_id == Community.id)
+                                    .where(Community.url.in_([r["url"] for r in rows]))).all()) if rows else {}
+        for row in rows:
+            row["prospect_id"] = ids.get(row["url"])
+            row["stage_label"] = STAGE_LABELS.get(row["stage"], row["stage"])
+            row["segment_label"] = SEGMENT_LABELS[row["segment"]]
+            row["name"] = row["name"] or row["url"]
+            row["epc_text"] = "—" if row["epc"] is None else f"{row['epc']:.2f}"
+            row["rate_text"] = "—" if row["conversion_rate"] is None else f"{row['conversion_rate'] * 100:.1f} %"
+            row["last_activity"] = row["last_activity"] or "—"
+        return rows
+
+    def set_period(self, value: str) -> None:
+        self.period = value
+        self.overview.refresh()
+        self.scorecards.refresh()
+        self.kinds_view.refresh()
+
+    def set_segment(self, value: str | None) -> None:
+        self.segment = None if value == self.segment else value
+        self.overview.refresh()
+        self.scorecards.refresh()
+
+    def refresh_all(self) -> None:
+        for view in (self.overview, self.trend_chart, self.reminder_list, self.scorecards, self.playbooks,
+                     self.funnel_view, self.kinds_view):
+            view.refresh()
+
+    # --- sections --------------------------------------------------------------------------------------------
+    @ui.refreshable_method
+    def platform_line(self) -> None:
+        with open_session() as session:
+            chosen = chosen_platform(session=session) if has_chosen_platform(session=session) else None
+        with ui.row().classes("items-center gap-1 text-sm text-grey-8"):
+            ui.label(f"Tracking: {chosen.name if chosen else 'UTM links (no platform chosen)'}")
+            ui.link("compare platforms", "/platforms")
+
+    @ui.refreshable_method
+    def overview(self) -> None:
+        rows = self.rows()
+        counts = segment_counts(rows)
+        totals = {k: sum(r[k] for r in rows) for k in ("clicks", "conversions", "revenue", "commission")}
+        with ui.row().classes("w-full gap-3"):
+            for segment in SEGMENTS:
+                selected = self.segment == segment
+                with ui.card().classes("cursor-pointer min-w-[140px] flex-1 p-3 "
+                                       + ("ring-2 ring-primary" if selected else "")) \
+                        .on("click", lambda s=segment: self.set_segment(s)) as card:
+                    card.props(f"data-testid=segment-{segment}")
+                    ui.badge(SEGMENT_LABELS[segment], color=SEGMENT_COLORS[segment])
+                    ui.label(str(counts[segment])).classes("text-2xl font-semibold")
+            with ui.card().classes("min-w-[220px] flex-[2] p-3"):
+                ui.label(f"{len(rows)} partners · {PERIODS[self.period].lower()}").classes("text-sm text-grey-7")
+                epc = totals["revenue"] / totals["clicks"] if totals["clicks"] else None
+                ui.label(f"{totals['clicks']:,} clicks · {totals['conversions']:,} sales").classes("font-medium")
+                ui.label(f"revenue {totals['revenue']:,.2f} · commission {totals['commission']:,.2f}"
+                         + (f" · EPC {epc:.2f}" if epc is not None else "")).classes("text-sm")
+
+    @ui.refreshable_method
+    def trend_chart(self) -> None:
+        with ui.row().classes("w-full items-center"):
+            ui.label("Trend").classes("text-lg font-medium")
+            ui.space()
+            ui.toggle({"day": "Days", "week": "Weeks", "month": "Months"}, value=self.trend_by,
+                      on_change=lambda e: self.set_trend(e.value)).props("dense")
+        periods = {"day": 30, "week": 12, "month": 12}[self.trend_by]
+        with open_session() as session:
+            points = trend(session=session, by=self.trend_by, periods=periods)
+        ui.echart({
+            "tooltip": {"trigger": "axis"},
+            "legend": {"data": ["Revenue", "Clicks", "Sales"]},
+            "grid": {"left": 50, "right": 50, "top": 30, "bottom": 30},
+            "xAxis": {"type": "category", "data": [p["period"] for p in points]},
+            "yAxis": [{"type": "value", "name": "revenue"}, {"type": "value", "name": "clicks"}],
+            "series": [
+                {"name": "Revenue", "type": "bar", "data": [p["revenue"] for p in points],
+                 "itemStyle": {"color": "#3949ab"}},
+                {"name": "Clicks", "type": "line", "yAxisIndex": 1, "data": [p["clicks"] for p in points],
+                 "itemStyle": {"color": "#26a69a"}},
+                {"name": "Sales", "type": "line", "yAxisIndex": 1, "data": [p["conversions"] for p in points],
+                 "itemStyle": {"color": "#ff8f00"}},
+            ],
+        }).classes("w-full h-64")
+
+    def set_trend(self, value: str) -> None:
+        self.trend_by = value
+        self.trend_chart.refresh()
+
+    @ui.refreshable_method
+    def reminder_list(self) -> None:
+        ui.label("Stuck in activation").classes("text-lg font-medium")
+        with open_session() as session:
+            waiting = reminders(session=session, days=7)
+            ids = dict(session.exec(select(Community.url, Prospect.id)
+                                    .join(Prospect, Prospect.community_id == Community.id)
+                                    .where(Community.url.in_([r.url for r in waiting]))).all()) if waiting else {}
+        if not waiting:
+            ui.label("No partner has waited a week or more on a step.").classes("text-grey-7 text-sm")
+        for item in waiting[:12]:
+            with ui.row().classes("items-center gap-2 w-full no-wrap text-sm"):
+                ui.link(item.name or item.url, f"/prospects/{ids.get(item.url)}").classes("truncate")
+                ui.space()
+                ui.label(STEP_LABELS[item.step]).classes("text-grey-8")
+                ui.badge(f"{item.waiting_days} d", color="amber-9" if item.waiting_days < 21 else "red-5")
+        if len(waiting) > 12:
+            ui.label(f"and {len(waiting) - 12} more: recruiter activation reminders").classes("text-xs text-grey-6")
+
+    @ui.refreshable_method
+    def scorecards(self) -> None:
+        rows = self.rows()
+        shown = [r for r in rows if self.segment is None or r["segment"] == self.segment]
+        with ui.row().classes("w-full items-center"):
+            ui.label("Scorecards" + (f" · {SEGMENT_LABELS[self.segment]}" if self.segment else "")) \
+                .classes("text-lg font-medium")
+            if self.segment:
+                ui.button("Show all", on_click=lambda: self.set_segment(self.segment)).props("flat dense")
+        if not rows:
+            empty_state("No partners yet: move a prospect to Joined to start its activation.",
+                        link=("Open the pipeline", "/pipeline"))
+            return
+        table = ui.table(columns=COLUMNS, rows=shown, row_key="url", pagination=25).classes("w-full")
+        table.props("dense flat data-testid=scorecards")
+        table.on("rowClick", lambda e: self.open_partner(e.args))
+
+    def open_partner(self, args) -> None:  # noqa: ANN001
+        row = args[1] if isinstance(args, list) and len(args) > 1 else {}
+        if row.get("prospect_id"):
+            ui.navigate.to(f"/prospects/{row['prospect_id']}")
+
+    @ui.refreshable_method
+    def playbooks(self) -> None:
+        ui.label("Playbooks").classes("text-lg font-medium")
+        with open_session() as session:
+            books = {segment: playbook(segment, session=session) for segment in SEGMENTS}
+        with ui.tabs().props("dense align=left") as tabs:
+            tab_items = {s: ui.tab(s, label=f"{SEGMENT_LABELS[s]} ({len(books[s]['partners'])})") for s in SEGMENTS}
+        with ui.tab_panels(tabs, value=tab_items["never-activated"]).classes("w-full"):
+            for segment, book in books.items():
+                with ui.tab_panel(tab_items[segment]):
+                    ui.label(book["goal"]).classes("font-medium")
+                    for action in book["actions"]:
+                        ui.label(f"• {action}").classes("text-sm")
+                    ui.textarea("Message template", value=book["message"]) \
+                        .props("readonly autogrow outlined dense").classes("w-full text-sm")
+                    ui.button("Copy", icon="content_copy", on_click=lambda m=book["message"]: self.copy(m)) \
+                        .props("flat dense")
+                    names = ", ".join(p["name"] or p["url"] for p in book["partners"][:30]) or "none yet"
+                    ui.label(f"Partners: {names}").classes("text-sm text-grey-8")
+
+    @ui.refreshable_method
+    def funnel_view(self) -> None:
+        ui.label("Funnel").classes("text-lg font-medium")
+        with open_session() as session:
+            rows = funnel(session=session)
+        stages = [r for r in rows if r["stage"] != "declined"]
+        ui.echart({
+            "tooltip": {"trigger": "axis"},
+            "grid": {"left": 100, "right": 40, "top": 10, "bottom": 20},
+            "xAxis": {"type": "value", "minInterval": 1},
+            "yAxis": {"type": "category", "data": [STAGE_LABELS[r["stage"]] for r in stages][::-1]},
+            "series": [{"type": "bar", "data": [r["reached"] for r in stages][::-1],
+                        "label": {"show": True, "position": "right"}, "itemStyle": {"color": "#3949ab"}}],
+        }).classes("w-full h-64")
+        table_rows = [{"stage": STAGE_LABELS.get(r["stage"], r["stage"]), "reached": r["reached"],
+                       "conversion": "—" if r["conversion"] is None else f"{r['conversion'] * 100:.0f} %",
+                       "now": r["now"],
+                       "days": "—" if r["median_days_in_stage"] is None else r["median_days_in_stage"]}
+                      for r in rows]
+        ui.table(columns=[{"name": k, "label": label, "field": k, "align": "left"} for k, label in
+                          [("stage", "Stage"), ("reached", "Reached"), ("conversion", "From previous"),
+                           ("now", "Now"), ("days", "Median days in stage")]],
+                 rows=table_rows, row_key="stage").props("dense flat").classes("w-full")
+
+    @ui.refreshable_method
+    def kinds_view(self) -> None:
+        ui.label("Which kinds of community perform").classes("text-lg font-medium")
+        with open_session() as session:
+            rows = kind_performance(session=session, since=self.since())
+        if not rows:
+            ui.label("Shown once partners have joined.").classes("text-grey-7 text-sm")
+            return
+        ui.echart({
+            "tooltip": {"trigger": "axis"},
+            "grid": {"left": 90, "right": 40, "top": 10, "bottom": 20},
+            "xAxis": {"type": "value"},
+            "yAxis": {"type": "category", "data": [r["kind"] for r in rows][::-1]},
+            "series": [{"type": "bar", "name": "Revenue per partner",
+                        "data": [r["revenue_per_partner"] for r in rows][::-1],
+                        "label": {"show": True, "position": "right"}, "itemStyle": {"color": "#26a69a"}}],
+        }).classes("w-full h-48")
+        ui.table(columns=[{"name": k, "label": label, "field": k, "align": "left"} for k, label in
+                          [("kind", "Kind"), ("partners", "Partners"), ("activation", "Activated"),
+                           ("revenue_per_partner", "Revenue / partner"), ("epc", "EPC")]],
+                 rows=[{"kind": r["kind"], "partners": r["partners"],
+                        "activation": f"{(r['activation_rate'] or 0) * 100:.0f} %",
+                        "revenue_per_partner": r["revenue_per_partner"],
+                        "epc": "—" if r["epc"] is None else f"{r['epc']:.2f}"} for r in rows],
+                 row_key="kind").props("dense flat").classes("w-full")
+
+    # --- import ----------------------------------------------------------------------------------------------
+    def build_import_dialog(self) -> ui.dialog:
+        with ui.dialog() as dialog, ui.card().classes("min-w-[520px]"):
+            ui.label("Import performance").classes("text-lg font-medium")
+            ui.label("A CSV of date, partner (ref code or community URL), clicks, sales, revenue, commission. "
+                     "Re-importing the same file changes nothing; a newer export of a day replaces it.") \
+                .classes("text-sm text-grey-8")
+            options = {p.key: p.name for p in list_platforms()}
+            with open_session() as session:
+                current = chosen_platform(session=session).key
+            self.import_platform = ui.select(options, value=current, label="Columns as exported by") \
+                .classes("w-full").props("dense outlined")
+            self.import_map = ui.input("Column names (optional)", placeholder="partner=Affiliate, conversions=Sales") \
+                .classes("w-full").props("dense")
+            ui.upload(label="CSV file", auto_upload=True, max_file_size=20_000_000,
+                      on_upload=self.handle_upload).props("accept=.csv,.tsv,text/csv").classes("w-full")
+            self.import_result = ui.column().classes("w-full gap-0 text-sm")
+            with ui.row().classes("w-full"):
+                ui.space()
+                ui.button("Close", on_click=dialog.close).props("flat")
+        return dialog
+
+    def open_import(self) -> None:
+        self.import_result.clear()
+        self.import_dialog.open()
+
+    async def handle_upload(self, event) -> None:  # noqa: ANN001
+        raw = await event.file.read()
+        name = Path(event.file.name or "upload.csv").name
+        mapping_items = [m.strip() for m in (self.import_map.value or "").replace(";", ",").split(",") if m.strip()]
+        self.import_result.clear()
+        with self.import_result:
+            try:
+                with open_session() as session:
+                    report = import_performance(name, session=session, platform=self.import_platform.value,
+                                                mapping=parse_mapping(mapping_items),
+                                                text=raw.decode("utf-8-sig", errors="replace"))
+            except (PerformanceError, PlatformError) as exc:
+                ui.label(str(exc)).classes("text-negative")
+                return
+            ui.label(report.summary()).classes("font-medium")
+            for note in report.notes:
+                ui.label(note).classes("text-grey-7")
+            for error in report.errors[:50]:
+                ui.label(error).classes("text-negative")
+            if len(report.errors) > 50:
+                ui.label(f"and {len(report.errors) - 50} more skipped rows").classes("text-negative")
+        self.refresh_all()
+
+    def copy(self, text: str) -> None:
+        ui.clipboard.write(text)
+        ui.notify("Copied")

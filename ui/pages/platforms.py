@@ -1,0 +1,70 @@
+"""/platforms: the tracking platforms side by side, and the choice (link format, import columns)."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from recruiter.db import open_session
+from recruiter.platforms import (COMPARISON_ROWS, catalog_as_of, catalog_note, choose_platform, chosen_platform,
+                                 has_chosen_platform, list_platforms)
+from ui.layout import frame
+
+
+@ui.page("/platforms")
+def platforms_page() -> None:
+    with frame("Tracking platforms", active="/partners"):
+        PlatformComparison()
+
+
+class PlatformComparison:
+    def __init__(self) -> None:
+        ui.label("Choose where referrals are tracked. The choice sets the parameter your partners' links carry "
+                 "and the column names performance imports look for.").classes("text-grey-8")
+        ui.label(f"Facts as of {catalog_as_of()}. {catalog_note()}").classes("text-xs text-grey-7")
+        self.view()
+
+    @ui.refreshable_method
+    def view(self) -> None:
+        with open_session() as session:
+            chosen = chosen_platform(session=session).key if has_chosen_platform(session=session) else None
+        platforms = list_platforms()
+        if chosen is None:
+            ui.label("No platform chosen yet: links carry UTM parameters.").classes("text-sm")
+        with ui.element("div").classes("w-full overflow-x-auto"):
+            with ui.grid().style(f"grid-template-columns: 130px repeat({len(platforms)}, minmax(170px, 1fr)); "
+                                 "min-width: 1300px").classes("gap-0 text-sm") as grid:
+                grid.props("data-testid=platform-grid")
+                ui.label("")
+                for platform in platforms:
+                    selected = platform.key == chosen
+                    with ui.column().classes("p-2 gap-1 " + ("bg-indigo-1 rounded-t" if selected else "")):
+                        ui.link(platform.name, platform.website, new_tab=True).classes("font-semibold")
+                        if selected:
+                            ui.badge("chosen", color="green")
+                        else:
+                            ui.button("Choose", on_click=lambda p=platform.key: self.choose(p)) \
+                                .props(f"dense outline size=sm data-testid=choose-{platform.key}")
+                for key, label in COMPARISON_ROWS:
+                    ui.label(label).classes("p-2 font-medium text-grey-8 border-t")
+                    for platform in platforms:
+                        value = platform.to_dict()[key]
+                        classes = "p-2 border-t " + ("bg-indigo-1" if platform.key == chosen else "")
+                        ui.label(value).classes(classes + (" font-mono text-xs" if key == "link_format" else ""))
+                ui.label("CSV columns").classes("p-2 font-medium text-grey-8 border-t")
+                for platform in platforms:
+                    with ui.column().classes("p-2 border-t gap-0 text-xs "
+                                             + ("bg-indigo-1" if platform.key == chosen else "")):
+                        for field, names in platform.csv_columns.items():
+                            ui.label(f"{field}: {', '.join(names)}")
+                ui.label("Sources").classes("p-2 font-medium text-grey-8 border-t")
+                for platform in platforms:
+                    with ui.column().classes("p-2 border-t gap-0 text-xs "
+                                             + ("bg-indigo-1 rounded-b" if platform.key == chosen else "")):
+                        for source in platform.sources:
+                            ui.link(source.removeprefix("https://"), source, new_tab=True).classes("break-all")
+
+    def choose(self, key: str) -> None:
+        with open_session() as session:
+            platform = choose_platform(key, session=session)
+        ui.notify(f"Tracking platform: {platform.name}. New links use {platform.link_format()}", type="positive")
+        self.view.refresh()
