@@ -48,7 +48,7 @@ class ActivationCard:
     def view(self) -> None:
         prospect, community, item, link, extra = self._load()
         with ui.card().classes("w-full") as card:
-            card.props("data-testid=activation-card")
+            card.mark("activation-card")
             ui.label("Activation").classes("text-lg font-medium")
             if prospect is None:
                 ui.label("No such prospect.").classes("text-grey-7")
@@ -66,7 +66,7 @@ class ActivationCard:
                 with ui.row().classes("items-center gap-2 w-full no-wrap"):
                     ui.checkbox(value=step["done"],
                                 on_change=lambda e, s=step["step"]: self.toggle(s, e.value)) \
-                        .props(f"dense data-testid=step-{step['step']}")
+                        .props("dense").mark(f"step-{step['step']}")
                     ui.icon(STEP_ICONS[step["step"]]).classes("text-grey-7")
                     ui.label(STEP_LABELS[step["step"]]).classes("font-medium" if not step["done"] else "")
                     ui.space()
@@ -82,7 +82,7 @@ class ActivationCard:
             if link is not None:
                 ui.label("Tracked link").classes("text-sm text-grey-7")
                 with ui.row().classes("items-center gap-2 w-full no-wrap"):
-                    ui.label(link.tracked_url).classes("text-sm break-all").props("data-testid=tracked-url")
+                    ui.label(link.tracked_url).classes("text-sm break-all").mark("tracked-url")
                     ui.button(icon="content_copy", on_click=lambda u=link.tracked_url: self.copy(u)) \
                         .props("flat dense round").tooltip("Copy")
             with ui.row().classes("items-end gap-2 w-full no-wrap"):

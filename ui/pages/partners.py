@@ -129,7 +129,7 @@ class PartnersView:
                 with ui.card().classes("cursor-pointer min-w-[140px] flex-1 p-3 "
                                        + ("ring-2 ring-primary" if selected else "")) \
                         .on("click", lambda s=segment: self.set_segment(s)) as card:
-                    card.props(f"data-testid=segment-{segment}")
+                    card.mark(f"segment-{segment}")
                     ui.badge(SEGMENT_LABELS[segment], color=SEGMENT_COLORS[segment])
                     ui.label(str(counts[segment])).classes("text-2xl font-semibold")
             with ui.card().classes("min-w-[220px] flex-[2] p-3"):
@@ -202,7 +202,7 @@ class PartnersView:
                         link=("Open the pipeline", "/pipeline"))
             return
         table = ui.table(columns=COLUMNS, rows=shown, row_key="url", pagination=25).classes("w-full")
-        table.props("dense flat data-testid=scorecards")
+        table.props("dense flat").mark("scorecards")
         table.on("rowClick", lambda e: self.open_partner(e.args))
 
     def open_partner(self, args) -> None:  # noqa: ANN001

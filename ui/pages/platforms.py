@@ -33,7 +33,7 @@ class PlatformComparison:
         with ui.element("div").classes("w-full overflow-x-auto"):
             with ui.grid().style(f"grid-template-columns: 130px repeat({len(platforms)}, minmax(170px, 1fr)); "
                                  "min-width: 1300px").classes("gap-0 text-sm") as grid:
-                grid.props("data-testid=platform-grid")
+                grid.mark("platform-grid")
                 ui.label("")
                 for platform in platforms:
                     selected = platform.key == chosen
@@ -43,7 +43,7 @@ class PlatformComparison:
                             ui.badge("chosen", color="green")
                         else:
                             ui.button("Choose", on_click=lambda p=platform.key: self.choose(p)) \
-                                .props(f"dense outline size=sm data-testid=choose-{platform.key}")
+                                .props("dense outline size=sm").mark(f"choose-{platform.key}")
                 for key, label in COMPARISON_ROWS:
                     ui.label(label).classes("p-2 font-medium text-grey-8 border-t")
                     for platform in platforms:
