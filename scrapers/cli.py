@@ -80,6 +80,7 @@ def register(app: typer.Typer) -> None:
         save: bool = typer.Option(False, "--save", help="Upsert the successful records into the database."),
         user_agent: Optional[str] = typer.Option(None, "--user-agent", help="User-Agent sent and matched in robots.txt."),
         timeout: float = typer.Option(20.0, "--timeout", min=0.1, help="Total seconds allowed for one request."),
+        concurrency: int = typer.Option(16, "--concurrency", min=1, help="Requests in flight across all hosts."),
     ) -> None:
         """Scrape URLs into community records, one per URL, in input order.
 
@@ -89,7 +90,7 @@ def register(app: typer.Typer) -> None:
         """
         if output_format not in ("table", "json"):
             raise typer.BadParameter("--format must be table or json", param_hint="--format")
-        settings = ScrapeSettings(per_host_delay=delay, total_timeout=timeout)
+        settings = ScrapeSettings(per_host_delay=delay, total_timeout=timeout, global_concurrency=concurrency)
         if user_agent:
             settings = settings.with_(user_agent=user_agent)
         records = run_scrape(urls, settings, show_progress=sys.stderr.isatty())

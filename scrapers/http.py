@@ -223,7 +223,12 @@ class PoliteClient:
             transport=transport,
             follow_redirects=False,
             timeout=httpx.Timeout(connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=None),
-            headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
+            headers={
+                "User-Agent": s.user_agent,
+                "Accept": "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,"
+                "application/xml;q=0.9,application/json;q=0.8,*/*;q=0.5",
+                "Accept-Encoding": "gzip, deflate",
+            },
             limits=httpx.Limits(max_connections=max(s.global_concurrency, 1) * 2, max_keepalive_connections=32),
             trust_env=False,
         )

@@ -43,6 +43,13 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False  # a stalled handler must not block shutdown
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address) -> None:
+        """Clients hanging up (cut bodies, timeouts) are expected here, not worth a traceback."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
 
 class LoopbackServer:
     def __init__(self, routes: dict[str, Callable] | None = None, directory: Path | str | None = None,
