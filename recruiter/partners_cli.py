@@ -142,7 +142,8 @@ def link_command(
 ) -> None:
     """Give a partner a stable, unique ref code and a tracked URL to the destination.
 
-    JSON output is {"ref_code": ..., "tracked_url": ...}. Running it again gives the same code.
+    JSON output is {"ref_code": ..., "tracked_url": ...}. Running it again gives the same code. Any known
+    community can get a link (e.g. while negotiating); the link format is the chosen platform's.
 
     Example: recruiter link https://www.reddit.com/r/yoga/ --destination https://shop.example.com --format json
     """

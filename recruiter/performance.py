@@ -260,7 +260,7 @@ def import_performance(path: Path | str, *, session: Session, platform: str | No
                               text=text))
     except RowError as exc:
         raise PerformanceError(f"{path}: {exc}") from None
-    header = _header(text)
+    header = _header(text, delimiter="\t" if path.suffix.lower() == ".tsv" else None)
     if not header:
         raise PerformanceError(f"{path}: the file is empty")
     columns = resolve_columns(header, mapping=mapping or {}, platform=chosen)
@@ -319,15 +319,17 @@ def import_performance(path: Path | str, *, session: Session, platform: str | No
     return report
 
 
-def _header(text: str) -> list[str]:
+def _header(text: str, delimiter: str | None = None) -> list[str]:
+    """The header row, split the way `importing.read_rows` splits the rows (same sniffing)."""
     import csv
     import io
 
     first = next((line for line in text.splitlines() if line.strip()), "")
-    try:
-        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
     return [h.strip() for h in next(csv.reader(io.StringIO(first), delimiter=delimiter), [])]
 
 
@@ -343,7 +345,7 @@ def _row_values(row: RawRow, columns: dict[str, str], resolver: PartnerResolver,
 
 
 def first_activity(community_ids: list[int], *, session: Session) -> dict[int, dict[str, date]]:
-    """{community id: {"click": first day with any activity, "sale": first day with a conversion}}."""
+    """{community id: {"click": first day with any activity, "sale": first day with a conversion or revenue}}."""
     out: dict[int, dict[str, date]] = defaultdict(dict)
     if not community_ids:
         return out
@@ -353,7 +355,8 @@ def first_activity(community_ids: list[int], *, session: Session) -> dict[int, d
                                  .group_by(PerformanceDay.community_id)).all():
         out[cid]["click"] = day
     for cid, day in session.exec(select(PerformanceDay.community_id, func.min(PerformanceDay.day))
-                                 .where(PerformanceDay.community_id.in_(community_ids), PerformanceDay.conversions > 0)
+                                 .where(PerformanceDay.community_id.in_(community_ids),
+                                        (PerformanceDay.conversions > 0) | (PerformanceDay.revenue > 0))
                                  .group_by(PerformanceDay.community_id)).all():
         out[cid]["sale"] = day
     return out

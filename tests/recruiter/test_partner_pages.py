@@ -92,3 +92,15 @@ async def test_activation_card(program, user: User) -> None:
     user.find("Make link").click()
     await user.should_see("2/5 steps")
     await user.should_see("utm_source=newbie-")
+
+
+async def test_kind_performance_card(program, user: User) -> None:
+    from ui.components.kind_performance import render_kind_performance
+
+    @ui.page("/test-kinds")
+    def page() -> None:
+        render_kind_performance("blog")
+
+    await user.open("/test-kinds")
+    await user.should_see("Which kinds of partner perform")
+    await user.should_see("2,500.00 / partner")
