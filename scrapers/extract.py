@@ -7,6 +7,7 @@ Pure functions over an lxml tree and the page URL; no I/O.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from .htmldoc import is_element, text_content
@@ -44,6 +45,18 @@ _ABOUT_WORDS = re.compile(
 )
 
 
+MAX_ANCHORS = 5000  # huge pages: the first anchors hold the navigation, contacts and blogroll
+
+
+def _anchors(root, *tags: str):
+    """The first MAX_ANCHORS elements of ``tags`` (default <a>)."""
+    for count, element in enumerate(root.iter(*(tags or ("a",)))):
+        if count >= MAX_ANCHORS:
+            return
+        yield element
+
+
+@lru_cache(maxsize=8192)
 def absolute(base_url: str, href: str | None) -> str | None:
     """An absolute http(s) URL without fragment, or None for javascript:, mailto: etc."""
     if not href:
@@ -70,6 +83,7 @@ def base_url_of(root, page_url: str) -> str:
     return page_url
 
 
+@lru_cache(maxsize=8192)
 def _host(url: str) -> str:
     host = (urlsplit(url).hostname or "").lower()
     return host[4:] if host.startswith("www.") else host
@@ -91,7 +105,7 @@ def feed_links(root, page_url: str) -> list[str]:
             if url and url not in found and "/comments/feed" not in url:
                 found.append(url)
     if not found:
-        for anchor in root.iter("a"):
+        for anchor in _anchors(root):
             href = (anchor.get("href") or "").strip()
             path = urlsplit(href).path.lower().rstrip("/")
             if path.endswith(("/feed", "/rss", ".rss", "/atom.xml", "/feed.xml", "/rss.xml", "/index.xml")):
@@ -148,7 +162,7 @@ def emails(root, text: str | None = None) -> list[str]:
         if candidate and candidate not in found:
             found.append(candidate)
 
-    for anchor in root.iter("a"):
+    for anchor in _anchors(root):
         href = (anchor.get("href") or "").strip()
         if href.lower().startswith("mailto:"):
             address = href[7:].split("?")[0]
@@ -163,6 +177,7 @@ def emails(root, text: str | None = None) -> list[str]:
     return found[:20]
 
 
+@lru_cache(maxsize=8192)
 def social_kind(url: str) -> str | None:
     host = _host(url)
     for domain, kind in SOCIAL_HOSTS.items():
@@ -176,7 +191,7 @@ def socials(root, page_url: str) -> list[str]:
     base = base_url_of(root, page_url)
     page_kind = social_kind(page_url)
     found: list[str] = []
-    for anchor in root.iter("a", "link"):
+    for anchor in _anchors(root, "a", "link"):
         if anchor.tag == "link" and "me" not in (anchor.get("rel") or "").split():
             continue
         url = absolute(base, anchor.get("href"))
@@ -197,7 +212,7 @@ def about_links(root, page_url: str, limit: int = 3) -> list[str]:
     base = base_url_of(root, page_url)
     scored: list[tuple[int, int, str]] = []
     seen = set()
-    for index, anchor in enumerate(root.iter("a")):
+    for index, anchor in enumerate(_anchors(root)):
         url = absolute(base, anchor.get("href"))
         if not url or not same_site(url, page_url) or url in seen or url.rstrip("/") == page_url.rstrip("/"):
             continue
@@ -247,7 +262,7 @@ def outbound_links(root, page_url: str, limit: int = 200) -> list[str]:
     others: list[str] = []
     seen = set()
     hint = re.compile(r"blogroll|links|friends|related|partners|guests?|recommend|network|sites-we-like|xoxo", re.I)
-    for anchor in root.iter("a"):
+    for anchor in _anchors(root):
         url = absolute(base, anchor.get("href"))
         if not url or same_site(url, page_url) or social_kind(url) in ("twitter", "facebook", "instagram", "linkedin", "pinterest", "tiktok"):
             continue

@@ -347,12 +347,10 @@ def _is_probably_visible(node) -> bool:
 def _is_valid_byline(node, match_string: str) -> bool:
     rel = node.get("rel")
     itemprop = node.get("itemprop")
+    if not (rel == "author" or (itemprop and "author" in itemprop) or _BYLINE.search(match_string)):
+        return False  # checked first: the text length below costs a subtree walk
     length = _js_length(text_content(node).strip())
-    return bool(
-        (rel == "author" or (itemprop and "author" in itemprop) or _BYLINE.search(match_string))
-        and length
-        and length < 100
-    )
+    return 0 < length < 100
 
 
 def _has_ancestor_tag(node, tag: str, max_depth: int = 3) -> bool:
@@ -368,8 +366,13 @@ def _has_ancestor_tag(node, tag: str, max_depth: int = 3) -> bool:
     return False
 
 
+def _has_text(node) -> bool:
+    """Whether any descendant text is non-blank; stops at the first one found."""
+    return any(piece.strip() for piece in node.itertext())
+
+
 def _is_element_without_content(node) -> bool:
-    if text_content(node).strip():
+    if _has_text(node):
         return False
     children = [c for c in node if is_element(c)]
     if not children:
