@@ -87,6 +87,8 @@ def register(app: typer.Typer) -> None:
         Example: recruiter scrape https://example.com/blog https://www.reddit.com/r/python --delay 1 --format json
 
         Exits 0 only when every URL succeeded; a failed URL gets ok=false and an error.
+        robots.txt is obeyed; services can be pointed elsewhere with RECRUITER_REDDIT_BASE,
+        RECRUITER_YOUTUBE_BASE, RECRUITER_ITUNES_BASE and RECRUITER_WEB_SEARCH_BASE.
         """
         if output_format not in ("table", "json"):
             raise typer.BadParameter("--format must be table or json", param_hint="--format")

@@ -117,3 +117,48 @@ def test_discover_command_against_loopback_services(loopback, db_url, monkeypatc
     assert unknown.exit_code == 2
     bad = runner.invoke(app, ["--db", db_url, "discover", "Trail", "--source", "myspace"])
     assert bad.exit_code != 0
+
+
+def test_hostile_urls_fail_one_by_one_while_the_good_page_succeeds(loopback):
+    import time
+
+    def stall(request):
+        time.sleep(3)
+        send(request, 200, "late")
+
+    def endless(request):
+        request.send_response(200)
+        request.send_header("Content-Type", "text/html")
+        request.send_header("Connection", "close")
+        request.end_headers()
+        try:
+            while True:
+                request.wfile.write(b"z" * 65536)
+        except OSError:
+            pass
+
+    server = loopback({
+        "/robots.txt": lambda r: send(r, 200, "User-agent: *\nDisallow: /private/\n", "text/plain"),
+        "/good": lambda r: send(r, 200, (FIXTURES / "blog.html").read_bytes()),
+        "/missing": lambda r: send(r, 404, "gone"),
+        "/error": lambda r: send(r, 503, "down", headers={"Retry-After": "0"}),
+        "/loop": lambda r: send(r, 302, "", None, {"Location": "/loop"}),
+        "/stall": stall,
+        "/huge": endless,
+        "/cut.rss": lambda r: send(r, 200, (FIXTURES / "feed.xml").read_bytes()[:300], "application/rss+xml"),
+        "/binary": lambda r: send(r, 200, bytes(range(256)) * 8, "text/html"),
+        "/private/x": lambda r: send(r, 200, "secret"),
+    })
+    paths = ["/good", "/missing", "/error", "/loop", "/stall", "/huge", "/cut.rss", "/binary", "/private/x"]
+    urls = [server.url(p) for p in paths] + ["no url", "ftp://127.0.0.1/x"]
+    started = time.monotonic()
+    result = runner.invoke(scrapers_app(), ["scrape", *urls, "--delay", "0", "--timeout", "1", "--format", "json"])
+    assert time.monotonic() - started < 15
+    records = json.loads(result.stdout)
+    assert result.exit_code == 1 and records[0]["ok"]
+    errors = [r["error"] for r in records[1:]]
+    assert all(errors) and not any(r["ok"] for r in records[1:])
+    expected = ["404", "503", "redirect loop", "timed out", "too large", "truncated", "binary", "robots.txt", "not a URL", "ftp"]
+    for error, word in zip(errors, expected):
+        assert word in error, (word, error)
+    assert "/private/x" not in server.requests
