@@ -151,8 +151,8 @@ class PartnersView:
             points = trend(session=session, by=self.trend_by, periods=periods)
         ui.echart({
             "tooltip": {"trigger": "axis"},
-            "legend": {"data": ["Revenue", "Clicks", "Sales"]},
-            "grid": {"left": 50, "right": 50, "top": 30, "bottom": 30},
+            "legend": {"data": ["Revenue", "Clicks", "Sales"], "top": 0, "left": "center"},
+            "grid": {"left": 55, "right": 55, "top": 45, "bottom": 30},
             "xAxis": {"type": "category", "data": [p["period"] for p in points]},
             "yAxis": [{"type": "value", "name": "revenue"}, {"type": "value", "name": "clicks"}],
             "series": [

@@ -68,7 +68,7 @@ class PipelineBoard:
                         ui.label(STAGE_LABELS[stage]).classes("font-semibold stage-title")
                         ui.space()
                         ui.label(str(data["totals"][stage])).classes("text-grey-7 text-sm")
-                    with ui.column().classes("w-full gap-2 min-h-[120px]") as column:
+                    with ui.column().classes("w-full gap-2 min-h-[120px]").mark(f"stage-{stage}") as column:
                         for card in data["columns"][stage]:
                             self.card(card)
                     column.make_sortable(group="pipeline", on_end=self.on_drop)
@@ -79,7 +79,7 @@ class PipelineBoard:
                         ui.label(f"+ {hidden} more").classes("text-xs text-grey-6")
 
     def card(self, card: dict) -> None:
-        with ui.card().classes("w-full p-2 gap-1 cursor-grab shadow-1") as element:
+        with ui.card().classes("w-full p-2 gap-1 cursor-grab shadow-1").mark(f"card-{card['prospect_id']}") as element:
             element.prospect_id = card["prospect_id"]
             with ui.row().classes("w-full items-center gap-1 no-wrap"):
                 ui.icon(KIND_ICONS.get(card["kind"], "public")).classes("text-grey-7")

@@ -49,7 +49,7 @@ class PlatformComparison:
                     for platform in platforms:
                         value = platform.to_dict()[key]
                         classes = "p-2 border-t " + ("bg-indigo-1" if platform.key == chosen else "")
-                        ui.label(value).classes(classes + (" font-mono text-xs" if key == "link_format" else ""))
+                        ui.label(value).classes(classes + (" font-mono text-xs break-all" if key == "link_format" else ""))
                 ui.label("CSV columns").classes("p-2 font-medium text-grey-8 border-t")
                 for platform in platforms:
                     with ui.column().classes("p-2 border-t gap-0 text-xs "

@@ -163,7 +163,7 @@ class ProfileEditor:
             ui.label("Computing…" if self.version <= 1 or self.busy else
                      "No communities yet: import some (recruiter import FILE) or use Discover.") \
                 .classes("text-grey-7")
-        with ui.column().classes("w-full gap-1 preview-list"):
+        with ui.column().classes("w-full gap-1 preview-list").mark("preview"):
             for position, row in enumerate(self.rows, start=1):
                 with ui.row().classes("w-full items-center gap-2 no-wrap"):
                     ui.label(f"{position}.").classes("w-6 text-grey-6")
@@ -198,7 +198,7 @@ class ProfileEditor:
             ui.label("Its stored matches go; prospects stay in the pipeline.").classes("text-grey-7")
             with ui.row().classes("justify-end w-full"):
                 ui.button("Cancel", on_click=dialog.close).props("flat")
-                ui.button("Delete", color="negative", on_click=lambda: self.delete(dialog))
+                ui.button("Delete", color="negative", on_click=lambda: self.delete(dialog)).mark("confirm-delete")
         dialog.open()
 
     def delete(self, dialog: ui.dialog) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timezone
 
 from nicegui import ui
@@ -184,11 +185,11 @@ class ProspectDetail:
                 self.raw_body = ui.textarea("Body").props("autogrow").classes("w-full")
                 ui.button("Save template", icon="save", on_click=self.save_template).props("flat")
             ui.label("Rendered for this prospect").classes("text-sm font-medium")
-            self.subject = ui.input("Subject").classes("w-full rendered-subject")
-            self.body = ui.textarea("Message").props("autogrow").classes("w-full rendered-body")
+            self.subject = ui.input("Subject").classes("w-full").mark("rendered-subject")
+            self.body = ui.textarea("Message").props("autogrow").classes("w-full").mark("rendered-body")
             with ui.row().classes("gap-2"):
-                ui.button("Copy", icon="content_copy", on_click=self.copy)
-                ui.button("Email", icon="mail", on_click=self.email)
+                ui.button("Copy", icon="content_copy", on_click=self.copy).mark("copy-template")
+                ui.button("Email", icon="mail", on_click=self.email).mark("send-email")
                 ui.label("Both log the contact and move a new prospect to Contacted.").classes("text-xs text-grey-6 self-center")
         self.load_template()
 
@@ -243,7 +244,9 @@ class ProspectDetail:
             return
         with open_session() as session:
             log_contact(self.prospect_id, "mailto", f"to {self.to.value or '?'}: {self.subject.value}", session=session)
-        ui.navigate.to(mailto_link(self.to.value, self.subject.value or "", self.body.value or ""))
+        # Open the mail app by assignment: a mailto: navigation is not a page of this app.
+        link = mailto_link(self.to.value, self.subject.value or "", self.body.value or "")
+        ui.run_javascript(f"window.location.href = {json.dumps(link)}")
         self.refresh_all()
 
     # --- follow-up, notes, timeline ---------------------------------------------------------------------

@@ -271,8 +271,7 @@ class ProspectList:
 
     def update_bulk_bar(self) -> None:
         count = len(self.table.selected)
-        self.bulk_bar.set_visibility(count > 0)
-        self.selected_label.text = f"{count} selected"
+        self.selected_label.text = f"{count} selected:" if count else "Select rows (checkboxes) for bulk actions:"
 
     def clear_selection(self) -> None:
         self.table.selected = []
@@ -287,13 +286,16 @@ class ProspectList:
         self.reload()
 
     def feedback_selected(self, verdict: str) -> None:
-        if self.selected_ids():
+        if not self.selected_ids():
+            ui.notify("Select rows first", color="warning")
+        else:
             self.feedback(self.selected_ids(), verdict)
             self.clear_selection()
 
     def move_selected(self) -> None:
         ids = self.selected_ids()
         if not ids:
+            ui.notify("Select rows first", color="warning")
             return
         with open_session() as session:
             moved, skipped = move_communities(ids, self.bulk_stage.value, session=session,

@@ -1,0 +1,66 @@
+"""UI test fixtures: one prepared data dir (24 communities embedded, two profiles) copied fresh for each test.
+
+The NiceGUI `user` fixture (plugin enabled in pyproject's addopts) runs ui/main.py for each test; the autouse
+fixture below points it at a copy of the prepared data first, so tests never share or leak state.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ui_helpers import COOKS, COOKS_DESCRIPTION, FIXTURES, YOGA, YOGA_DESCRIPTION
+
+
+@pytest.fixture(scope="session")
+def prepared_home(embedding_service) -> Iterator[Path]:  # noqa: ANN001 - the shared real model, loaded once
+    """A data dir with the fixture communities imported and indexed and two profiles, built once."""
+    from profiles.service import save_profile
+    from recruiter.db import dispose_engines, open_session
+    from recruiter.importing import import_files, refresh_index
+    from recruiter.index import forget_loaded_indexes
+    from recruiter.models import ProfileCreate
+
+    home = Path(tempfile.mkdtemp(prefix="recruiter-ui-template-"))
+    url = f"sqlite:///{home / 'recruiter.db'}"
+    with open_session(url) as session:
+        import_files([FIXTURES / "communities.jsonl"], session=session)
+        refresh_index(session=session)
+        save_profile(ProfileCreate(name=COOKS, description=COOKS_DESCRIPTION, keywords=["sourdough"]),
+                     session=session)
+        save_profile(ProfileCreate(name=YOGA, description=YOGA_DESCRIPTION), session=session)
+        session.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    dispose_engines()
+    forget_loaded_indexes()
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def ui_home(prepared_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """This test's own copy of the prepared data dir, as $RECRUITER_HOME."""
+    from recruiter.db import dispose_engines
+    from recruiter.index import forget_loaded_indexes
+
+    home = tmp_path / "home"
+    shutil.copytree(prepared_home, home)
+    monkeypatch.setenv("RECRUITER_HOME", str(home))
+    monkeypatch.delenv("RECRUITER_DB", raising=False)
+    monkeypatch.delenv("RECRUITER_PASSWORD", raising=False)
+    forget_loaded_indexes()
+    yield home
+    dispose_engines()
+    forget_loaded_indexes()
+
+
+@pytest.fixture
+def db():
+    """A session on this test's data dir (the same database the pages use)."""
+    from recruiter.db import open_session
+
+    with open_session() as session:
+        yield session

@@ -1,0 +1,218 @@
+"""Each page's main flows through NiceGUI's simulated `user` (no browser): the same handlers a click runs."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+from sqlmodel import select
+
+from ui_helpers import COOKS, YOGA, community_id, profile_id, rank_now
+
+
+async def wait_until(condition, timeout: float = 20.0) -> None:  # noqa: ANN001
+    """Background work (ranking, the preview) runs in threads: poll until its result is on the page."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+def latest(db, statement):  # noqa: ANN001, ANN201
+    """Run a query on a fresh snapshot (SQLite WAL readers otherwise keep seeing their first read)."""
+    db.rollback()
+    return db.exec(statement)
+
+
+def sees(user: User, text: str) -> bool:
+    try:
+        return bool(user._sees(text))  # the same test should_see uses, without its short retry budget
+    except Exception:  # noqa: BLE001
+        return False
+
+
+async def test_dashboard_shows_funnel_follow_ups_and_profiles(user: User, db) -> None:
+    from datetime import date, timedelta
+
+    from recruiter.pipeline import find_community, set_follow_up, set_stage
+
+    prospect = set_stage(find_community("https://www.reddit.com/r/Breadit/", session=db), "contacted", session=db)
+    set_follow_up(prospect, date.today() - timedelta(days=2), session=db)
+    await user.open("/")
+    await user.should_see("Pipeline funnel")
+    user.find(ui.echart)  # the funnel chart is there
+    await user.should_see("Overdue (1)")
+    await user.should_see("r/Breadit")
+    await user.should_see(COOKS)
+    await user.should_see(YOGA)
+
+
+async def test_profile_editor_preview_follows_typing(user: User) -> None:
+    await user.open(f"/profiles/{profile_id(YOGA)}")
+    await wait_until(lambda: sees(user, "r/yoga"))
+    user.find("Description: who buys, what problems they have, what you sell").clear() \
+        .type("PC gamers building their own gaming computers")
+    user.find("Keywords (terms the audience uses)")  # the other fields are there too
+    await wait_until(lambda: sees(user, "r/buildapc"))
+    preview = user.find(marker="preview").elements.pop()
+    first = [e.text for e in preview.descendants() if isinstance(e, ui.label) and e.text.startswith("r/")][:3]
+    assert "r/buildapc" in first or "r/pcgaming" in first, first
+
+
+async def test_profile_save_duplicate_delete(user: User, db) -> None:
+    from profiles.service import get_profile, list_profiles
+
+    await user.open(f"/profiles/{profile_id(YOGA)}")
+    user.find("Name").clear().type("yoga at home")
+    user.find("Save").click()
+    await user.should_see("saved")
+    assert get_profile("yoga at home", session=db) is not None
+    user.find("Duplicate").click()
+    await wait_until(lambda: db.rollback() or any(p.name == "yoga at home (copy)" for p in list_profiles(session=db)))
+    copy = get_profile("yoga at home (copy)", session=db)
+    await user.open(f"/profiles/{copy.id}")
+    user.find("Delete").click()
+    await user.should_see("Delete profile 'yoga at home (copy)'?")
+    user.find(marker="confirm-delete").click()
+    await wait_until(lambda: db.rollback() or get_profile("yoga at home (copy)", session=db) is None)
+
+
+async def test_profiles_page_lists_and_creates(user: User, db) -> None:
+    from profiles.service import get_profile
+
+    await user.open("/profiles")
+    await user.should_see(COOKS)
+    user.find("Name").type("trail runners")
+    user.find("Create").click()
+    await wait_until(lambda: db.rollback() or get_profile("trail runners", session=db) is not None)
+
+
+async def test_prospects_opens_last_used_profile_and_ranks_in_background(user: User, db) -> None:
+    from recruiter.models import Match
+
+    await user.open("/prospects")  # no profile: the only ranked/last used one, else the first by name
+    await user.should_see(f"Ideal client: {COOKS}")
+    table = user.find(ui.table).elements.pop()
+    await wait_until(lambda: len(table.rows) >= 10)  # small collection: the first visit waits for its ranking
+    names = [row["name"] for row in table.rows]
+    assert names[0] in ("r/Breadit", "The Sourdough Journal", "r/Baking", "Pastry <b>Lab</b>"), names[:5]
+    assert db.exec(select(Match).where(Match.profile_id == profile_id(COOKS))).first() is not None
+
+
+async def test_prospects_filters_sort_and_paging(user: User) -> None:
+    rank_now(COOKS)
+    await user.open(f"/prospects?profile={COOKS}&kind=blog")
+    table = user.find(ui.table).elements.pop()
+    assert table.rows and {row["kind"] for row in table.rows} == {"blog"}
+    user.find("Search name, description, URL").type("sourdough")
+    await wait_until(lambda: all("sourdough" in (r["name"] + r["why"] + r["url"]).lower() or r["name"] == "Pastry <b>Lab</b>"
+                                 for r in table.rows))
+    await user.open(f"/prospects?profile={COOKS}&sort=audience")
+    table = user.find(ui.table).elements.pop()
+    sizes = [row["audience_size"] or 0 for row in table.rows]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+async def test_shortlist_then_board_then_drag_to_contacted(user: User, db) -> None:
+    from recruiter.models import Prospect, StageChange
+
+    rank_now(COOKS)
+    await user.open(f"/prospects?profile={COOKS}")
+    table = user.find(ui.table).elements.pop()
+    row = next(r for r in table.rows if r["name"] == "r/Breadit")
+    table.selected = [row]
+    user.find("Shortlist").click()
+    await user.should_see("1 shortlisted")
+    prospect = db.exec(select(Prospect).where(Prospect.community_id == community_id("r/Breadit"))).one()
+    assert (prospect.stage, prospect.feedback, prospect.profile_id) == ("shortlisted", "shortlist", profile_id(COOKS))
+
+    await user.open(f"/pipeline?profile={COOKS}")
+    await user.should_see("r/Breadit")
+    await user.should_see("Negotiating")
+    card = user.find(marker=f"card-{prospect.id}").elements.pop()
+    source = user.find(marker="stage-shortlisted").elements.pop()
+    target = user.find(marker="stage-contacted").elements.pop()
+    # what SortableJS sends when the card is dropped on the Contacted column
+    user.find(marker="stage-shortlisted").trigger("sortend", {"item_id": card.id, "from_id": source.id,
+                                                              "to_id": target.id, "old_index": 0, "new_index": 0})
+    await wait_until(lambda: latest(db, select(StageChange).where(StageChange.prospect_id == prospect.id,
+                                                                  StageChange.to_stage == "contacted")).first() is not None)
+    change = db.exec(select(StageChange).where(StageChange.prospect_id == prospect.id,
+                                               StageChange.to_stage == "contacted")).one()
+    assert change.from_stage == "shortlisted" and change.at is not None
+    db.rollback()
+    assert db.get(Prospect, prospect.id).stage == "contacted"
+
+
+async def test_board_warns_before_contacting_twice(user: User, db) -> None:
+    from recruiter.models import Prospect
+    from recruiter.pipeline import find_community, set_stage
+
+    community = find_community("https://www.reddit.com/r/Baking/", session=db)
+    set_stage(community, "contacted", session=db)
+    prospect = set_stage(community, "shortlisted", session=db)  # moved back: contacted before all the same
+    await user.open("/pipeline")
+    card = user.find(marker=f"card-{prospect.id}").elements.pop()
+    source = user.find(marker="stage-shortlisted").elements.pop()
+    target = user.find(marker="stage-contacted").elements.pop()
+    user.find(marker="stage-shortlisted").trigger("sortend", {"item_id": card.id, "from_id": source.id,
+                                                              "to_id": target.id, "old_index": 0, "new_index": 0})
+    await user.should_see("Contacted before")
+    await user.should_see("double outreach")
+    user.find("Keep where it was").click()
+    await asyncio.sleep(0.2)
+    db.rollback()
+    assert db.get(Prospect, prospect.id).stage == "shortlisted"
+
+
+async def test_prospect_detail_template_mailto_and_follow_up(user: User, db) -> None:
+    from recruiter.models import Activity, Prospect
+    from recruiter.pipeline import find_community, set_stage
+
+    community = find_community("https://sourdoughjournal.example.com/", session=db)
+    prospect = set_stage(community, "shortlisted", session=db, profile_id=profile_id(COOKS))
+    await user.open(f"/prospects/{prospect.id}")
+    await user.should_see("The Sourdough Journal")
+    await user.should_see("hello@sourdoughjournal.example.com")
+    body = user.find(marker="rendered-body").elements.pop()
+    assert "The Sourdough Journal" in body.value and "{community}" not in body.value
+    subject = user.find(marker="rendered-subject").elements.pop()
+    assert subject.value == "A partnership for The Sourdough Journal?"
+    user.find(marker="send-email").click()
+    await wait_until(lambda: latest(db, select(Activity).where(Activity.prospect_id == prospect.id,
+                                                               Activity.kind == "mailto")).first() is not None)
+    db.rollback()
+    assert db.get(Prospect, prospect.id).stage == "contacted"
+    await user.should_see("Contacted before")
+    user.find("+7 d").click()
+    await wait_until(lambda: (db.rollback(), db.get(Prospect, prospect.id).next_follow_up)[1] is not None)
+    user.find("Add a note").type("Replied on Instagram instead")
+    user.find("Add note").click()
+    await user.should_see("Replied on Instagram instead")
+
+
+async def test_login_required_when_password_set(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECRUITER_PASSWORD", "s3cret")
+    await user.open("/prospects")
+    await user.should_see("Enter the password set in RECRUITER_PASSWORD.")
+    await user.should_not_see(COOKS)
+    user.find("Password").type("wrong")
+    user.find("Log in").click()
+    await user.should_see("Wrong password")
+    user.find("Password").type("s3cret")
+    user.find("Log in").click()
+    await user.should_see(f"Ideal client: {COOKS}")
+
+
+async def test_discover_page_lists_jobs(user: User, db) -> None:
+    from recruiter.models import Job
+
+    db.add(Job(kind="discover", state="running", total=10, done=4, progress=0.4))
+    db.commit()
+    await user.open("/discover")
+    await user.should_see("Jobs")
+    await user.should_see("#1 discover")
+    await user.should_see("4/10")

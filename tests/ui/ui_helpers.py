@@ -1,0 +1,37 @@
+"""Names and small helpers shared by the UI tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures"
+COOKS = "home bakers"
+COOKS_DESCRIPTION = "Home cooks and bakers who bake sourdough bread and love trying new recipes"
+YOGA = "yoga beginners"
+YOGA_DESCRIPTION = "Beginners doing yoga at home to ease back pain"
+
+
+def profile_id(name: str) -> int:
+    from profiles.service import get_profile
+    from recruiter.db import open_session
+
+    with open_session() as session:
+        return get_profile(name, session=session).id
+
+
+def community_id(name: str) -> int:
+    from sqlmodel import select
+
+    from recruiter.db import open_session
+    from recruiter.models import Community
+
+    with open_session() as session:
+        return session.exec(select(Community.id).where(Community.name == name)).one()
+
+
+def rank_now(name: str) -> None:
+    """Store the profile's ranking as the background task would (tests want it before the page opens)."""
+    from recruiter.views import rank_profile
+
+    rank_profile(profile_id(name))
+
