@@ -188,7 +188,8 @@ def joined_at(prospect_id: int, *, session: Session) -> datetime | None:
 
 
 def merchant_name(*, session: Session) -> str:
-    return get_setting(MERCHANT_SETTING, None, session=session) or "our shop"
+    # Unset, the gap shows in the message instead of reading oddly ("the our shop team").
+    return get_setting(MERCHANT_SETTING, None, session=session) or "[your shop]"
 
 
 class _Blank(dict):

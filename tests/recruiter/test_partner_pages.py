@@ -104,3 +104,21 @@ async def test_kind_performance_card(program, user: User) -> None:
     await user.open("/test-kinds")
     await user.should_see("Which kinds of partner perform")
     await user.should_see("2,500.00 / partner")
+
+
+async def test_performance_upload_on_the_partners_page(program, user: User) -> None:
+    from nicegui.elements.upload_files import SmallFileUpload
+
+    day = (utcnow().date() - timedelta(days=1)).isoformat()
+    csv_text = (f"Date,Partner,Clicks,Sales,Revenue\n{day},https://newbie.example.com,40,2,80\n"
+                f"{day},https://lead.example.com,5,0,0\n")
+    await user.open("/partners")
+    user.find("Import performance").click()
+    user.find("Column names (optional)").type("conversions=Sales")
+    upload = user.find(ui.upload).elements.pop()
+    await upload.handle_uploads([SmallFileUpload(name="export.csv", content_type="text/csv",
+                                                 _data=csv_text.encode())])
+    await user.should_see("1 kept")
+    await user.should_see("line 3: https://lead.example.com is a known community but not a partner")
+    (scorecards,) = user.find(marker="scorecards").elements
+    assert {r["name"]: r["segment"] for r in scorecards.rows}["Newbie"] in ("top", "rising", "steady")
