@@ -39,6 +39,19 @@ def clean_text(value, limit: int | None = None) -> str | None:
     return text
 
 
+def trimmed(value, limit: int = 1000) -> str | None:
+    """Only the ends trimmed: titles keep their inner spacing (NBSP, U+3000, double
+    spaces) exactly as Readability reports them; a newline still becomes a space."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if "\n" in text or "\r" in text or "\t" in text:
+        text = " ".join(text.split())
+    if not text:
+        return None
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def merge_unique(*lists) -> list:
     out: list = []
     for values in lists:
@@ -52,8 +65,10 @@ def finalize(record: dict) -> dict:
     """Normalise field types and order so every record has the same shape."""
     out = new_record(record.get("url") or "")
     out.update({k: record.get(k) for k in RECORD_FIELDS if k in record})
-    for key in ("name", "title", "site_name", "author", "language", "feed_url"):
-        out[key] = clean_text(out[key], 300)
+    for key in ("name", "title", "site_name"):
+        out[key] = trimmed(out[key])
+    for key in ("author", "language", "feed_url"):
+        out[key] = clean_text(out[key], 2048 if key == "feed_url" else 300)
     out["description"] = clean_text(out["description"], 2000)
     if out["kind"] not in KINDS and out["kind"] is not None:
         out["kind"] = "other"
