@@ -366,6 +366,28 @@ def performance_list(
                          "source_file"])
 
 
+@performance_app.command("remove")
+def performance_remove(
+    file: str = typer.Option(..., "--file", help="Name of the imported file whose days to delete."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete the days an import of a file wrote (the file imported by mistake); other days stay.
+
+    Example: recruiter performance remove --file wrong-export.csv --yes
+    """
+    import sys
+
+    from recruiter.performance import remove_days
+
+    cli = _cli()
+    name = Path(file).name
+    if not yes and sys.stdin.isatty() and not typer.confirm(f"Delete the days imported from {name}?"):
+        raise typer.Exit(1)
+    with cli.session_scope() as session:
+        count = remove_days(session=session, source_file=name)
+    typer.echo(f"{count} days from {name} deleted")
+
+
 # --- report -----------------------------------------------------------------------------------------------
 
 @report_app.command("partners")

@@ -3,7 +3,7 @@
 Columns are found in this order: `--map FIELD=Column`, then the platform's preset (the chosen platform unless
 `--platform` says otherwise), then tolerant default names ("Date", "Clicks", "Revenue", "Commission"...).
 
-Rows name the partner by ref code or community URL (any form), or by a community's exact name. A row is
+Rows name the partner by ref code, tracked link, community URL (any form), contact email or exact name. A row is
 skipped, and reported as ``line N: reason``, when its partner is unknown, when the community is known but is
 not a partner (its prospect is not `joined` or later: performance for someone we never recruited is more
 likely a typo than news, and moving stages silently would corrupt the pipeline), when a number is negative
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from sqlmodel import Session, func, select
 
@@ -32,7 +33,7 @@ from recruiter.canonical import canonical_url
 from recruiter.importing import RawRow, RowError, read_rows
 from recruiter.models import PARTNER_STAGES, Community, Prospect, utcnow
 from recruiter.partner_models import PerformanceDay, ReferralCode
-from recruiter.platforms import Platform, chosen_platform, get_platform
+from recruiter.platforms import Platform, chosen_platform, get_platform, list_platforms
 
 FIELDS = ["date", "partner", "clicks", "conversions", "revenue", "commission"]
 METRICS = ["clicks", "conversions", "revenue", "commission"]
@@ -205,7 +206,8 @@ def parse_metric(value: Any, name: str) -> float:
 
 
 class PartnerResolver:
-    """Finds the community a row means, by ref code, URL or exact name, and checks that it is a partner."""
+    """Finds the community a row means (by ref code, tracked link, community URL, contact email or exact name)
+    and checks that it is a partner."""
 
     def __init__(self, *, session: Session) -> None:
         self.session = session
@@ -213,6 +215,7 @@ class PartnerResolver:
                                                                                 ReferralCode.community_id)).all()}
         self.stages = dict(session.exec(select(Prospect.community_id, Prospect.stage)).all())
         self.cache: dict[str, Community] = {}
+        self.emails: dict[str, int] | None = None  # loaded on the first row naming a partner by email
 
     def resolve(self, raw: Any) -> Community:
         text = str(raw or "").strip()
@@ -232,6 +235,10 @@ class PartnerResolver:
 
     def _find(self, text: str) -> Community:
         cid = self.codes.get(text.lower())
+        if cid is None and "?" in text:
+            cid = self._code_in_link(text)
+        if cid is None and "@" in text and " " not in text:
+            cid = self._by_email(text.lower().removeprefix("mailto:"))
         if cid is not None:
             return self.session.get(Community, cid)
         try:
@@ -247,7 +254,23 @@ class PartnerResolver:
             return named[0]
         if len(named) > 1:
             raise RowError(f"partner {text!r} names {len(named)} communities; use the ref code or URL")
-        raise RowError(f"unknown partner {text!r} (not a ref code, URL or name of a known community)")
+        raise RowError(f"unknown partner {text!r} (not a ref code, URL, email or name of a known community)")
+
+    def _code_in_link(self, text: str) -> int | None:
+        """A tracked link as the partner ("https://shop.example/?via=anna-k3xq"): its referral parameter."""
+        params = {p.link_param for p in list_platforms() if p.link_param} | {"utm_source"}
+        for key, value in parse_qsl(urlsplit(text).query):
+            if key in params and value.lower() in self.codes:
+                return self.codes[value.lower()]
+        return None
+
+    def _by_email(self, email: str) -> int | None:
+        if self.emails is None:
+            self.emails = {}
+            for cid, emails in self.session.exec(select(Community.id, Community.emails)).all():
+                for item in emails or []:
+                    self.emails.setdefault(str(item).lower(), cid)
+        return self.emails.get(email)
 
 
 def import_performance(path: Path | str, *, session: Session, platform: str | None = None,
@@ -389,3 +412,15 @@ def performance_rows(*, session: Session, community_id: int | None = None, since
                     "platform": day.platform, "clicks": day.clicks, "conversions": day.conversions,
                     "revenue": day.revenue, "commission": day.commission, "source_file": day.source_file})
     return out
+
+
+def remove_days(*, session: Session, source_file: str) -> int:
+    """Delete the days last written by an import of `source_file` (a file imported by mistake); returns how many.
+
+    Stage moves and checklist ticks the numbers caused stay: they are history, and undoing them is a
+    deliberate `recruiter prospect set-stage` away."""
+    rows = session.exec(select(PerformanceDay).where(PerformanceDay.source_file == source_file)).all()
+    for row in rows:
+        session.delete(row)
+    session.commit()
+    return len(rows)

@@ -144,3 +144,27 @@ def test_a_file_without_usable_columns_saves_nothing(memory_session, partners, t
 def test_unused_columns_are_pointed_out(memory_session, partners, tmp_path) -> None:
     report = _import(memory_session, tmp_path, f"Date,Partner,Clicks,Sales\n{_day(1)},Anna,3,1\n")
     assert report.notes == ["columns not used: Sales (use --map FIELD=Column to use one)"]
+
+
+def test_partners_named_by_tracked_link_or_email(memory_session, partners, tmp_path) -> None:
+    from recruiter.links import create_link
+
+    anna, yoga = partners["anna"], partners["yoga"]
+    link = create_link(anna, "https://shop.example.com", session=memory_session, platform="rewardful")
+    yoga.emails = ["mods@yoga.example"]
+    memory_session.add(yoga)
+    memory_session.commit()
+    report = _import(memory_session, tmp_path, f"Date,Partner,Clicks\n{_day(1)},{link.tracked_url},4\n"
+                                               f"{_day(1)},MODS@yoga.example,3\n{_day(1)},who@else.example,1\n")
+    assert report.kept == 2 and report.errors == [
+        "line 4: unknown partner 'who@else.example' (not a ref code, URL, email or name of a known community)"]
+
+
+def test_a_mistaken_import_can_be_removed(memory_session, partners, tmp_path) -> None:
+    from recruiter.performance import remove_days
+
+    anna = partners["anna"]
+    _import(memory_session, tmp_path, f"Date,Partner,Clicks\n{_day(2)},{anna.url},4\n", name="good.csv")
+    _import(memory_session, tmp_path, f"Date,Partner,Clicks\n{_day(1)},{anna.url},9\n", name="wrong.csv")
+    assert remove_days(session=memory_session, source_file="wrong.csv") == 1
+    assert [d.clicks for d in memory_session.exec(select(PerformanceDay)).all()] == [4]
