@@ -1,41 +1,69 @@
 """The one ranking function: communities ordered by how well their audience fits an ideal-client profile.
 
-The CLI, the web app and the benchmarks all call `rank_communities`. The score is a blend of cosine
-similarities between the community's embedding and the profile's facets (description, sentences, keywords),
-pulled toward example communities and the user's shortlisted prospects, pushed away from exclusions and
-from prospects marked "not a fit". `fit` maps the score onto 0–100 with fixed anchors, so the same fit means
-the same closeness whatever the profile; `why` names the facet, the shared terms, the passage and the
-closest example.
+The CLI, the web app and the benchmarks all call `rank_communities`. Each step below was kept only because it
+raised nDCG@20 / P@10 on both the development profiles and our own validation profiles
+(`benchmarks/fitbench_run.py` prints the ablation table):
+
+1. **Facets** (`profiles.facets`): the description is split into audience, needs and topic queries; their
+   embeddings are summed with weights into one query vector.
+2. **Anchors** (Rocchio): example communities and prospects the user shortlisted for this profile pull the
+   query toward them; prospects marked "not a fit" push it away (and leave the list).
+3. **Hybrid first pass**: cosine over all communities plus a small share of BM25 (`recruiter.lexical`,
+   normalized by the best BM25 score of the query) so literal names ("r/Homebrewing") are not lost.
+4. **Pseudo-relevance feedback**: the centroid of the first pass's top communities (plus any anchors) is
+   added to the query, which moves it from the merchant's wording to the communities' own wording.
+5. **Neighbour smoothing**: each community's score is averaged with its nearest communities' scores
+   (`recruiter.neighbors`), which rescues communities with two-word descriptions.
+6. Long texts: communities with long text are also scored by their best passage (chunk vectors).
+7. Exclusions subtract, and audience size adds a user-weighted bonus that is capped well below one fit step.
+
+## How fit is calibrated
+
+`score` is a cosine-like number whose spread depends on the profile. `fit` is a probability: Platt scaling
+(a logistic curve over the score) fitted on the benchmark's labelled pools, 33 profiles, every community in
+the first 200 of each ranking: `fit = 100 / (1 + exp(-(FIT_SLOPE * score + FIT_OFFSET)))`. A fit of 70 means
+that about 70% of communities ranked with that score were on the profile's topic, whatever the profile;
+`benchmarks/fitbench_run.py --calibrate` re-fits the two constants and prints the reliability table.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 from sqlmodel import Session, delete, select
 
-from profiles.facets import profile_facets
+from profiles.facets import Facet, profile_facets
 from recruiter.config import embedding_model_name
 from recruiter.embedding import get_embedding_service
 from recruiter.index import CommunityIndex, get_index
+from recruiter.lexical import tokens
 from recruiter.models import Community, Match, Profile, Prospect, utcnow
+from recruiter.rank_data import RankingData, audience_sizes, ranking_data
 from recruiter.text import content_terms, sentences, stem
 
-# Cosine anchors for fit: at or below FIT_FLOOR nothing in common (0), at FIT_CEILING as close as a
-# community description gets to a merchant's paragraph (100). See docs in README "How fit is calibrated".
-FIT_FLOOR = 0.10
-FIT_CEILING = 0.60
+# Platt-scaling constants for fit (see the module docstring); refit with `fitbench_run.py --calibrate`.
+FIT_SLOPE = 17.0
+FIT_OFFSET = -7.5
+REMOVED = -10.0  # the score of a community that must not be listed ("not a fit")
 
 
 @dataclass
 class RankOptions:
-    examples_weight: float = 0.35
-    feedback_weight: float = 0.25
-    exclusion_weight: float = 0.6
-    audience_weight: float = 0.0  # 0 = fit only; 1 = at most +0.05 for the very largest audiences
+    """Every knob of the ranking; the defaults are the benchmarked configuration (0 switches a step off)."""
+
     use_facets: bool = True
+    lexical_weight: float = 0.05
+    prf_depth: int = 10
+    prf_weight: float = 1.0
+    smoothing: float = 0.6
+    examples_weight: float = 0.5
+    feedback_weight: float = 0.5
+    negative_weight: float = 0.25
+    exclusion_weight: float = 0.6
+    audience_weight: float = 0.0  # 0 = fit only; 1 = at most +0.03, about a tenth of the spread of a top 20
 
 
 @dataclass
@@ -63,11 +91,100 @@ class RankedCommunity:
 
 
 def fit_from_score(score: float) -> int:
-    return int(round(100 * min(1.0, max(0.0, (score - FIT_FLOOR) / (FIT_CEILING - FIT_FLOOR)))))
+    """Calibrated fit 0–100: the share of communities with this score that were on topic in the benchmark."""
+    if score <= REMOVED:
+        return 0
+    return int(round(100.0 / (1.0 + math.exp(-(FIT_SLOPE * score + FIT_OFFSET)))))
 
 
 def session_db_url(session: Session) -> str:
     return session.get_bind().url.render_as_string(hide_password=False)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector
+
+
+@dataclass
+class Scored:
+    """Everything the scoring computed that the explanation needs."""
+
+    scores: np.ndarray
+    facets: list[Facet]
+    facet_vectors: np.ndarray
+    query_terms: list[str]
+    anchor_ids: list[int]  # examples first, then shortlisted
+    example_count: int
+    dense: np.ndarray
+
+
+def score_profile(profile: Profile, *, index: CommunityIndex, data: RankingData, session: Session,
+                  options: RankOptions) -> Scored:
+    """Score every indexed community for the profile (higher = better fit); see the module docstring."""
+    service = get_embedding_service(index.model)
+    vectors = index.vectors
+    facets = profile_facets(profile) if options.use_facets else profile_facets(profile)[:1]
+    texts = [f.text for f in facets]
+    exclusions = [e for e in (profile.exclusions or []) if e.strip()] if options.exclusion_weight else []
+    encoded = service.encode_queries(texts + exclusions)
+    facet_vectors, exclusion_vectors = encoded[: len(texts)], encoded[len(texts):]
+    weights = np.array([f.weight for f in facets], dtype=np.float32)
+    query = _unit(weights @ facet_vectors)
+
+    example_ids = _community_ids(profile.examples or [], session=session) if options.examples_weight else []
+    positives, negatives = _feedback_ids(profile, session=session) if options.feedback_weight else ([], [])
+    positives = [i for i in positives if i not in set(example_ids)]
+    anchors = [i for i in example_ids + positives if i in index.position]
+    if example_ids:
+        query = query + options.examples_weight * _unit(index.vectors_for(example_ids).mean(axis=0))
+    if positives:
+        query = query + options.feedback_weight * _unit(index.vectors_for(positives).mean(axis=0))
+    negative_vectors = index.vectors_for(negatives)
+    if len(negative_vectors):
+        query = query - options.negative_weight * _unit(negative_vectors.mean(axis=0))
+    query = _unit(query)
+
+    dense = vectors @ query
+    scores = dense.copy()
+    lexical_text = " ".join([profile.description or "", *(profile.keywords or [])])
+    query_terms = data.lexical.query_terms(lexical_text)
+    if options.lexical_weight and query_terms:
+        lexical = data.lexical.scores(query_terms)
+        top = float(lexical.max())
+        if top > 0:
+            scores = scores + options.lexical_weight * lexical / top
+    removed = [index.position[i] for i in negatives if i in index.position]
+    if options.prf_depth:
+        ranked = scores.copy()
+        ranked[removed] = -np.inf
+        depth = min(options.prf_depth, len(ranked))
+        top = np.argpartition(-ranked, depth - 1)[:depth]
+        feedback_rows = np.unique(np.concatenate([top, [index.position[i] for i in anchors]]).astype(np.int64))
+        centroid = _unit(vectors[feedback_rows].mean(axis=0))
+        scores = vectors @ _unit(query + options.prf_weight * centroid)
+    if options.smoothing and data.neighbor_positions.size:
+        scores = _smooth(scores, data.neighbor_positions, options.smoothing)
+    if len(exclusion_vectors):
+        penalty = np.clip((exclusion_vectors @ vectors.T).max(axis=0) - 0.25, 0, None)
+        scores = scores - options.exclusion_weight * penalty
+    if options.audience_weight:
+        audience = audience_sizes(index, data, session=session)
+        scores = scores + options.audience_weight * 0.03 * np.clip(np.log10(audience + 1) / 7, 0, 1)
+    scores = scores.astype(np.float32, copy=False)
+    scores[removed] = REMOVED
+    return Scored(scores=scores, facets=facets, facet_vectors=facet_vectors, query_terms=query_terms,
+                  anchor_ids=anchors, example_count=len([i for i in example_ids if i in index.position]),
+                  dense=dense)
+
+
+def _smooth(scores: np.ndarray, neighbors: np.ndarray, weight: float) -> np.ndarray:
+    """score + weight * mean(neighbours' scores), rescaled by 1 + weight to keep the cosine scale."""
+    valid = neighbors >= 0
+    gathered = np.where(valid, scores[np.where(valid, neighbors, 0)], 0.0)
+    count = valid.sum(axis=1)
+    mean = np.divide(gathered.sum(axis=1), count, out=scores.copy(), where=count > 0)
+    return (scores + weight * mean) / (1 + weight)
 
 
 def rank_communities(
@@ -87,54 +204,20 @@ def rank_communities(
     index = index or get_index(session_db_url(session), session=session, model=embedding_model_name())
     if len(index) == 0:
         return []
-    service = get_embedding_service(index.model)
-    facets = profile_facets(profile) if options.use_facets else profile_facets(profile)[:1]
-    facet_vectors = service.encode_queries([f.text for f in facets])
-    weights = np.array([f.weight for f in facets], dtype=np.float32)
-    facet_scores = facet_vectors @ index.vectors.T  # (facets, communities)
-    scores = (weights @ facet_scores) / weights.sum()
-
-    example_ids = _community_ids(profile.examples or [], session=session)
-    example_vectors = index.vectors_for(example_ids)
-    if len(example_vectors) and options.examples_weight:
-        example_scores = example_vectors @ index.vectors.T
-        scores = (1 - options.examples_weight) * scores + options.examples_weight * example_scores.max(axis=0)
-
-    if profile.exclusions and options.exclusion_weight:
-        exclusion_scores = service.encode_queries(profile.exclusions) @ index.vectors.T
-        penalty = np.clip(exclusion_scores.max(axis=0) - 0.25, 0, None)
-        scores = scores - options.exclusion_weight * penalty
-
-    positives, negatives = _feedback_ids(profile, session=session)
-    if options.feedback_weight and (positives or negatives):
-        for ids, sign in ((positives, 1.0), (negatives, -1.0)):
-            vectors = index.vectors_for(ids)
-            if len(vectors):
-                centroid = vectors.mean(axis=0)
-                centroid /= np.linalg.norm(centroid) or 1.0
-                scores = scores + sign * options.feedback_weight * (centroid @ index.vectors.T - 0.2)
-        for community_id in negatives:  # "not a fit" is a verdict, not a hint: it leaves the list
-            if community_id in index.position:
-                scores[index.position[community_id]] = -10.0
-
-    if options.audience_weight:
-        audience = _audience_array(index, session=session)
-        scores = scores + options.audience_weight * 0.05 * np.log10(audience + 1) / 7
-
-    rows = _top_rows(index, scores, session=session, want=offset + limit, kind=kind, min_audience=min_audience)
+    data = ranking_data(index, session=session)
+    scored = score_profile(profile, index=index, data=data, session=session, options=options)
+    rows = _top_rows(index, scored.scores, session=session, want=offset + limit, kind=kind,
+                     min_audience=min_audience)
     rows = rows[offset: offset + limit]
+    anchors = _communities(scored.anchor_ids, session=session)
     results = []
     for position, (community, score) in enumerate(rows, start=offset + 1):
         p = index.position[community.id]
-        best_facet = facets[int(np.argmax(facet_scores[:, p]))] if len(facets) > 1 else facets[0]
-        closest = None
-        if len(example_vectors):
-            closest = example_ids[int(np.argmax(example_vectors @ index.vectors[p]))]
         results.append(RankedCommunity(
             community_id=community.id, url=community.url, name=community.name or community.title or community.url,
             kind=community.kind, audience_size=community.audience_size, score=round(float(score), 4),
             fit=fit_from_score(float(score)), rank=position,
-            why=explain_match(profile, community, best_facet.name, closest_id=closest, session=session),
+            why=explain_match(profile, community, index=index, scored=scored, position=p, anchors=anchors),
         ))
     if store:
         store_matches(profile, results, session=session, replace=offset == 0)
@@ -154,7 +237,7 @@ def _top_rows(index: CommunityIndex, scores: np.ndarray, *, session: Session, wa
         rows = []
         for i, community_id in zip(top, ids, strict=True):
             community = by_id.get(community_id)
-            if community is None or scores[i] <= -10.0:
+            if community is None or scores[i] <= REMOVED:
                 continue
             if kind and community.kind != kind:
                 continue
@@ -179,12 +262,23 @@ def _communities(ids: list[int], *, session: Session) -> dict[int, Community]:
 def _community_ids(urls: list[str], *, session: Session) -> list[int]:
     if not urls:
         return []
-    rows = session.exec(select(Community.url, Community.id).where(Community.url.in_(urls))).all()
+    from recruiter.canonical import canonical_url
+
+    wanted = []
+    for url in urls:
+        try:
+            wanted.append(canonical_url(url))
+        except Exception:  # noqa: BLE001 - an unparseable example is simply not found
+            wanted.append(url)
+    rows = session.exec(select(Community.url, Community.id).where(Community.url.in_(wanted + list(urls)))).all()
     by_url = dict(rows)
-    return [by_url[u] for u in urls if u in by_url]
+    found = [by_url.get(c) or by_url.get(u) for c, u in zip(wanted, urls, strict=True)]
+    return list(dict.fromkeys(i for i in found if i is not None))
 
 
 def _feedback_ids(profile: Profile, *, session: Session) -> tuple[list[int], list[int]]:
+    if profile.id is None:
+        return [], []
     rows = session.exec(
         select(Prospect.community_id, Prospect.feedback).where(
             Prospect.profile_id == profile.id, Prospect.feedback.is_not(None)
@@ -193,37 +287,64 @@ def _feedback_ids(profile: Profile, *, session: Session) -> tuple[list[int], lis
     return ([c for c, f in rows if f == "shortlist"], [c for c, f in rows if f == "not_a_fit"])
 
 
-def _audience_array(index: CommunityIndex, *, session: Session) -> np.ndarray:
-    sizes = dict(session.exec(select(Community.id, Community.audience_size)).all())
-    return np.array([float(sizes.get(int(i)) or 0) for i in index.ids], dtype=np.float32)
+FACET_LABELS = {"description": "the description", "audience": "the audience", "needs": "their needs",
+                "topic": "the product's topic", "keywords": "the keywords", "name": "the profile name"}
 
 
-def explain_match(profile: Profile, community: Community, facet: str, *, closest_id: int | None = None,
-                  session: Session | None = None) -> str:
-    """A short human reason: the facet that matched, the shared terms, the passage, the closest example."""
-    profile_terms = content_terms(" ".join([profile.description or "", *(profile.keywords or [])]))
-    by_stem = {stem(t): t for t in profile_terms}
-    text = " ".join([community.name or "", community.title or "", community.description or "",
-                     " ".join(community.recent_posts or [])])
-    community_stems = {stem(t) for t in content_terms(text)}
-    shared = [term for s, term in by_stem.items() if s in community_stems][:5]
-    parts = []
+def explain_match(profile: Profile, community: Community, *, index: CommunityIndex, scored: Scored,
+                  position: int, anchors: dict[int, Community] | None = None) -> str:
+    """A short human reason: matched facets, shared terms, the passage, the closest example or shortlisted."""
+    vector = index.vectors[position]
+    facet_sims = scored.facet_vectors @ vector
+    order = np.argsort(-facet_sims)
+    best = [scored.facets[i] for i in order[:2] if facet_sims[i] >= facet_sims[order[0]] - 0.03]
+    parts = ["matches " + " and ".join(
+        f"{FACET_LABELS.get(f.name, f.name)}" + (f' ("{_short(_facet_phrase(f))}")' if f.name != "description"
+                                                  else "")
+        for f in best)]
+    shared = _shared_terms(profile, community, scored.query_terms)
     if shared:
         parts.append("shares " + ", ".join(f'"{t}"' for t in shared))
-    else:
-        parts.append(f"close in meaning to the {facet}")
-    passage = _best_passage(community, {stem(t) for t in shared})
-    if passage:
-        parts.append(f'"{passage}"')
-    if closest_id and session is not None:
-        example = session.get(Community, closest_id)
-        if example is not None and example.id != community.id:
-            parts.append(f"like example {example.name or example.url}")
-        elif example is not None:
-            parts.append("an example community")
-    if shared and facet not in ("description",):
-        parts.insert(1, f"via {facet}")
+        passage = _best_passage(community, {stem(t) for t in shared})
+        if passage:
+            parts.append(f'"{passage}"')
+    if scored.anchor_ids and anchors:
+        sims = index.vectors_for(scored.anchor_ids) @ vector
+        j = int(np.argmax(sims))
+        anchor = anchors.get(scored.anchor_ids[j])
+        if anchor is not None and anchor.id == community.id:
+            parts.append("an example community" if j < scored.example_count else "you shortlisted it")
+        elif anchor is not None:
+            label = "example" if j < scored.example_count else "shortlisted"
+            parts.append(f"closest {label}: {anchor.name or anchor.url} ({sims[j]:.2f})")
+    if position < len(scored.dense) and scored.dense[position] < scored.scores[position] - 0.05:
+        parts.append("its neighbours fit")
     return "; ".join(parts)
+
+
+def _facet_phrase(facet: Facet) -> str:
+    for prefix in ("a community of ", "people interested in "):
+        if facet.text.startswith(prefix):
+            return facet.text[len(prefix):]
+    return facet.text
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _shared_terms(profile: Profile, community: Community, query_terms: list[str]) -> list[str]:
+    """Profile words (as the merchant wrote them) whose stems occur in the community's text."""
+    text = " ".join([community.name or "", community.title or "", community.description or "",
+                     " ".join(community.recent_posts or [])])
+    community_stems = set(tokens(text)) | {stem(t) for t in content_terms(text)}
+    wanted = set(query_terms)
+    out = []
+    for term in content_terms(" ".join([profile.description or "", *(profile.keywords or [])])):
+        stems = tokens(term)
+        if stems and stems[0] in wanted and stems[0] in community_stems:
+            out.append(term)
+    return out[:5]
 
 
 def _best_passage(community: Community, stems: set[str], width: int = 90) -> str:
@@ -265,5 +386,5 @@ def audience_label(size: int | None) -> str:
     return str(size)
 
 
-__all__ = ["rank_communities", "RankOptions", "RankedCommunity", "fit_from_score", "explain_match",
-           "audience_label"]
+__all__ = ["rank_communities", "score_profile", "RankOptions", "RankedCommunity", "fit_from_score",
+           "explain_match", "audience_label"]

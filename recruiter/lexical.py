@@ -1,0 +1,158 @@
+"""BM25 over the communities' own words, persisted beside the faiss index.
+
+Dense vectors know that "yoga" is close to "stretching"; they blur rare, literal names ("r/Homebrewing",
+"Kubernetes") that a merchant types on purpose. BM25 over the same text the vectors come from (name, title,
+description, recent post titles) keeps those literal matches. The per-(document, term) BM25 weights are
+computed once when the index is synced and stored as a sparse matrix, so a query costs one sparse column sum
+(milliseconds over 100,000 communities), never a rebuild.
+
+Words are lower-cased, stop words dropped, stemmed with the Snowball English stemmer (PyStemmer), and a
+community's CamelCase name is also split ("HomeBrewing" -> "home brewing") so subreddit names match words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import Stemmer
+from scipy import sparse
+
+from recruiter.text import STOP_WORDS, words
+
+LEXICAL_FORMAT = 1
+K1 = 1.2
+B = 0.75
+
+_stemmer = Stemmer.Stemmer("english")
+_stem_lock = threading.Lock()
+_CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def split_camel(text: str) -> str:
+    """'HomeBrewing AskNetsec' -> 'Home Brewing Ask Netsec' (the original words are kept by the caller)."""
+    return _CAMEL_RE.sub(" ", text)
+
+
+def tokens(text: str) -> list[str]:
+    """Stemmed content words of a text, in order, repeats kept (BM25 counts them)."""
+    raw = [w for w in words(text) if len(w) >= 2 and w not in STOP_WORDS and not w.isdigit()]
+    with _stem_lock:  # PyStemmer objects are not thread-safe
+        return _stemmer.stemWords(raw)
+
+
+def document_tokens(name: str, text: str) -> list[str]:
+    split = split_camel(name or "")
+    extra = tokens(split) if split != (name or "") else []
+    return tokens(text) + extra
+
+
+@dataclass
+class LexicalIndex:
+    """BM25 weights as a (documents x terms) CSC matrix; row i is the community at position i of the index."""
+
+    vocabulary: dict[str, int]
+    weights: sparse.csc_matrix
+    idf: np.ndarray
+    stamp: str = ""
+
+    def __len__(self) -> int:
+        return self.weights.shape[0]
+
+    def query_terms(self, text: str) -> list[str]:
+        return [t for t in dict.fromkeys(tokens(text)) if t in self.vocabulary]
+
+    def scores(self, text: str | Sequence[str], term_weights: dict[str, float] | None = None) -> np.ndarray:
+        """BM25 score of every document for the query (each distinct query term counted once)."""
+        terms = self.query_terms(text) if isinstance(text, str) else [t for t in text if t in self.vocabulary]
+        out = np.zeros(len(self), dtype=np.float32)
+        if not terms:
+            return out
+        columns = [self.vocabulary[t] for t in terms]
+        block = self.weights[:, columns]
+        if term_weights:
+            block = block @ sparse.diags(np.array([term_weights.get(t, 1.0) for t in terms], np.float32))
+        out += np.asarray(block.sum(axis=1)).ravel()
+        return out
+
+    def max_possible(self, text: str) -> float:
+        """An upper bound of the score for the query: the sum of its terms' idf times (k1 + 1)."""
+        return float(sum(self.idf[self.vocabulary[t]] for t in self.query_terms(text)) * (K1 + 1))
+
+    # --- persistence ----------------------------------------------------------------------------------
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / "lexical.npz.tmp"
+        with open(tmp, "wb") as fh:
+            np.savez(fh, data=self.weights.data, indices=self.weights.indices, indptr=self.weights.indptr,
+                     shape=np.array(self.weights.shape), idf=self.idf)
+        meta_tmp = folder / "lexical.json.tmp"
+        meta_tmp.write_text(json.dumps({"format": LEXICAL_FORMAT, "stamp": self.stamp,
+                                        "vocabulary": list(self.vocabulary)}))
+        os.replace(tmp, folder / "lexical.npz")
+        os.replace(meta_tmp, folder / "lexical.json")
+
+
+def build_lexical(documents: Iterable[list[str]], *, stamp: str = "") -> LexicalIndex:
+    """BM25 (k1=1.2, b=0.75, Lucene idf) weights of tokenized documents."""
+    vocabulary: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    counts: list[int] = []
+    lengths: list[int] = []
+    for row, doc in enumerate(documents):
+        lengths.append(len(doc))
+        tf: dict[int, int] = {}
+        for term in doc:
+            col = vocabulary.setdefault(term, len(vocabulary))
+            tf[col] = tf.get(col, 0) + 1
+        rows.extend([row] * len(tf))
+        cols.extend(tf)
+        counts.extend(tf.values())
+    n = len(lengths)
+    length = np.array(lengths, dtype=np.float32)
+    avg = float(length.mean()) if n else 1.0
+    rows_a = np.array(rows, dtype=np.int64)
+    cols_a = np.array(cols, dtype=np.int64)
+    tf_a = np.array(counts, dtype=np.float32)
+    df = np.bincount(cols_a, minlength=len(vocabulary)).astype(np.float32)
+    idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    norm = K1 * (1 - B + B * length[rows_a] / (avg or 1.0))
+    values = idf[cols_a] * tf_a * (K1 + 1) / (tf_a + norm)
+    weights = sparse.csc_matrix((values.astype(np.float32), (rows_a, cols_a)), shape=(n, len(vocabulary)))
+    return LexicalIndex(vocabulary=vocabulary, weights=weights, idf=idf, stamp=stamp)
+
+
+def load_lexical(folder: Path, *, stamp: str) -> LexicalIndex | None:
+    """The persisted lexical index when it was built for exactly this stamp; None otherwise."""
+    try:
+        meta = json.loads((folder / "lexical.json").read_text())
+        if meta.get("format") != LEXICAL_FORMAT or meta.get("stamp") != stamp:
+            return None
+        with np.load(folder / "lexical.npz") as z:
+            shape = tuple(int(x) for x in z["shape"])
+            weights = sparse.csc_matrix((z["data"], z["indices"], z["indptr"]), shape=shape)
+            idf = z["idf"]
+    except (OSError, ValueError, KeyError):
+        return None
+    vocabulary = {t: i for i, t in enumerate(meta["vocabulary"])}
+    return LexicalIndex(vocabulary=vocabulary, weights=weights, idf=idf, stamp=stamp)
+
+
+def index_stamp(ids: np.ndarray, hashes: np.ndarray) -> str:
+    """Which (community, content) rows, in which order, a lexical index was built for."""
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(ids, dtype=np.int64).tobytes())
+    digest.update(np.ascontiguousarray(hashes).tobytes())
+    return digest.hexdigest()
+
+
+__all__ = ["LexicalIndex", "build_lexical", "load_lexical", "index_stamp", "tokens", "document_tokens",
+           "split_camel"]
