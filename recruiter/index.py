@@ -179,6 +179,10 @@ def sync_index(
         report.added, report.removed = len(fresh), len(stale)
     index.data_version = data_version
     index.save()
+    if stale or fresh or force:
+        from recruiter.rank_data import refresh_ranking_data  # BM25 + neighbour graph: built here, not per query
+
+        refresh_ranking_data(index, session=session)
     report.total = len(index)
     return report
 
