@@ -74,6 +74,26 @@ def _is_podcast(parsed) -> bool:
     return False
 
 
+_HREF = re.compile(r"""href\s*=\s*["']([^"']+)["']""", re.I)
+
+
+def show_note_links(entries, site_url: str, max_entries: int = 20, limit: int = 50) -> list[str]:
+    """Links to other sites in the entries' HTML (show notes name guests, posts cite peers)."""
+    from ..extract import absolute, same_site, social_kind
+
+    links: list[str] = []
+    for entry in entries[:max_entries]:
+        blobs = [c.get("value") or "" for c in entry.get("content") or []] + [entry.get("summary") or ""]
+        for blob in blobs:
+            for href in _HREF.findall(blob):
+                link = absolute(site_url, href)
+                if link and not same_site(link, site_url) and not social_kind(link) and link not in links:
+                    links.append(link)
+                    if len(links) >= limit:
+                        return links
+    return links
+
+
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> dict:
     """A partial record from feed bytes; AdapterError when it is not a usable feed."""
     root = first_element_name(body)
@@ -108,6 +128,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> dict:
         )
     podcast = _is_podcast(parsed)
     author = feed.get("author") or feed.get("itunes_author")
+    site = feed.get("link") or url
     if not author and isinstance(owner, dict):
         author = owner.get("name")
     return {
@@ -123,6 +144,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> dict:
         "categories": categories,
         "emails": emails,
         "items": items,
+        "outbound_links": show_note_links(parsed.entries, site),  # guests' sites etc., for discovery
     }
 
 

@@ -60,11 +60,16 @@ async def scrape(ctx: ScrapeContext, url: str, response=None) -> dict:
         raise AdapterError(f"r/{name} does not exist (Reddit returned no subreddit data)")
     data = about["data"]
     items = []
+    linked: list[str] = []  # sites the community shares: snowball candidates for discovery
     try:
         top = await ctx.client.get_json(f"{base}/r/{name}/top.json?t=month&limit=25")
         for child in (top.get("data") or {}).get("children") or []:
             post = child.get("data") or {}
             permalink = post.get("permalink") or ""
+            target = post.get("url") or ""
+            host = (urlsplit(target).hostname or "").lower()
+            if target.startswith("http") and not host.endswith(("reddit.com", "redd.it", "imgur.com")) and target not in linked:
+                linked.append(target)
             items.append(
                 {
                     "title": post.get("title"),
@@ -87,6 +92,7 @@ async def scrape(ctx: ScrapeContext, url: str, response=None) -> dict:
         "audience_size": subscribers if isinstance(subscribers, int) else None,
         "feed_url": f"{PUBLIC_BASE}/r/{data.get('display_name') or name}/.rss",
         "items": items,
+        "outbound_links": linked,
     }
 
 

@@ -176,3 +176,11 @@ def test_url_shapes_pick_adapters(settings):
     assert adapter_for_url("https://www.youtube.com/watch?v=1", settings) is None
     assert adapter_for_url("https://podcasts.apple.com/us/podcast/x/id123", settings) is apple_podcasts
     assert adapter_for_url("https://example.com/blog", settings) is None
+
+
+def test_feed_show_notes_give_snowball_links():
+    body = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Show</title><link>https://show.test/</link>
+    <item><title>Ep 1</title><description>&lt;p&gt;Guest: &lt;a href="https://guest.test/"&gt;Guest&lt;/a&gt;
+    &lt;a href="/local"&gt;here&lt;/a&gt; &lt;a href="https://twitter.com/guest"&gt;tw&lt;/a&gt;&lt;/p&gt;</description></item>
+    </channel></rss>"""
+    assert feed.parse_feed(body, "https://show.test/feed")["outbound_links"] == ["https://guest.test/"]
