@@ -4,6 +4,7 @@ temporary RECRUITER_HOME so the HTTP cache never lands in the real home."""
 from __future__ import annotations
 
 from collections.abc import Callable
+import socket
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,20 @@ from scrape_helpers import FakeWeb
 
 from scrapers.config import BaseUrls, ScrapeSettings
 from scrapers.loopback import LoopbackServer
+
+
+@pytest.fixture(autouse=True)
+def no_internet(monkeypatch):
+    """Name resolution works for loopback only: a test that reaches for the internet fails."""
+    real = socket.getaddrinfo
+
+    def loopback_only(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name == "localhost" or name.startswith("127.") or name == "::1":
+            return real(host, *args, **kwargs)
+        raise socket.gaierror(socket.EAI_NONAME, f"tests never touch the internet (tried {name})")
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
 
 
 @pytest.fixture(autouse=True)

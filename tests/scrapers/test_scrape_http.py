@@ -349,3 +349,9 @@ async def test_robots_over_a_socket_and_refused_port(settings, loopback):
     async with PoliteClient(settings, transport=None) as client:
         with pytest.raises(ConnectionFailed, match="cannot connect"):
             await client.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_unreachable_host_is_an_error_not_a_crash(settings):
+    async with PoliteClient(settings, transport=None) as client:
+        with pytest.raises(ConnectionFailed, match="cannot connect"):
+            await client.get("https://unreachable.invalid/")
