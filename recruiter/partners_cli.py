@@ -310,6 +310,9 @@ def performance_import(
                                                                      "the chosen one)."),
     mapping: list[str] = typer.Option([], "--map", help="FIELD=Column, e.g. --map conversions=Sales "
                                                        "(repeatable)."),
+    day_first: Optional[bool] = typer.Option(None, "--day-first/--month-first",
+                                             help="How to read dates like 03/04/2026 (default: guessed from "
+                                                  "the file, else month-first)."),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
 ) -> None:
     """Import partner performance; bad rows are reported as `line N: reason` and skipped, the rest kept.
@@ -329,7 +332,8 @@ def performance_import(
         cli.fail(f"{file}: no such file")
     with cli.session_scope() as session:
         try:
-            report = import_performance(file, session=session, platform=platform, mapping=parse_mapping(mapping))
+            report = import_performance(file, session=session, platform=platform, mapping=parse_mapping(mapping),
+                                        day_first=day_first)
         except (PerformanceError, PlatformError) as exc:
             cli.fail(str(exc))
     if fmt == "json":

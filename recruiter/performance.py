@@ -136,7 +136,27 @@ def resolve_columns(header: list[str], *, mapping: dict[str, str], platform: Pla
     return resolved
 
 
-def parse_day(value: Any, *, today: date | None = None) -> date:
+SLASH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T].*)?")
+
+
+def slash_order(values: list[Any]) -> bool | None:
+    """Whether a file's dd/mm/yyyy-or-mm/dd/yyyy dates are day-first: True or False when one of them tells
+    (a part above 12), None when none does."""
+    day_first = month_first = False
+    for value in values:
+        match = SLASH_DATE.fullmatch(str(value or "").strip())
+        if match:
+            a, b = int(match.group(1)), int(match.group(2))
+            day_first |= a > 12
+            month_first |= b > 12
+    if day_first != month_first:
+        return day_first
+    return None
+
+
+def parse_day(value: Any, *, today: date | None = None, day_first: bool | None = None) -> date:
+    """A date in the forms exports use; slash dates are month-first (US) unless `day_first` or the date
+    itself says otherwise."""
     text = str(value or "").strip()
     if not text:
         raise RowError("missing date")
@@ -161,10 +181,10 @@ def parse_day(value: Any, *, today: date | None = None) -> date:
             except ValueError:
                 continue
     if parsed is None:
-        slash = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+        slash = SLASH_DATE.fullmatch(text)
         if slash:
             a, b, year = (int(x) for x in slash.groups())
-            month, day = (b, a) if a > 12 else (a, b)  # US order unless the first part cannot be a month
+            month, day = (b, a) if a > 12 or (day_first and b <= 12) else (a, b)
             try:
                 parsed = date(year, month, day)
             except ValueError:
@@ -275,7 +295,7 @@ class PartnerResolver:
 
 def import_performance(path: Path | str, *, session: Session, platform: str | None = None,
                        mapping: dict[str, str] | None = None, today: date | None = None,
-                       text: str | None = None) -> PerformanceImportReport:
+                       text: str | None = None, day_first: bool | None = None) -> PerformanceImportReport:
     """Read a performance CSV, skip and report bad rows, upsert the rest per (partner, day, platform)."""
     from recruiter.activation import sync_from_performance
 
@@ -303,13 +323,19 @@ def import_performance(path: Path | str, *, session: Session, platform: str | No
     if unused:
         report.notes.append(f"columns not used: {', '.join(unused)} (use --map FIELD=Column to use one)")
 
+    if day_first is None:
+        values = [r.data.get(columns["date"]) for r in rows if isinstance(r.data, dict)]
+        day_first = slash_order(values)
+        if day_first is None and any(SLASH_DATE.fullmatch(str(v or "").strip()) for v in values):
+            report.notes.append("dates like 03/04/2026 were read month-first (US); "
+                                "if they are day-first, import again with --day-first")
     resolver = PartnerResolver(session=session)
     sums: dict[tuple[int, date], dict[str, float]] = {}
     digests: dict[tuple[int, date], Any] = defaultdict(hashlib.sha256)
     for row in rows:
         report.read += 1
         try:
-            values = _row_values(row, columns, resolver, today=today)
+            values = _row_values(row, columns, resolver, today=today, day_first=day_first)
         except RowError as exc:
             report.errors.append(f"line {row.line}: {exc}")
             continue
@@ -370,12 +396,12 @@ def _header(text: str, delimiter: str | None = None) -> list[str]:
     return [h.strip() for h in next(csv.reader(io.StringIO(first), delimiter=delimiter), [])]
 
 
-def _row_values(row: RawRow, columns: dict[str, str], resolver: PartnerResolver, *, today: date | None
-                ) -> tuple[Community, date, dict[str, float]]:
+def _row_values(row: RawRow, columns: dict[str, str], resolver: PartnerResolver, *, today: date | None,
+                day_first: bool | None = None) -> tuple[Community, date, dict[str, float]]:
     if isinstance(row.data, RowError):
         raise row.data
     data = row.data
-    day = parse_day(data.get(columns["date"]), today=today)
+    day = parse_day(data.get(columns["date"]), today=today, day_first=day_first)
     metrics = {name: parse_metric(data.get(columns[name]), name) if name in columns else 0.0 for name in METRICS}
     community = resolver.resolve(data.get(columns["partner"]))  # after the numbers: a bad number names itself
     return community, day, metrics

@@ -168,3 +168,19 @@ def test_a_mistaken_import_can_be_removed(memory_session, partners, tmp_path) ->
     _import(memory_session, tmp_path, f"Date,Partner,Clicks\n{_day(1)},{anna.url},9\n", name="wrong.csv")
     assert remove_days(session=memory_session, source_file="wrong.csv") == 1
     assert [d.clicks for d in memory_session.exec(select(PerformanceDay)).all()] == [4]
+
+
+def test_slash_dates_are_read_the_way_the_file_writes_them(memory_session, partners, tmp_path) -> None:
+    from recruiter.performance import slash_order
+
+    assert slash_order(["03/04/2025", "25/04/2025"]) is True
+    assert slash_order(["03/04/2025", "04/25/2025"]) is False
+    assert slash_order(["03/04/2025"]) is None
+    assert parse_day("03/04/2025", day_first=True) == date(2025, 4, 3)
+    anna = partners["anna"]
+    report = _import(memory_session, tmp_path, f"Date,Partner,Clicks\n03/04/2025,{anna.url},1\n"
+                                               f"25/04/2025,{anna.url},2\n")
+    days = sorted(d.day for d in memory_session.exec(select(PerformanceDay)).all())
+    assert days == [date(2025, 4, 3), date(2025, 4, 25)] and not report.notes
+    ambiguous = _import(memory_session, tmp_path, f"Date,Partner,Clicks\n03/05/2025,{anna.url},1\n", name="b.csv")
+    assert "read month-first (US)" in ambiguous.notes[0]
