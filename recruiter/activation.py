@@ -320,3 +320,33 @@ def sync_from_performance(community_ids: list[int], *, session: Session) -> int:
                 advance_stage(community, "activated" if step == "first_promotion" else "performing",
                               session=session, at=_aware(row.done_at))
     return ticked
+
+
+def activation_summary(*, session: Session) -> dict[str, Any]:
+    """How activation goes across the program: how many partners promoted and sold, and how fast (medians)."""
+    import statistics
+
+    pairs = partners(session=session)
+    steps = steps_by_community([c.id for _, c in pairs], session=session)
+    to_click: list[int] = []
+    to_sale: list[int] = []
+    for prospect, community in pairs:
+        # The checklist holds both sources: ticks from imported numbers and ticks by hand.
+        joined = joined_at(prospect.id, session=session)
+        done = steps.get(community.id, {})
+        if joined is None:
+            continue
+        for step, bucket in (("first_promotion", to_click), ("first_sale", to_sale)):
+            if step in done:
+                bucket.append(max(0, (_aware(done[step].done_at).date() - joined.date()).days))
+    total = len(pairs)
+    return {
+        "partners": total,
+        "promoted": len(to_click),
+        "sold": len(to_sale),
+        "promoted_share": round(len(to_click) / total, 4) if total else None,
+        "sold_share": round(len(to_sale) / total, 4) if total else None,
+        "median_days_to_first_click": statistics.median(to_click) if to_click else None,
+        "median_days_to_first_sale": statistics.median(to_sale) if to_sale else None,
+        "stuck": len(reminders(session=session)),
+    }

@@ -248,6 +248,36 @@ def activation_done(
         typer.echo(f"{community.url}: {step} done ({prospect.stage if prospect else 'not in the pipeline'})")
 
 
+@activation_app.command("stats")
+def activation_stats(fmt: str = typer.Option("text", "--format", "-f", help="text or json.")) -> None:
+    """How activation goes: partners who promoted and sold, median days from joining to first click and sale.
+
+    Example: recruiter activation stats --format json
+    """
+    from recruiter.activation import DEFAULT_STUCK_DAYS, activation_summary
+
+    cli = _cli()
+    cli.check_format(fmt, ("text", "json"))
+    with cli.session_scope() as session:
+        stats = activation_summary(session=session)
+    if fmt == "json":
+        typer.echo(json.dumps(stats, indent=2))
+        return
+
+    def share(value: Optional[float]) -> str:
+        return "-" if value is None else f"{value * 100:.0f} %"
+
+    def days(value: Optional[float]) -> str:
+        return "-" if value is None else f"{value:g} days"
+
+    typer.echo(f"{stats['partners']} partners: {stats['promoted']} promoted ({share(stats['promoted_share'])}), "
+               f"{stats['sold']} sold ({share(stats['sold_share'])})")
+    typer.echo(f"median time from joining to first click: {days(stats['median_days_to_first_click'])}; "
+               f"to first sale: {days(stats['median_days_to_first_sale'])}")
+    typer.echo(f"{stats['stuck']} partners waiting {DEFAULT_STUCK_DAYS}+ days on a step "
+               f"(recruiter activation reminders)")
+
+
 @activation_app.command("reminders")
 def activation_reminders(
     days: int = typer.Option(7, "--days", min=0, help="Remind about partners waiting this many days on a step."),

@@ -60,6 +60,9 @@ def test_activation_commands(program) -> None:
     promoted = program("activation", "done", POD, "first_promotion")
     assert "(activated)" in promoted.output
     assert "unticked" in program("activation", "done", ANNA, "welcome_sent", "--undo").output
+    stats = program("activation", "stats")
+    assert "2 partners: 1 promoted (50 %), 0 sold (0 %)" in stats.output
+    assert json.loads(program("activation", "stats", "--format", "json").stdout)["partners"] == 2
 
 
 def test_reports_and_performance_listing(program, tmp_path) -> None:

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from recruiter.activation import (ActivationError, checklist, mark_step, next_step, reminders, render_template,
+from recruiter.activation import (ActivationError, activation_summary, checklist, mark_step, next_step, reminders, render_template,
                                   unmark_step)
 from recruiter.links import create_link
 from recruiter.models import Community, Prospect, utcnow
@@ -65,6 +65,10 @@ def test_time_to_first_click_and_sale(memory_session) -> None:
     item = checklist(anna, session=memory_session)
     assert (item["days_to_first_click"], item["days_to_first_sale"]) == (5, 12)
     assert item["stage"] == "performing"
+    _partner(memory_session, "Idle", joined_days_ago=3)
+    stats = activation_summary(session=memory_session)
+    assert (stats["partners"], stats["promoted"], stats["sold"], stats["promoted_share"]) == (2, 1, 1, 0.5)
+    assert (stats["median_days_to_first_click"], stats["median_days_to_first_sale"]) == (5, 12)
 
 
 def test_reminders_for_partners_stuck_on_a_step(memory_session) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from nicegui import ui
 from sqlmodel import select
 
-from recruiter.activation import STEP_LABELS, reminders
+from recruiter.activation import STEP_LABELS, activation_summary, reminders
 from recruiter.db import open_session
 from recruiter.models import Community, Prospect, utcnow
 from recruiter.performance import PerformanceError, import_performance, parse_mapping
@@ -171,14 +171,23 @@ class PartnersView:
 
     @ui.refreshable_method
     def reminder_list(self) -> None:
-        ui.label("Stuck in activation").classes("text-lg font-medium")
+        ui.label("Activation").classes("text-lg font-medium")
         with open_session() as session:
+            stats = activation_summary(session=session)
             waiting = reminders(session=session, days=7)
             ids = dict(session.exec(select(Community.url, Prospect.id)
                                     .join(Prospect, Prospect.community_id == Community.id)
                                     .where(Community.url.in_([r.url for r in waiting]))).all()) if waiting else {}
+        if stats["partners"]:
+            def days(value) -> str:  # noqa: ANN001
+                return "—" if value is None else f"{value:g} d"
+
+            ui.label(f"{stats['promoted']} of {stats['partners']} partners promoted, {stats['sold']} sold · "
+                     f"median {days(stats['median_days_to_first_click'])} to first click, "
+                     f"{days(stats['median_days_to_first_sale'])} to first sale").classes("text-sm text-grey-8")
+        ui.label("Waiting a week or more on a step").classes("text-sm font-medium mt-2")
         if not waiting:
-            ui.label("No partner has waited a week or more on a step.").classes("text-grey-7 text-sm")
+            ui.label("Nobody.").classes("text-grey-7 text-sm")
         for item in waiting[:12]:
             with ui.row().classes("items-center gap-2 w-full no-wrap text-sm"):
                 ui.link(item.name or item.url, f"/prospects/{ids.get(item.url)}").classes("truncate")
