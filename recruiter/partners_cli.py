@@ -382,6 +382,7 @@ def performance_import(
 def performance_list(
     partner: Optional[str] = typer.Option(None, "--partner", help="Only this partner (community URL)."),
     since: Optional[str] = typer.Option(None, "--since", help="From this date (YYYY-MM-DD or 30d)."),
+    limit: int = typer.Option(500, "--limit", "-n", min=1, help="At most this many days."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
 ) -> None:
     """List the stored daily numbers, newest first.
@@ -395,7 +396,7 @@ def performance_list(
     start = _since(since)
     with cli.session_scope() as session:
         community_id = _community(partner, session).id if partner else None
-        rows = performance_rows(session=session, community_id=community_id, since=start)
+        rows = performance_rows(session=session, community_id=community_id, since=start, limit=limit)
     cli.emit(rows, fmt, ["date", "name", "platform", "clicks", "conversions", "revenue", "commission",
                          "source_file"])
 

@@ -425,15 +425,18 @@ def first_activity(community_ids: list[int], *, session: Session) -> dict[int, d
     return out
 
 
-def performance_rows(*, session: Session, community_id: int | None = None, since: date | None = None
-                     ) -> list[dict[str, Any]]:
+def performance_rows(*, session: Session, community_id: int | None = None, since: date | None = None,
+                     limit: int | None = None) -> list[dict[str, Any]]:
     query = select(PerformanceDay, Community).join(Community, Community.id == PerformanceDay.community_id)
     if community_id is not None:
         query = query.where(PerformanceDay.community_id == community_id)
     if since is not None:
         query = query.where(PerformanceDay.day >= since)
     out = []
-    for day, community in session.exec(query.order_by(PerformanceDay.day.desc(), Community.name)).all():
+    query = query.order_by(PerformanceDay.day.desc(), Community.name)
+    if limit is not None:
+        query = query.limit(limit)
+    for day, community in session.exec(query).all():
         out.append({"date": day.day.isoformat(), "url": community.url, "name": community.name,
                     "platform": day.platform, "clicks": day.clicks, "conversions": day.conversions,
                     "revenue": day.revenue, "commission": day.commission, "source_file": day.source_file})
