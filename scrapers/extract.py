@@ -33,11 +33,6 @@ SOCIAL_HOSTS = {
     "soundcloud.com": "soundcloud", "vimeo.com": "vimeo", "medium.com": "medium", "tumblr.com": "tumblr",
     "flickr.com": "flickr", "spotify.com": "spotify", "substack.com": "substack",
 }
-# Share buttons, intents and logins point at the network, not at the site's profile.
-_SOCIAL_NOISE = re.compile(
-    r"/(intent|share|sharer|sharing|dialog|login|signup|hashtag|search|home|tr|plugins|embed|watch|status|p|pin/create)(/|\.php|$|\?)",
-    re.I,
-)
 _ABOUT_WORDS = re.compile(
     r"\b(about|about[-_ ]us|about[-_ ]me|contact|contact[-_ ]us|impressum|kontakt|imprint|team|advertise|"
     r"work[-_ ]with[-_ ]me|write[-_ ]for[-_ ]us|sponsor(ship)?s?|partners?)\b",
@@ -186,8 +181,54 @@ def social_kind(url: str) -> str | None:
     return None
 
 
+# Path shapes of a profile (not a post, repo or video) per network; None keeps one segment.
+_PROFILE_SHAPES = {
+    "linkedin": re.compile(r"^/(in|company|school|showcase)/[^/]+"),
+    "youtube": re.compile(r"^/(channel/[^/]+|c/[^/]+|user/[^/]+|@[^/]+)"),
+    "reddit": re.compile(r"^/(user/[^/]+|u/[^/]+|r/[^/]+)"),
+    "facebook": re.compile(r"^/(pages/[^/]+(/\d+)?|groups/[^/]+|[^/]+)"),
+    "mastodon": re.compile(r"^/@[^/]+"),
+    "telegram": re.compile(r"^/[^/]+"),
+    "discord": re.compile(r"^/(invite/)?[^/]+"),
+    "spotify": re.compile(r"^/(show|artist|user)/[^/]+"),
+    "bluesky": re.compile(r"^/profile/[^/]+"),
+}
+_NOT_PROFILES = {
+    "share", "sharer", "sharer.php", "intent", "home", "login", "signin", "signup", "m", "search", "hashtag",
+    "explore", "about", "help", "legal", "privacy", "terms", "policies", "settings", "dialog", "plugins", "tr",
+    "watch", "embed", "p", "status", "i", "features", "pricing", "topics", "login.php", "share.php", "web",
+}
+
+
+def social_profile(url: str) -> str | None:
+    """The profile URL a social link belongs to, or None for shares, posts and site pages."""
+    kind = social_kind(url)
+    if kind is None:
+        return None
+    parts = urlsplit(url)
+    if "share" in parts.query.lower() or "url=" in parts.query.lower():
+        return None
+    path = re.sub(r"/{2,}", "/", parts.path)
+    shape = _PROFILE_SHAPES.get(kind)
+    if shape is not None:
+        match = shape.match(path)
+        if not match:
+            return None
+        profile_path = match.group(0)
+    else:
+        segments = [seg for seg in path.split("/") if seg]
+        if not segments:
+            return None
+        profile_path = "/" + segments[0]
+    first = profile_path.strip("/").split("/")[0].lower()
+    if first in _NOT_PROFILES:
+        return None
+    return urlunsplit((parts.scheme, parts.netloc.lower(), profile_path.rstrip("/"), "", ""))
+
+
 def socials(root, page_url: str) -> list[str]:
-    """Links to the site's own profiles on social networks (share buttons excluded)."""
+    """Links to the site's own profiles on social networks (share buttons, posts and
+    repositories reduced to the profile they belong to, or dropped)."""
     base = base_url_of(root, page_url)
     page_kind = social_kind(page_url)
     found: list[str] = []
@@ -195,15 +236,13 @@ def socials(root, page_url: str) -> list[str]:
         if anchor.tag == "link" and "me" not in (anchor.get("rel") or "").split():
             continue
         url = absolute(base, anchor.get("href"))
-        if not url or not social_kind(url) or (page_kind and social_kind(url) == page_kind and same_site(url, page_url)):
+        if not url:
             continue
-        parts = urlsplit(url)
-        path = parts.path.rstrip("/")
-        if not path or _SOCIAL_NOISE.search(parts.path) or "share" in parts.query.lower() or "url=" in parts.query.lower():
+        profile = social_profile(url)
+        if not profile or (page_kind and same_site(profile, page_url)):
             continue
-        clean = urlunsplit((parts.scheme, parts.netloc.lower(), path, "", ""))
-        if clean not in found:
-            found.append(clean)
+        if profile not in found:
+            found.append(profile)
     return found[:20]
 
 
@@ -246,8 +285,8 @@ def recent_post_links(root, page_url: str, limit: int = 10) -> list[dict]:
         title = " ".join(text_content(heading).split())
         if not url or not title or not same_site(url, page_url) or url in seen:
             continue
-        if urlsplit(url).path.strip("/") == "":
-            continue
+        if urlsplit(url).path.strip("/") == "" or url.rstrip("/") == page_url.split("#")[0].rstrip("/"):
+            continue  # the home page or the page itself ("Cancel reply", permalinks)
         seen.add(url)
         posts.append({"title": title, "url": url, "published": None})
         if len(posts) >= limit:

@@ -58,3 +58,18 @@ def test_language_fallbacks():
     assert extract.language(parse_html('<html lang="fr"><body></body></html>')) == "fr"
     root = parse_html('<html><head><meta property="og:locale" content="pt_BR"></head></html>')
     assert extract.language(root) == "pt-BR"
+
+
+def test_social_links_reduce_to_profiles():
+    cases = {
+        "https://github.com/ada/gels-repo": "https://github.com/ada",
+        "https://twitter.com/ada/status/1": "https://twitter.com/ada",
+        "https://www.linkedin.com/in/ada/details": "https://www.linkedin.com/in/ada",
+        "https://www.youtube.com/@ada/videos": "https://www.youtube.com/@ada",
+        "https://www.youtube.com/watch?v=1": None,
+        "https://medium.com/m/signin": None,
+        "https://www.facebook.com/sharer/sharer.php?u=x": None,
+        "https://example.com/ada": None,
+    }
+    for url, profile in cases.items():
+        assert extract.social_profile(url) == profile, url
