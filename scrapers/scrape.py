@@ -98,15 +98,20 @@ async def scrape_urls(
     client = client or PoliteClient(settings, transport=transport)
     ctx = ScrapeContext(client=client, settings=settings)
     results: list[dict | None] = [None] * len(urls)
+    # The same URL given twice is scraped once; each position still gets its record.
+    positions: dict[str, list[int]] = {}
+    for index, url in enumerate(urls):
+        positions.setdefault(url.strip() if isinstance(url, str) else url, []).append(index)
 
-    async def run(index: int, url: str) -> None:
+    async def run(url: str, indexes: list[int]) -> None:
         record = await scrape_one(ctx, url)
-        results[index] = record
-        if on_done:
-            on_done(index, record)
+        for index in indexes:
+            results[index] = dict(record, url=record["url"])
+            if on_done:
+                on_done(index, results[index])
 
     try:
-        await asyncio.gather(*(run(i, u) for i, u in enumerate(urls)))
+        await asyncio.gather(*(run(u, idx) for u, idx in positions.items()))
     finally:
         if own_client:
             await client.aclose()

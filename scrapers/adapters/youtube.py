@@ -72,8 +72,9 @@ async def scrape(ctx: ScrapeContext, url: str, response=None) -> dict:
         record["emails"] = extract.emails(root)
         record["audience_size"] = parse_subscribers(html)
         if not channel_id:
-            meta_id = extract.meta_content(root, "channelId", "identifier")
+            meta_id = extract.meta_content(root, "channelId", "identifier", "og:url")
             feeds = extract.feed_links(root, page.final_url)
+            feeds += [link.get("href") or "" for link in root.iter("link") if link.get("rel") == "canonical"]
             found = _CHANNEL_ID.search(meta_id or "") or next(
                 (m for m in (_CHANNEL_ID.search(f) for f in feeds) if m), None
             ) or _EMBEDDED_ID.search(html)

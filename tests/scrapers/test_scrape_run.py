@@ -65,3 +65,10 @@ def test_finalize_and_import_conversion():
     assert out["audience_size"] is None and out["emails"] == ["a@b.test"]
     converted = to_import_record(out)
     assert converted["recent_posts"] == ["Post"] and "items" not in converted and "ok" not in converted
+
+
+async def test_a_url_given_twice_is_fetched_once(settings, web: FakeWeb):
+    web.add("https://a.test/", "<html><head><title>Alpha site homepage here</title></head></html>")
+    records = await scrape_urls(["https://a.test/", "https://a.test/"], settings=settings, transport=web.transport)
+    assert [r["ok"] for r in records] == [True, True]
+    assert web.urls().count("https://a.test/") == 1
