@@ -50,6 +50,7 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 ROBOTS_MAX_BYTES = 512 * 1024
 MEMO_ENTRIES = 256
+MEMO_MAX_BODY = 1024 * 1024
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
 _BINARY_TYPES = {
     "application/octet-stream", "application/pdf", "application/zip", "application/gzip",
@@ -290,7 +291,10 @@ class PoliteClient:
             if len(self._memo) >= MEMO_ENTRIES:
                 self._memo.pop(next(iter(self._memo)))
             future = self._memo[url] = asyncio.ensure_future(self.get(url))
-        return await asyncio.shield(future)
+        response = await asyncio.shield(future)
+        if len(response.body) > MEMO_MAX_BODY and self._memo.get(url) is future:
+            del self._memo[url]  # big bodies are not kept around: memory beats a rare refetch
+        return response
 
     async def get_json(self, url: str, **kwargs):
         response = await self.get(url, **kwargs)
