@@ -147,11 +147,11 @@ def check_pages(shared: Path, home: Path) -> None:
             got, want = norm(rec.get("author")), norm(exp["byline"])
             if got and (got in want or want in got):
                 authors += 1
+            else:
+                misses.append(f"  author {name}: got {rec.get('author')!r} want {exp['byline']!r}")
             raw_got, raw_want = (rec.get("author") or "").strip(), exp["byline"].strip()
             if raw_got and (raw_got in raw_want or raw_want in raw_got):
                 authors_raw += 1
-            else:
-                misses.append(f"  author {name}: got {rec.get('author')!r} want {exp['byline']!r}")
     for line in misses[:20]:
         print(line)
     t, s, a = titles / len(names), sites / max(want_sites, 1), authors / max(want_authors, 1)
