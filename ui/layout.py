@@ -33,8 +33,11 @@ KIND_ICONS = {"blog": "article", "podcast": "podcasts", "subreddit": "forum", "y
 
 def nav_items() -> list[tuple[str, str, str]]:
     items = list(NAV)
-    if importlib.util.find_spec("ui.pages.partners") is not None:  # a page another module may provide
-        items.append(("Partners", "/partners", "handshake"))
+    # Pages other modules may provide: linked only when their module is there.
+    for module, label, path, icon in (("partners", "Partners", "/partners", "handshake"),
+                                      ("platforms", "Platforms", "/platforms", "hub")):
+        if importlib.util.find_spec(f"ui.pages.{module}") is not None:
+            items.append((label, path, icon))
     return items
 
 

@@ -1,0 +1,193 @@
+"""The real app in a real browser: `recruiter ui` as a subprocess, pages rendered by headless Chromium.
+
+Chromium is the Debian package: installed here when missing and we are root, otherwise these tests skip and
+say why. `--dump-dom` prints the DOM after the page's scripts ran (Vue renders NiceGUI's elements client-side).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from bs4 import BeautifulSoup
+
+from ui_helpers import COOKS, COOKS_DESCRIPTION, FIXTURES
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+RECRUITER = str(Path(sys.executable).with_name("recruiter"))
+HOSTILE_IMG = "<img src=x onerror=alert(1)>"
+HOSTILE_SCRIPT = "<script>alert('xss')</script>"
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    path = find_chromium()
+    if path is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "chromium"], env=env, capture_output=True, timeout=1200)
+        path = find_chromium()
+    if path is None:
+        pytest.skip("headless Chromium is not installed and could not be installed "
+                    "(needs root and apt-get: apt-get install -y chromium)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def app_env(home: Path, extra_env: dict | None = None) -> dict[str, str]:
+    """The environment of a user's shell: none of pytest's markers (NiceGUI reads them as "under test")."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RECRUITER_DB", "RECRUITER_PASSWORD", "PYTEST_CURRENT_TEST", "NICEGUI_STORAGE_PATH")
+           and not k.startswith("NICEGUI_")}
+    return dict(env, RECRUITER_HOME=str(home), HF_HUB_OFFLINE="1", **(extra_env or {}))
+
+
+def run_cli(home: Path, *args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    env = app_env(home, extra_env)
+    return subprocess.run([RECRUITER, *args], env=env, capture_output=True, text=True, timeout=600)
+
+
+class Server:
+    def __init__(self, home: Path, host: str = "127.0.0.1", extra_env: dict | None = None) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = app_env(home, extra_env)
+        self.log = open(home / "ui.log", "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen([RECRUITER, "ui", "--host", host, "--port", str(self.port)], env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"recruiter ui exited: {(home / 'ui.log').read_text()}")
+            try:
+                if httpx.get(self.base + "/login", timeout=2).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        raise AssertionError("recruiter ui did not start within 90 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def app_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new user's data dir: communities imported and one profile added, both through the CLI."""
+    home = tmp_path_factory.mktemp("browser-home")
+    imported = run_cli(home, "import", str(FIXTURES / "communities.jsonl"))
+    assert imported.returncode == 0, imported.stderr + imported.stdout
+    added = run_cli(home, "profile", "add", "--name", COOKS, "--description", COOKS_DESCRIPTION)
+    assert added.returncode == 0, added.stderr
+    return home
+
+
+@pytest.fixture(scope="module")
+def server(app_home: Path) -> Iterator[Server]:
+    running = Server(app_home)
+    yield running
+    running.stop()
+
+
+def dump_dom(chromium: str, url: str, tmp_path: Path) -> BeautifulSoup:
+    profile_dir = tmp_path / f"chromium-{time.monotonic_ns()}"
+    result = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+         f"--user-data-dir={profile_dir}", "--virtual-time-budget=5000", "--dump-dom", url],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return BeautifulSoup(result.stdout, "html.parser")
+
+
+def visible_text(soup: BeautifulSoup) -> str:
+    for tag in soup(["script", "style", "template"]):
+        tag.decompose()
+    return soup.get_text(" ", strip=True)
+
+
+def assert_markup_inert(soup: BeautifulSoup) -> None:
+    """The hostile community's markup never became elements."""
+    assert not soup.find_all("img", src="x"), "an <img src=x> element was created from community text"
+    # NiceGUI's own boot script carries the page data as JSON (with "<" escaped): only a script element whose
+    # whole body is the hostile code would mean the markup became a script.
+    assert not [s for s in soup.find_all("script") if s.get_text().strip() == "alert('xss')"]
+    assert not [b for b in soup.find_all("b") if b.get_text() == "Lab"]
+
+
+def test_pages_render_in_chromium(chromium: str, server: Server, app_home: Path, tmp_path: Path) -> None:
+    profiles = visible_text(dump_dom(chromium, server.base + "/profiles", tmp_path))
+    assert COOKS in profiles
+
+    soup = dump_dom(chromium, server.base + "/prospects", tmp_path)
+    assert_markup_inert(soup)
+    text = visible_text(soup)
+    assert COOKS in text
+    names = [line.split('"name": "')[1].split('"')[0]
+             for line in (FIXTURES / "communities.jsonl").read_text().splitlines()]
+    shown = [name for name in names if name in text]
+    assert len(shown) >= 10, (shown, text[:2000])
+    assert "Pastry <b>Lab</b>" in text  # the hostile name, ranked for bakers, shown as the characters it is
+
+    board = visible_text(dump_dom(chromium, server.base + "/pipeline", tmp_path))
+    for stage in ("Discovered", "Shortlisted", "Contacted", "Replied", "Negotiating", "Joined", "Activated",
+                  "Performing", "Declined"):
+        assert stage in board
+
+    dashboard = visible_text(dump_dom(chromium, server.base + "/", tmp_path))
+    assert "Pipeline funnel" in dashboard and COOKS in dashboard
+
+
+def test_hostile_description_is_text_on_the_detail_page(chromium: str, server: Server, app_home: Path,
+                                                        tmp_path: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(app_home / "recruiter.db") as conn:
+        (hostile_id,) = conn.execute("SELECT id FROM community WHERE url LIKE '%evilbakes%'").fetchone()
+    soup = dump_dom(chromium, f"{server.base}/community/{hostile_id}", tmp_path)
+    assert_markup_inert(soup)
+    text = visible_text(soup)
+    assert HOSTILE_IMG in text and HOSTILE_SCRIPT in text
+
+
+def test_beyond_loopback_needs_the_password(chromium: str, app_home: Path, tmp_path: Path) -> None:
+    home = tmp_path / "guarded-home"
+    shutil.copytree(app_home, home, ignore=shutil.ignore_patterns("ui.log", "nicegui", "storage_secret"))
+    refused = run_cli(home, "ui", "--host", "0.0.0.0", "--port", str(free_port()))
+    assert refused.returncode != 0 and "RECRUITER_PASSWORD" in refused.stderr
+
+    guarded = Server(home, host="0.0.0.0", extra_env={"RECRUITER_PASSWORD": "correct horse", "RECRUITER_UI_WARMUP": "0"})
+    try:
+        soup = dump_dom(chromium, guarded.base + "/prospects", tmp_path)
+        text = visible_text(soup)
+        assert "Enter the password" in text
+        assert COOKS not in text and "r/Breadit" not in text
+        raw = httpx.get(guarded.base + "/prospects", follow_redirects=False)
+        assert raw.status_code in (302, 303, 307) and raw.headers["location"].startswith("/login")
+        assert (home / "storage_secret").stat().st_mode & 0o077 == 0
+    finally:
+        guarded.stop()

@@ -1,0 +1,113 @@
+"""The read models behind the screens: paging and filters in SQL, staleness, the board, templates, guards."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import select
+
+from recruiter.models import Community, Profile
+from recruiter.pipeline import find_community, set_follow_up, set_stage
+from recruiter.views import (DoubleContactError, MatchFilters, apply_feedback, board, default_profile,
+                             follow_ups_due, funnel_counts, match_page, matches_csv, move_prospect, ranking_state,
+                             render_template, touch_profile)
+from ui_helpers import COOKS, YOGA, community_id, profile_id, rank_now
+
+
+def test_ranking_state_follows_profile_and_data_changes(db) -> None:
+    from profiles.service import get_profile, update_profile
+
+    profile = get_profile(COOKS, session=db)
+    assert ranking_state(profile, session=db).reason == "not ranked yet"
+    rank_now(COOKS)
+    db.rollback()
+    assert not ranking_state(profile, session=db).stale
+    update_profile(profile, session=db, description="Bread bakers")
+    assert ranking_state(profile, session=db).reason == "the profile changed"
+    rank_now(COOKS)
+    db.rollback()
+    from recruiter.index import bump_data_version
+
+    bump_data_version(session=db)
+    assert ranking_state(get_profile(COOKS, session=db), session=db).reason == "communities changed"
+
+
+def test_match_page_filters_sorts_pages_in_sql(db) -> None:
+    rank_now(COOKS)
+    pid = profile_id(COOKS)
+    rows, total = match_page(pid, session=db, limit=5)
+    assert total == 24 and len(rows) == 5
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    second, _ = match_page(pid, session=db, offset=5, limit=5)
+    assert not {r["community_id"] for r in rows} & {r["community_id"] for r in second}
+    blogs, total = match_page(pid, session=db, filters=MatchFilters(kind="blog"))
+    assert total == 2 and {r["kind"] for r in blogs} == {"blog"}
+    big, _ = match_page(pid, session=db, filters=MatchFilters(min_audience=5_000_000))
+    assert big and all(r["audience_size"] >= 5_000_000 for r in big)
+    found, total = match_page(pid, session=db, filters=MatchFilters(text="SOURDOUGH starters"))
+    assert total == 2 and {r["name"] for r in found} == {"The Sourdough Journal", "r/Breadit"}
+    by_name, _ = match_page(pid, session=db, filters=MatchFilters(sort="name"))
+    assert [r["name"].lower() for r in by_name] == sorted(r["name"].lower() for r in by_name)
+
+
+def test_not_a_fit_leaves_the_list_and_stage_filter(db) -> None:
+    rank_now(COOKS)
+    pid = profile_id(COOKS)
+    apply_feedback([community_id("r/Baking")], "not_a_fit", session=db, profile_id=pid)
+    apply_feedback([community_id("r/Breadit")], "shortlist", session=db, profile_id=pid)
+    rows, total = match_page(pid, session=db, limit=100)
+    assert total == 23 and "r/Baking" not in {r["name"] for r in rows}
+    shortlisted, _ = match_page(pid, session=db, filters=MatchFilters(stage="shortlisted"))
+    assert [r["name"] for r in shortlisted] == ["r/Breadit"]
+    declined, _ = match_page(pid, session=db, filters=MatchFilters(stage="declined"))
+    assert [r["name"] for r in declined] == ["r/Baking"]
+
+
+def test_csv_export_neutralises_formulas(db) -> None:
+    rank_now(COOKS)
+    community = db.exec(select(Community).where(Community.name == "r/cats")).one()
+    community.name = "=HYPERLINK(\"http://evil\")"
+    db.add(community)
+    db.commit()
+    text = matches_csv(profile_id(COOKS), session=db)
+    assert text.splitlines()[0].startswith("rank,fit,score,name,url")
+    assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+
+
+def test_default_profile_is_last_used_then_first(db) -> None:
+    assert default_profile(session=db).name == COOKS  # none used yet: first by name
+    touch_profile(db.get(Profile, profile_id(YOGA)), session=db)
+    assert default_profile(session=db).name == YOGA
+
+
+def test_double_contact_guard_and_board(db) -> None:
+    community = find_community("https://www.reddit.com/r/Coffee/", session=db)
+    prospect = set_stage(community, "contacted", session=db)
+    set_stage(community, "shortlisted", session=db)
+    with pytest.raises(DoubleContactError, match="double outreach"):
+        move_prospect(prospect.id, "contacted", session=db)
+    assert move_prospect(prospect.id, "contacted", session=db, force=True).stage == "contacted"
+    columns = board(session=db)["columns"]
+    card = columns["contacted"][0]
+    assert card["name"] == "r/Coffee" and card["contacted_at"]
+    assert funnel_counts(session=db)["contacted"] == 1
+
+
+def test_follow_ups_due_splits_today_and_overdue(db) -> None:
+    for url, days in (("https://www.reddit.com/r/cats/", 0), ("https://www.reddit.com/r/knitting/", -3),
+                      ("https://www.reddit.com/r/hiking/", 2)):
+        prospect = set_stage(find_community(url, session=db), "contacted", session=db)
+        set_follow_up(prospect, date.today() + timedelta(days=days), session=db)
+    due = follow_ups_due(session=db)
+    assert [i["name"] for i in due["today"]] == ["r/cats"]
+    assert [(i["name"], i["days_late"]) for i in due["overdue"]] == [("r/knitting", 3)]
+
+
+def test_templates_fill_only_the_four_placeholders(db) -> None:
+    community = db.exec(select(Community).where(Community.name == "The Sourdough Journal")).one()
+    profile = db.get(Profile, profile_id(COOKS))
+    text = render_template("Hi {name} of {community}! {profile} {ref_link} {other} {0} {name.__class__}",
+                           community=community, profile=profile, ref_link="https://shop.example/?ref=sj")
+    assert text.startswith("Hi The Sourdough Journal of The Sourdough Journal! Home cooks")
+    assert "https://shop.example/?ref=sj {other} {0} {name.__class__}" in text
