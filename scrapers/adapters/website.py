@@ -35,6 +35,15 @@ def _kind(root, has_feed: bool) -> str:
     return "blog" if has_feed else "other"
 
 
+def _first_paragraph(root, minimum: int = 60) -> str | None:
+    """Readability's excerpt fallback, roughly: the first substantial paragraph."""
+    for paragraph in root.iter("p"):
+        text = " ".join("".join(paragraph.itertext()).split())
+        if len(text) >= minimum:
+            return text
+    return None
+
+
 def page_record(html: str, url: str) -> tuple[dict, object]:
     """A partial record from one HTML page, and its parsed tree (for more extraction)."""
     root = parse_html(html)
@@ -46,7 +55,7 @@ def page_record(html: str, url: str) -> tuple[dict, object]:
         "title": meta.title,
         "site_name": meta.site_name,
         "author": meta.byline,
-        "description": meta.excerpt or extract.meta_content(root, "description"),
+        "description": meta.excerpt or extract.meta_content(root, "description") or _first_paragraph(root),
         "language": meta.lang or extract.language(root),
         "emails": extract.emails(root),
         "socials": extract.socials(root, url),
