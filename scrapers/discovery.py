@@ -184,6 +184,15 @@ async def _search(ctx: ScrapeContext, source: str, query: str, limit: int) -> li
 Progress = Callable[[str, int, int], None]
 
 
+def _save_quietly(store: JobStore, job, state: DiscoverState, status: str, error: str) -> None:
+    """Record how the run ended without masking the error that ended it."""
+    try:
+        store.session.rollback()
+        store.save(job, state, status=status, error=error)
+    except Exception:  # the database itself may be what failed
+        log.exception("could not record the %s state of discover job %s", status, getattr(job, "id", "?"))
+
+
 async def run_discovery(
     profile,
     *,
@@ -210,6 +219,8 @@ async def run_discovery(
     if job is None:
         job = store.create(params)
     else:
+        if job.params.get("profile") != profile.name:
+            raise ValueError(f"job {job.id} was started for profile {job.params.get('profile')!r}, not {profile.name!r}")
         params = dict(job.params)
         job.state = "running"
     state = DiscoverState.from_cursor(job.cursor)
@@ -278,10 +289,10 @@ async def run_discovery(
         store.save(job, state, status="done", result=result)
         return result
     except (asyncio.CancelledError, KeyboardInterrupt):
-        store.save(job, state, status="interrupted", error="interrupted; run the same command again to resume")
+        _save_quietly(store, job, state, "interrupted", "interrupted; run the same command again to resume")
         raise
     except Exception as exc:
-        store.save(job, state, status="failed", error=f"{type(exc).__name__}: {exc}")
+        _save_quietly(store, job, state, "failed", f"{type(exc).__name__}: {exc}")
         raise
     finally:
         await client.aclose()

@@ -9,8 +9,9 @@ What it guarantees, in the order a request meets it:
    allow all, 5xx means disallow all) and obeyed for the configured User-Agent;
    a refused URL is never requested.
 3. Per host (scheme, host, port) one request at a time and ``per_host_delay``
-   seconds between the end of one request and the start of the next; a global
-   semaphore caps requests in flight across hosts.
+   seconds (or robots.txt's Crawl-delay, up to 30 s, when longer) between the end
+   of one request and the start of the next; a global semaphore caps requests in
+   flight across hosts.
 4. Each attempt runs under connect/read timeouts and a *total* timeout, so neither a
    stall nor a slow trickle of bytes can hold a slot longer than ``total_timeout``.
 5. The body is streamed and cut at ``max_bytes`` (declared Content-Length is
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 ROBOTS_MAX_BYTES = 512 * 1024
+MAX_CRAWL_DELAY = 30.0  # a robots.txt asking for more would stall a run; 30 s is polite enough
 MEMO_ENTRIES = 256
 MEMO_MAX_BODY = 1024 * 1024
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
@@ -207,6 +209,7 @@ def _describe_size(n: int) -> str:
 class _HostSlot:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     next_start: float = 0.0
+    crawl_delay: float = 0.0  # from robots.txt; the larger of it and --delay applies
 
 
 class PoliteClient:
@@ -319,7 +322,11 @@ class PoliteClient:
         lock = self._robots_locks.setdefault(origin, asyncio.Lock())
         async with lock:
             if origin not in self._robots:
-                self._robots[origin] = await self._load_robots(origin)
+                rules = self._robots[origin] = await self._load_robots(origin)
+                if isinstance(rules, Protego):
+                    delay = rules.crawl_delay(self.settings.user_agent)
+                    if delay:
+                        self._slot(url).crawl_delay = min(float(delay), MAX_CRAWL_DELAY)
         rules = self._robots[origin]
         if isinstance(rules, FetchError):
             raise _with_context(rules, "")
@@ -403,7 +410,7 @@ class PoliteClient:
                                 url, request_headers, max_bytes or s.max_bytes, check_type
                             )
                         finally:
-                            slot.next_start = time.monotonic() + s.per_host_delay
+                            slot.next_start = time.monotonic() + max(s.per_host_delay, slot.crawl_delay)
                 except ConnectionFailed as exc:
                     if attempt < retries and not exc.during_connect:
                         attempt += 1

@@ -355,3 +355,19 @@ async def test_unreachable_host_is_an_error_not_a_crash(settings):
     async with PoliteClient(settings, transport=None) as client:
         with pytest.raises(ConnectionFailed, match="cannot connect"):
             await client.get("https://unreachable.invalid/")
+
+
+async def test_robots_crawl_delay_slows_a_host_down(settings, web: FakeWeb):
+    web.add("https://slow.test/robots.txt", "User-agent: *\nCrawl-delay: 0.3\n", content_type="text/plain")
+    times = []
+
+    def page(request):
+        times.append(time.monotonic())
+        return httpx.Response(200, content=b"ok", headers={"content-type": "text/plain"})
+
+    web.pages["https://slow.test/a"] = page
+    web.pages["https://slow.test/b"] = page
+    async with PoliteClient(settings, transport=web.transport) as client:
+        await client.get("https://slow.test/a")
+        await client.get("https://slow.test/b")
+    assert times[1] - times[0] >= 0.29
