@@ -1,0 +1,84 @@
+"""BM25 and the neighbour graph: correct, persisted at sync time, never rebuilt per query, updated incrementally."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recruiter.lexical import build_lexical, document_tokens, load_lexical, split_camel, tokens
+from recruiter.neighbors import build_neighbors
+
+
+def test_tokens_stem_and_drop_stop_words() -> None:
+    assert tokens("The brewers are brewing beers") == ["brewer", "brew", "beer"]
+    assert split_camel("HomeBrewing AskNetsec r/IndoorGarden") == "Home Brewing Ask Netsec r/Indoor Garden"
+    assert "brew" in document_tokens("r/HomeBrewing", "r/HomeBrewing")
+
+
+def test_bm25_prefers_the_document_with_the_rare_term(tmp_path) -> None:
+    docs = [tokens("coffee beans and espresso"), tokens("coffee for everyone"), tokens("tea and coffee")]
+    lexical = build_lexical(docs, stamp="s1")
+    scores = lexical.scores("espresso coffee")
+    assert scores.argmax() == 0 and scores[1] > 0
+    assert not lexical.scores("kubernetes").any()
+    lexical.save(tmp_path)
+    again = load_lexical(tmp_path, stamp="s1")
+    assert again is not None and np.allclose(again.scores("espresso coffee"), scores)
+    assert load_lexical(tmp_path, stamp="other rows") is None
+
+
+def _brute(ids, vectors, k):
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    return ids[np.argsort(-sims, axis=1)[:, :k]]
+
+
+def test_incremental_neighbour_graph_equals_a_full_rebuild() -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(1000, 1300, dtype=np.int64)
+    hashes = np.array([str(i).encode() for i in ids], dtype="S64")
+    first = build_neighbors(ids[:250], vectors[:250], k=5, hashes=hashes[:250])
+    assert np.array_equal(first.neighbors, _brute(ids[:250], vectors[:250], 5))
+    # 50 new communities, 10 removed, one changed text (new vector)
+    keep = np.r_[10:300]
+    changed = vectors.copy()
+    changed[100] = -changed[100]
+    new_hashes = hashes.copy()
+    new_hashes[100] = b"changed"
+    graph = build_neighbors(ids[keep], changed[keep], k=5, hashes=new_hashes[keep], previous=first)
+    assert np.array_equal(graph.neighbors, _brute(ids[keep], changed[keep], 5))
+
+
+@pytest.fixture
+def imported(session, embedding_service):
+    from recruiter.importing import save_records
+
+    save_records([{"url": f"https://www.reddit.com/r/topic{i}/", "name": f"r/Topic{i}",
+                   "description": text} for i, text in enumerate(
+                      ["Houseplants and grow lights", "Espresso machines", "Home brewing beer", "Yoga for back pain"])],
+                 session=session)
+    return session
+
+
+def test_derived_data_is_built_at_import_and_loaded_not_rebuilt_at_query(imported, db_url, monkeypatch) -> None:
+    from recruiter import rank_data
+    from recruiter.config import index_dir
+    from recruiter.index import forget_loaded_indexes
+    from recruiter.models import Profile
+    from recruiter.ranking import rank_communities
+
+    folder = index_dir(db_url)
+    assert (folder / "lexical.json").exists() and (folder / "neighbors.json").exists()
+    forget_loaded_indexes()
+    rank_data.forget_ranking_data()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("rebuilt at query time")
+
+    monkeypatch.setattr(rank_data, "build_lexical", refuse)
+    monkeypatch.setattr(rank_data, "build_neighbors", refuse)
+    results = rank_communities(Profile(name="p", description="Craft beer kits for home brewers"),
+                               session=imported, limit=2, store=False)
+    assert results[0].url == "https://www.reddit.com/r/topic2/"
