@@ -95,7 +95,11 @@ def register(app: typer.Typer) -> None:
         settings = ScrapeSettings(per_host_delay=delay, total_timeout=timeout, global_concurrency=concurrency)
         if user_agent:
             settings = settings.with_(user_agent=user_agent)
-        records = run_scrape(urls, settings, show_progress=sys.stderr.isatty())
+        try:
+            records = run_scrape(urls, settings, show_progress=sys.stderr.isatty())
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130)
         if output_format == "json":
             sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
         else:

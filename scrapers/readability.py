@@ -10,6 +10,12 @@ excerpt and language, not the cleaned article body.
 
 Readability's regular expressions were written for JavaScript, where ``\\W`` is
 ASCII-only and string lengths count UTF-16 code units; the port keeps both.
+
+One deliberate extension: when the first walk finds no byline, a second walk
+without the "unlikely candidate" pruning looks again (``fallback_byline``).
+Readability does the same walk again only when its first article is too short,
+so it finds bylines in page headers on some pages and not others; scrapers want
+the author whenever the page names one.
 """
 
 from __future__ import annotations

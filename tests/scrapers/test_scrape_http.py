@@ -371,3 +371,16 @@ async def test_robots_crawl_delay_slows_a_host_down(settings, web: FakeWeb):
         await client.get("https://slow.test/a")
         await client.get("https://slow.test/b")
     assert times[1] - times[0] >= 0.29
+
+
+def test_cache_ignores_torn_or_foreign_entries(tmp_path):
+    from scrapers.cache import HttpCache
+
+    cache = HttpCache(tmp_path)
+    cache.put("https://a.test/", "https://a.test/", 200, {"etag": '"1"', "content-type": "text/html"}, b"body")
+    assert cache.get("https://a.test/").body == b"body"
+    cache.put("https://b.test/", "https://b.test/", 200, {"content-type": "text/html"}, b"no validators")
+    assert cache.get("https://b.test/") is None  # nothing to revalidate with: not stored
+    body_file = next(tmp_path.rglob("*.body"))
+    body_file.write_bytes(b"bod")  # torn write
+    assert cache.get("https://a.test/") is None
