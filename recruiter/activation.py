@@ -208,8 +208,9 @@ def render_template(step: str, community: Community, *, session: Session, signat
     values = _Blank(
         name=community.author or community.name or "there",
         merchant=merchant_name(session=session),
-        ref_code=code or "(run `recruiter link` first)",
-        tracked_url=link.tracked_url if link else "(run `recruiter link URL --destination ...` first)",
+        # Gaps read as gaps in the CLI and the web app alike, so nobody sends a message with one by mistake.
+        ref_code=code or "[ref code: make a link first]",
+        tracked_url=link.tracked_url if link else "[tracked link: make a link first]",
         signature=signature or f"- the {merchant_name(session=session)} team",
     )
     return TEMPLATES[step].format_map(values)

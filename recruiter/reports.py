@@ -223,7 +223,7 @@ def playbook(segment: str, *, session: Session, community: Community | None = No
         link = session.exec(select(TrackedLink).where(TrackedLink.community_id == community.id)
                             .order_by(TrackedLink.created_at.desc())).first()
         values.update(name=community.author or community.name or "there",
-                      tracked_url=link.tracked_url if link else "(run `recruiter link` first)",
+                      tracked_url=link.tracked_url if link else "[tracked link: make a link first]",
                       clicks=card.get("clicks", 0), conversions=card.get("conversions", 0),
                       last_activity=card.get("last_activity") or "-")
     return {"segment": segment, "goal": book["goal"],

@@ -87,7 +87,7 @@ def test_reminders_for_partners_stuck_on_a_step(memory_session) -> None:
 
 def test_templates_are_filled_in(memory_session) -> None:
     anna = _partner(memory_session, "Anna")
-    assert "(run `recruiter link" in render_template("welcome_sent", anna, session=memory_session)
+    assert "[tracked link: make a link first]" in render_template("welcome_sent", anna, session=memory_session)
     link = create_link(anna, "https://shop.example.com", session=memory_session)
     text = render_template("welcome_sent", anna, session=memory_session)
     assert "Hi Anna" in text and link.tracked_url in text and link.ref_code in text and "{" not in text

@@ -91,9 +91,9 @@ class ActivationCard:
                     .classes("flex-1").props("dense")
                 ui.button("Make link" if link is None else "New link",
                           on_click=lambda: self.make_link(destination.value)).props("dense")
-            ui.label(f"Link format: {platform.name} ({platform.link_format()}) — change it on ") \
-                .classes("text-xs text-grey-6")
-            ui.link("Platforms", "/platforms").classes("text-xs")
+            with ui.row().classes("items-center gap-1 text-xs text-grey-6"):
+                ui.label(f"Links use {platform.name}: {platform.link_format()}").classes("break-all")
+                ui.link("change", "/platforms")
             if message:
                 ui.separator()
                 ui.label(f"Next: {STEP_LABELS[item['next_step']]}").classes("text-sm font-medium")
