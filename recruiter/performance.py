@@ -13,6 +13,8 @@ Idempotence: numbers are stored per (partner, day, platform). Rows of one file f
 are added up (exports by transaction or campaign), then replace what is stored for that day. So re-importing a
 file changes nothing, and two exports that overlap (last 30 days, exported weekly) never count a day twice:
 the newest export wins, which is what a merchant expects since late conversions and refunds change a day.
+The flip side: one day split over two files (one file per campaign) keeps only the second file's numbers, so
+export every campaign in one file; the import says when it replaced days another file wrote.
 """
 
 from __future__ import annotations
@@ -357,6 +359,7 @@ def import_performance(path: Path | str, *, session: Session, platform: str | No
             stored[(item.community_id, item.day)] = item
     now = utcnow()
     new_rows: list[dict[str, Any]] = []
+    replaced: dict[str, int] = defaultdict(int)
     for key, total in sums.items():
         numbers = {name: (int(round(total[name])) if name in WHOLE_METRICS else round(total[name], 2))
                    for name in METRICS}
@@ -366,6 +369,8 @@ def import_performance(path: Path | str, *, session: Session, platform: str | No
                                  row_hash=digests[key].hexdigest(), imported_at=now, **numbers))
             report.created += 1
         elif any(getattr(current, name) != numbers[name] for name in METRICS):
+            if current.source_file and current.source_file != path.name:
+                replaced[current.source_file] += 1
             for name, value in numbers.items():
                 setattr(current, name, value)
             current.source_file, current.row_hash, current.imported_at = path.name, digests[key].hexdigest(), now
@@ -373,6 +378,10 @@ def import_performance(path: Path | str, *, session: Session, platform: str | No
             report.updated += 1
         else:
             report.unchanged += 1
+    for source, count in sorted(replaced.items()):
+        report.notes.append(f"{count} day{'s' if count != 1 else ''} imported before from {source} now "
+                            f"{'have' if count != 1 else 'has'} this file's numbers "
+                            f"(the newer export wins; days are never added up across files)")
     for start in range(0, len(new_rows), 1000):  # one INSERT per thousand days: ORM objects cost 3x more
         session.execute(PerformanceDay.__table__.insert(), new_rows[start:start + 1000])
     session.commit()

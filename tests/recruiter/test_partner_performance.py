@@ -109,6 +109,8 @@ def test_reimport_changes_nothing_and_a_newer_export_replaces_a_day(memory_sessi
     newer = _import(memory_session, tmp_path, f"Date,Partner,Clicks,Orders,Revenue\n{_day(2)},{anna.url},5,1,30\n"
                                               f"{_day(1)},{anna.url},7,0,0\n", name="newer.csv")
     assert (newer.created, newer.updated, newer.unchanged) == (1, 1, 0)
+    assert newer.notes == ["1 day imported before from export.csv now has this file's numbers (the newer "
+                           "export wins; days are never added up across files)"]
     days = memory_session.exec(select(PerformanceDay).order_by(PerformanceDay.day)).all()
     assert [(d.clicks, d.conversions, d.revenue) for d in days] == [(10, 1, 40), (5, 1, 30), (7, 0, 0)]
 
