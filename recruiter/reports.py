@@ -193,17 +193,30 @@ class _Blank(dict):
 
 
 def top_practice(*, session: Session, today: date | None = None) -> str:
-    """What top partners have in common, in words, from the numbers: their kinds and time to first sale."""
+    """What top partners do, in words, from their numbers: their kind, how often they send visitors (days
+    with activity in the last 30) and how well their clicks convert."""
     rows = partner_scorecards(session=session, today=today, segment="top")
     if not rows:
-        return "mention us regularly, with the product in use"
-    kinds = defaultdict(int)
+        return "mention us regularly, showing the product in use"
+    kinds: dict[str, int] = defaultdict(int)
     for row in rows:
         kinds[row["kind"]] += 1
     kind = max(kinds, key=kinds.get)
-    epcs = [r["epc"] for r in rows if r["epc"] is not None]
-    epc = f", earning about {statistics.median(epcs):.2f} per click" if epcs else ""
-    return f"are mostly {kind}s that mention us regularly, with the product in use{epc}"
+    today = today or utcnow().date()
+    ids = [c.id for c in session.exec(select(Community).where(Community.url.in_([r["url"] for r in rows]))).all()]
+    active_days = dict(session.exec(
+        select(PerformanceDay.community_id, func.count(func.distinct(PerformanceDay.day)))
+        .where(PerformanceDay.community_id.in_(ids), _active(),
+               PerformanceDay.day >= today - timedelta(days=WINDOW_DAYS - 1), PerformanceDay.day <= today)
+        .group_by(PerformanceDay.community_id)).all())
+    parts = [f"are mostly {kind}s" if kind != "other" else "come in all kinds"]
+    if active_days:
+        days = statistics.median(active_days.values())
+        parts.append(f"send visitors on about {days:g} day{'s' if days != 1 else ''} a month")
+    rates = [r["conversion_rate"] for r in rows if r["conversion_rate"] is not None]
+    if rates:
+        parts.append(f"turn {statistics.median(rates) * 100:.1f} % of their clicks into sales")
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
 
 
 def playbook(segment: str, *, session: Session, community: Community | None = None,

@@ -131,7 +131,8 @@ def test_playbooks_name_their_partners_and_fill_the_message(memory_session) -> N
     assert [p["name"] for p in book["partners"]] == ["Quiet"]
     assert "last on" in book["message"] and (TODAY - timedelta(days=60)).isoformat() in book["message"]
     steady = playbook("steady", session=memory_session)
-    assert "mostly podcasts" in steady["message"]
+    assert "are mostly podcasts, send visitors on about 1 day a month and turn 5.0 % of their clicks" \
+        in steady["message"]
     with pytest.raises(ValueError, match="unknown segment"):
         playbook("vip", session=memory_session)
 
