@@ -42,7 +42,7 @@ def nav_items() -> list[tuple[str, str, str]]:
 
 
 @contextmanager
-def frame(title: str, *, active: str | None = None) -> Iterator[ui.column]:
+def frame(title: str, *, active: str | None = None, wide: bool = False) -> Iterator[ui.column]:
     """Header with navigation, page title, then a content column the page fills."""
     ui.page_title(f"{title} · recruiter")
     ui.colors(primary="#3949ab")
@@ -60,7 +60,7 @@ def frame(title: str, *, active: str | None = None) -> Iterator[ui.column]:
         ui.space()
         if login_required() and app.storage.user.get("authenticated"):
             ui.button(icon="logout", on_click=logout).props("flat round color=white").tooltip("Log out")
-    with ui.column().classes("w-full max-w-screen-xl mx-auto p-4 gap-4") as content:
+    with ui.column().classes("w-full mx-auto p-4 gap-4" + ("" if wide else " max-w-screen-xl")) as content:
         ui.label(title).classes("text-2xl font-semibold")
         yield content
 

@@ -173,4 +173,13 @@ def discover_page() -> None:
                         ui.label(summary).classes("text-sm text-grey-8 truncate flex-1")
 
         jobs_view()
-        ui.timer(POLL_SECONDS * 2, jobs_view.refresh)
+        shown = {"jobs": recent_jobs()}
+
+        def poll() -> None:
+            # Rebuild only when a job moved: a steady page must not flicker every second.
+            jobs = recent_jobs()
+            if jobs != shown["jobs"]:
+                shown["jobs"] = jobs
+                jobs_view.refresh()
+
+        ui.timer(POLL_SECONDS, poll)

@@ -21,7 +21,7 @@ def pipeline_page(profile: str = "") -> None:
     with open_session() as session:
         chosen = get_profile(profile, session=session) if profile else None
         names = [p.name for p in list_profiles(session=session)]
-    with frame("Pipeline", active="/pipeline"):
+    with frame("Pipeline", active="/pipeline", wide=True):
         if profile and chosen is None:
             empty_state(f"No profile named {profile!r}.", link=("Whole pipeline", "/pipeline"))
             return
@@ -62,7 +62,7 @@ class PipelineBoard:
         self.columns = {}
         with ui.row().classes("w-full gap-3 no-wrap overflow-x-auto items-start pb-4"):
             for stage in STAGES:
-                with ui.card().classes("w-60 shrink-0 bg-grey-1 p-2 gap-2"):
+                with ui.card().classes("w-56 shrink-0 bg-grey-1 p-2 gap-2"):
                     with ui.row().classes("w-full items-center gap-2"):
                         ui.badge("", color=STAGE_COLORS[stage]).classes("w-2 h-2 rounded-full p-0")
                         ui.label(STAGE_LABELS[stage]).classes("font-semibold stage-title")

@@ -12,7 +12,7 @@ from profiles.service import (ProfileError, delete_profile, duplicate_profile, l
 from recruiter.canonical import canonical_url
 from recruiter.db import open_session
 from recruiter.models import Profile, ProfileCreate
-from recruiter.views import preview_matches
+from recruiter.views import match_page, preview_matches, ranking_state
 from ui.layout import empty_state, fit_bar, frame, kind_chip
 
 # Seconds of quiet typing before the preview is recomputed: ranking on every keystroke would queue up work.
@@ -92,6 +92,10 @@ class ProfileEditor:
         self.rows: list[dict] = []
         self.busy = False
         self.error = ""
+        with open_session() as session:
+            state = ranking_state(profile, session=session)
+            if state.stored and not state.stale:  # the stored ranking is this very profile's: show it at once
+                self.rows = match_page(profile.id, session=session, limit=PREVIEW_SIZE)[0]
         with ui.row().classes("w-full gap-4 items-start"):
             with ui.card().classes("flex-1 min-w-[340px] gap-2"):
                 self.name = ui.input("Name", value=profile.name).classes("w-full")
@@ -112,15 +116,17 @@ class ProfileEditor:
                     ui.button("Delete", icon="delete", on_click=self.confirm_delete).props("outline color=negative")
                     ui.button("Prospects", icon="format_list_numbered", on_click=lambda: ui.navigate.to(
                         f"/prospects?profile={quote(self.profile.name)}")).props("flat")
-            with ui.card().classes("flex-1 min-w-[340px]"):
+            with ui.card().classes("flex-1 min-w-[340px] overflow-hidden"):
                 with ui.row().classes("items-center w-full"):
                     ui.label("Live preview: top 10 matches").classes("text-lg font-medium")
                     ui.space()
                     self.spinner = ui.spinner(size="sm")
+                    self.spinner.set_visibility(not self.rows)
                 self.preview_view()
         for field in (self.name, self.description, self.keywords, self.exclusions, self.examples):
             field.on_value_change(lambda _e: self.schedule_preview())
-        self.schedule_preview()
+        if not self.rows:
+            self.schedule_preview()
 
     def draft(self) -> Profile:
         """The profile as currently typed (unsaved): what the preview ranks."""
@@ -172,7 +178,7 @@ class ProfileEditor:
                         with ui.row().classes("items-center gap-2 no-wrap"):
                             ui.label(row["name"]).classes("font-medium truncate")
                             kind_chip(row["kind"])
-                        ui.label(row["why"]).classes("text-xs text-grey-7 truncate")
+                        ui.label(row["why"]).classes("text-xs text-grey-7 truncate w-full")
 
     def save(self) -> None:
         try:
