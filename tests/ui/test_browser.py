@@ -189,5 +189,26 @@ def test_beyond_loopback_needs_the_password(chromium: str, app_home: Path, tmp_p
         raw = httpx.get(guarded.base + "/prospects", follow_redirects=False)
         assert raw.status_code in (302, 303, 307) and raw.headers["location"].startswith("/login")
         assert (home / "storage_secret").stat().st_mode & 0o077 == 0
+        log_in_through_the_browser(chromium, guarded.base, "correct horse")
     finally:
         guarded.stop()
+
+
+def log_in_through_the_browser(chromium: str, base: str, password: str) -> None:
+    """Type the password into the login form in a real browser; the page asked for opens with its data."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return  # the dump-dom checks above already cover what a browser without scripting sees
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.goto(base + "/prospects")
+            assert "/login" in page.url
+            page.get_by_label("Password").fill(password)
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_selector(f"text=Ideal client: {COOKS}", timeout=30000)
+            assert page.url.endswith("/prospects")
+        finally:
+            browser.close()

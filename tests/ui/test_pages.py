@@ -201,8 +201,8 @@ async def test_login_required_when_password_set(user: User, monkeypatch: pytest.
     await user.should_not_see(COOKS)
     user.find("Password").type("wrong")
     user.find("Log in").click()
-    await user.should_see("Wrong password")
-    user.find("Password").type("s3cret")
+    await wait_until(lambda: sees(user, "Wrong password"))  # after a deliberate pause
+    user.find("Password").clear().type("s3cret")
     user.find("Log in").click()
     await user.should_see(f"Ideal client: {COOKS}")
 

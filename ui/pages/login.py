@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from nicegui import app, ui
 
 from recruiter.security import check_password, login_required
+
+
+WRONG_PASSWORD_DELAY = 1.0
 
 
 @ui.page("/login")
@@ -16,11 +21,12 @@ def login_page(redirect_to: str = "/") -> None:
         return
     ui.page_title("Log in · recruiter")
 
-    def attempt() -> None:
+    async def attempt() -> None:
         if check_password(password.value or ""):
             app.storage.user["authenticated"] = True
             ui.navigate.to(target)
         else:
+            await asyncio.sleep(WRONG_PASSWORD_DELAY)  # guessing stays slow
             password.value = ""
             ui.notify("Wrong password", color="negative")
 
