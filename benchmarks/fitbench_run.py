@@ -199,7 +199,7 @@ def main() -> int:
     if VALIDATION_PROFILES.exists():
         sets["val"] = json.loads(VALIDATION_PROFILES.read_text())
     full = RankOptions()
-    plain = RankOptions(use_facets=False, lexical_weight=0, prf_depth=0, smoothing=0)
+    plain = RankOptions(use_facets=False, lexical_weight=0, prf_depth=0, smoothing=0, use_passages=False)
     configs = {"full method": full}
     if args.ablations:
         configs.update({
@@ -207,11 +207,13 @@ def main() -> int:
             "- BM25 fusion": replace(full, lexical_weight=0.0),
             "- pseudo-relevance feedback": replace(full, prf_depth=0),
             "- neighbour smoothing": replace(full, smoothing=0.0),
+            "- best-passage scoring": replace(full, use_passages=False),
             "plain MiniLM cosine": plain,
             "plain + facets": replace(plain, use_facets=True),
             "plain + BM25 fusion": replace(plain, lexical_weight=full.lexical_weight),
             "plain + PRF": replace(plain, prf_depth=full.prf_depth),
             "plain + smoothing": replace(plain, smoothing=full.smoothing),
+            "plain + best-passage scoring": replace(plain, use_passages=True),
         })
     with open_session() as session:
         index = get_index(session_db_url(session), session=session, model=embedding_model_name())

@@ -1,7 +1,10 @@
-"""What ranking needs besides the vectors: the BM25 index and the neighbour graph, kept in step with the index.
+"""What ranking needs besides the vectors: BM25, the neighbour graph and passage vectors of long texts.
 
-Both are derived from the faiss index's rows (same order) and persisted in the index folder with a stamp of
-those rows. `refresh_ranking_data` runs at the end of every index sync that changed rows (so the work is done
+All are derived from the faiss index's rows (same order) and persisted in the index folder with a stamp of
+those rows. all-MiniLM-L6-v2 reads only about the first 1,000 characters of a text, so a community whose
+text is longer (a long about page, many recent post titles) also gets one vector per passage of about 500
+characters, and ranking scores it by its best passage too. Only long texts get passages (a few percent of
+communities), and passage vectors go through the same embedding cache, so this adds little to an import. `refresh_ranking_data` runs at the end of every index sync that changed rows (so the work is done
 at import time, once); `ranking_data` is the read path: an identity check against the loaded index, so a
 query never rebuilds anything unless the files were deleted.
 """
@@ -15,10 +18,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlmodel import Session, select
 
-from recruiter.embedding import community_text
+from recruiter.embedding import cached_vectors, community_text, content_hash, get_embedding_service
 from recruiter.lexical import LexicalIndex, build_lexical, document_tokens, index_stamp, load_lexical
 from recruiter.models import Community
 from recruiter.neighbors import NeighborGraph, build_neighbors, load_neighbors
+
+CHUNK_FROM = 1000  # characters: texts longer than what the model reads get passage vectors
+CHUNK_SIZE = 500
+CHUNKS_FORMAT = 1
 
 if TYPE_CHECKING:  # recruiter.index imports this module lazily, at the end of a sync
     from recruiter.index import CommunityIndex
@@ -32,6 +39,8 @@ class RankingData:
     graph: NeighborGraph
     neighbor_positions: np.ndarray  # (communities, k) index positions, -1 = none
     kinds: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    chunk_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # index positions
+    chunk_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 384), dtype=np.float32))
     audience: np.ndarray | None = None
     audience_version: int = -1
 
@@ -40,15 +49,85 @@ _cache: dict[str, RankingData] = {}
 _lock = threading.Lock()
 
 
-def _texts(index: CommunityIndex, *, session: Session) -> tuple[list[list[str]], np.ndarray]:
-    by_id: dict[int, tuple[list[str], str]] = {}
+def passages(text: str, size: int = CHUNK_SIZE) -> list[str]:
+    """A long text cut into passages of about `size` characters at sentence or line ends; [] for short text."""
+    if len(text) <= CHUNK_FROM:
+        return []
+    import re
+
+    pieces = [p.strip() for p in re.split(r"(?<=[.!?;])\s+|\n+", text) if p.strip()]
+    out, current = [], ""
+    for piece in pieces:
+        while len(piece) > size:  # a run-on sentence: cut at a space
+            cut = piece.rfind(" ", 0, size)
+            cut = cut if cut > size // 2 else size
+            pieces_head, piece = piece[:cut], piece[cut:].strip()
+            if current:
+                out.append(current)
+                current = ""
+            out.append(pieces_head)
+        if current and len(current) + 1 + len(piece) > size:
+            out.append(current)
+            current = piece
+        else:
+            current = f"{current} {piece}".strip()
+    if current:
+        out.append(current)
+    return out
+
+
+def _texts(index: CommunityIndex, *, session: Session) -> tuple[list[list[str]], np.ndarray, list[tuple[int, str]]]:
+    """Tokens and kind of every index row, and the (position, passage) pairs of long texts."""
+    by_id: dict[int, tuple[list[str], str, str]] = {}
     ids = index.ids.tolist()
     for start in range(0, len(ids), 900):
         for c in session.exec(select(Community).where(Community.id.in_(ids[start: start + 900]))).all():
-            by_id[c.id] = (document_tokens(c.name or "", community_text(c)), c.kind)
-    docs = [by_id.get(int(i), ([], ""))[0] for i in ids]
-    kinds = np.array([by_id.get(int(i), ([], ""))[1] for i in ids], dtype=object)
-    return docs, kinds
+            text = community_text(c)
+            by_id[c.id] = (document_tokens(c.name or "", text), c.kind, text)
+    docs = [by_id.get(int(i), ([], "", ""))[0] for i in ids]
+    kinds = np.array([by_id.get(int(i), ([], "", ""))[1] for i in ids], dtype=object)
+    chunks = [(p, passage) for p, i in enumerate(ids) for passage in passages(by_id.get(int(i), ([], "", ""))[2])]
+    return docs, kinds, chunks
+
+
+def _chunk_vectors(chunks: list[tuple[int, str]], *, index: CommunityIndex, session: Session) -> np.ndarray:
+    """Passage vectors through the embedding cache (a passage is embedded once, ever)."""
+    if not chunks:
+        return np.zeros((0, index.dim), dtype=np.float32)
+    items = [(content_hash(text, index.model), text) for _, text in chunks]
+    found = cached_vectors([h for h, _ in items], model=index.model, session=session)
+    missing = [(h, t) for h, t in dict(items).items() if h not in found]
+    if missing:
+        get_embedding_service(index.model).ensure_cached(missing, session=session)
+        found.update(cached_vectors([h for h, _ in missing], model=index.model, session=session))
+    return np.stack([found[h] for h, _ in items]).astype(np.float32)
+
+
+def _save_chunks(folder, stamp: str, rows: np.ndarray, vectors: np.ndarray) -> None:  # noqa: ANN001
+    import json
+    import os
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "chunks.npz.tmp"
+    with open(tmp, "wb") as fh:
+        np.savez(fh, rows=rows, vectors=vectors)
+    meta = folder / "chunks.json.tmp"
+    meta.write_text(json.dumps({"format": CHUNKS_FORMAT, "stamp": stamp}))
+    os.replace(tmp, folder / "chunks.npz")
+    os.replace(meta, folder / "chunks.json")
+
+
+def _load_chunks(folder, stamp: str) -> tuple[np.ndarray, np.ndarray] | None:  # noqa: ANN001
+    import json
+
+    try:
+        meta = json.loads((folder / "chunks.json").read_text())
+        if meta.get("format") != CHUNKS_FORMAT or meta.get("stamp") != stamp:
+            return None
+        with np.load(folder / "chunks.npz") as z:
+            return z["rows"], z["vectors"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def refresh_ranking_data(index: CommunityIndex, *, session: Session, force: bool = False) -> RankingData:
@@ -64,12 +143,19 @@ def refresh_ranking_data(index: CommunityIndex, *, session: Session, force: bool
             return cached
         lexical = None if force else load_lexical(index.folder, stamp=stamp)
         graph = None if force else load_neighbors(index.folder)
-        docs = kinds = None
-        if lexical is None:
-            docs, kinds = _texts(index, session=session)
-            lexical = build_lexical(docs, stamp=stamp)
-            if len(index):
-                lexical.save(index.folder)
+        chunked = None if force else _load_chunks(index.folder, stamp)
+        kinds = None
+        if lexical is None or chunked is None:
+            docs, kinds, chunks = _texts(index, session=session)
+            if lexical is None:
+                lexical = build_lexical(docs, stamp=stamp)
+                if len(index):
+                    lexical.save(index.folder)
+            if chunked is None:
+                chunked = (np.array([p for p, _ in chunks], dtype=np.int64),
+                           _chunk_vectors(chunks, index=index, session=session))
+                if len(index):
+                    _save_chunks(index.folder, stamp, *chunked)
         if graph is None or graph.stamp != stamp:
             graph = build_neighbors(index.ids, index.vectors, stamp=stamp, hashes=index.hashes, previous=graph)
             if len(index):
@@ -77,7 +163,8 @@ def refresh_ranking_data(index: CommunityIndex, *, session: Session, force: bool
         if kinds is None:
             kinds = _kinds(index, session=session)
         data = RankingData(stamp=stamp, ids=index.ids, lexical=lexical, graph=graph,
-                           neighbor_positions=graph.positions(index.ids, index.position), kinds=kinds)
+                           neighbor_positions=graph.positions(index.ids, index.position), kinds=kinds,
+                           chunk_rows=chunked[0], chunk_vectors=chunked[1])
         _cache[key] = data
         return data
 
