@@ -216,3 +216,29 @@ async def test_discover_page_lists_jobs(user: User, db) -> None:
     await user.should_see("Jobs")
     await user.should_see("#1 discover")
     await user.should_see("4/10")
+
+
+async def test_discover_says_when_scrapers_are_missing(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ui.pages.discover as discover
+
+    monkeypatch.setattr(discover, "available", lambda module: False)
+    await user.open("/discover")
+    await user.should_see("Scraping is not available")
+    await user.should_see("Discovery is not available")
+
+
+async def test_row_not_a_fit_leaves_the_list_and_export_downloads_csv(user: User, db) -> None:
+    from recruiter.models import Prospect
+
+    rank_now(COOKS)
+    await user.open(f"/prospects?profile={COOKS}")
+    table = user.find(ui.table).elements.pop()
+    row = next(r for r in table.rows if r["name"] == "r/Baking")
+    user.find(ui.table).trigger("reject", row)  # the row's thumb-down button
+    await wait_until(lambda: all(r["name"] != "r/Baking" for r in table.rows))
+    prospect = latest(db, select(Prospect).where(Prospect.community_id == community_id("r/Baking"))).one()
+    assert (prospect.feedback, prospect.stage) == ("not_a_fit", "declined")
+    user.find("Export CSV").click()
+    await wait_until(lambda: len(user.download.http_responses) > 0)
+    text = user.download.http_responses[-1].text
+    assert text.startswith("rank,fit,score,name,url") and "r/Breadit" in text and "r/Baking" not in text

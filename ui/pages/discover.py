@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import io
-from contextlib import redirect_stdout
 from typing import Any
 
 from nicegui import background_tasks, run, ui
@@ -82,14 +80,19 @@ async def run_scrape_job(urls: list[str]) -> int:
 
 
 def run_discovery_job(profile_name: str, sources: list[str], queries: list[str], limit: int) -> str:
-    """The scrapers package's discovery, in a worker thread; it records its own Job row."""
+    """The scrapers package's discovery, in a worker thread with its own event loop; it records its own Job."""
+    import asyncio
+
+    from profiles.service import require_profile
+
     discovery = importlib.import_module("scrapers.discovery")
-    out = io.StringIO()
-    with redirect_stdout(out):
-        code = discovery.run_discover_command(profile_name=profile_name, sources=sources, queries=queries,
-                                              limit=limit, delay=1.0, resume_job=None, db_url=None,
-                                              output_format="json", show_progress=False)
-    return f"discovery finished (exit code {code})"
+    with open_session() as session:
+        profile = require_profile(profile_name, session=session)
+        result = asyncio.run(discovery.run_discovery(profile, session=session, sources=sources, queries=queries,
+                                                     limit=limit))
+    parts = [f"{result[k]} {k.replace('_', ' ')}" for k in ("searched", "scraped", "saved", "good_matches")
+             if k in result]
+    return f"discovery job {result.get('job_id', '?')} finished: " + ", ".join(parts)
 
 
 @ui.page("/discover")

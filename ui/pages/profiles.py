@@ -155,8 +155,8 @@ class ProfileEditor:
             error = ""
         except Exception as exc:  # noqa: BLE001 - shown to the user, the form stays usable
             rows, error = [], f"preview failed: {exc}"
-        if version != self.version:
-            return
+        if version != self.version or self.spinner.is_deleted:
+            return  # typed on meanwhile, or the tab is gone
         self.rows, self.error, self.busy = rows, error, False
         self.spinner.set_visibility(False)
         self.preview_view.refresh()

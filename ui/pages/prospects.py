@@ -11,7 +11,7 @@ import asyncio
 from urllib.parse import quote
 
 from fastapi.responses import RedirectResponse
-from nicegui import app, background_tasks, ui
+from nicegui import app, background_tasks, run, ui
 
 from profiles.service import get_profile, list_profiles
 from recruiter.db import open_session
@@ -260,6 +260,8 @@ class ProspectList:
                 ui.notify(f"Ranking failed: {exc}", color="negative")
         finally:
             self.ranking = False
+        if self.table.is_deleted:
+            return  # the tab was closed while ranking: the stored matches wait for the next visit
         with open_session() as session:
             self.state = ranking_state(self.profile, session=session)
         self.reload()
@@ -278,36 +280,46 @@ class ProspectList:
         self.table.update()
         self.update_bulk_bar()
 
-    def feedback(self, community_ids: list[int], verdict: str) -> None:
-        with open_session() as session:
-            done = apply_feedback(community_ids, verdict, session=session, profile_id=self.profile.id)
+    async def feedback(self, community_ids: list[int], verdict: str) -> None:
+        def work() -> int:
+            with open_session() as session:
+                return apply_feedback(community_ids, verdict, session=session, profile_id=self.profile.id)
+
+        done = await run.io_bound(work)
         label = "shortlisted" if verdict == "shortlist" else "marked not a fit"
         ui.notify(f"{done} {label}; the next ranking learns from it", color="positive" if done else "warning")
         self.reload()
 
-    def feedback_selected(self, verdict: str) -> None:
+    async def feedback_selected(self, verdict: str) -> None:
         if not self.selected_ids():
             ui.notify("Select rows first", color="warning")
         else:
-            self.feedback(self.selected_ids(), verdict)
+            await self.feedback(self.selected_ids(), verdict)
             self.clear_selection()
 
-    def move_selected(self) -> None:
+    async def move_selected(self) -> None:
         ids = self.selected_ids()
         if not ids:
             ui.notify("Select rows first", color="warning")
             return
-        with open_session() as session:
-            moved, skipped = move_communities(ids, self.bulk_stage.value, session=session,
-                                              profile_id=self.profile.id)
+        stage = self.bulk_stage.value
+
+        def work() -> tuple[int, list[str]]:
+            with open_session() as session:
+                return move_communities(ids, stage, session=session, profile_id=self.profile.id)
+
+        moved, skipped = await run.io_bound(work)
         ui.notify(f"{moved} moved to {STAGE_LABELS[self.bulk_stage.value]}", color="positive")
         for message in skipped[:5]:
             ui.notify(f"Not moved: {message}", color="warning", multi_line=True)
         self.clear_selection()
         self.reload()
 
-    def export(self) -> None:
-        with open_session() as session:
-            content = matches_csv(self.profile.id, session=session, filters=self.filters)
+    async def export(self) -> None:
+        def work() -> str:
+            with open_session() as session:
+                return matches_csv(self.profile.id, session=session, filters=self.filters)
+
+        content = await run.io_bound(work)
         safe = "".join(ch if ch.isalnum() else "-" for ch in self.profile.name)
-        ui.download.content(content, f"prospects-{safe}.csv", media_type="text/csv")
+        ui.download.content(content.encode("utf-8"), f"prospects-{safe}.csv", media_type="text/csv; charset=utf-8")
