@@ -1,0 +1,62 @@
+"""The ranking acceptance check exactly as a new user runs it: through the CLI, in a fresh data dir.
+
+    .venv/bin/python benchmarks/acceptance_rank_cli.py [--profiles FILE] [--home DIR]
+
+Imports ../shared/datasets/communities.jsonl, adds each profile with `profile add --name ID --description TEXT`,
+runs `rank ID --limit 20 --format json`, and scores the rankings with ../shared/bench/fitbench.py.
+`--home` reuses a data dir that already holds the import (skips the slow first import).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._shared import recruiter_cmd, require_shared  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profiles", type=Path)
+    parser.add_argument("--home", type=Path)
+    args = parser.parse_args()
+    shared = require_shared("the ranking acceptance check")
+    profiles_path = args.profiles or shared / "bench" / "dev_profiles.json"
+    home = args.home or Path(tempfile.mkdtemp(prefix="recruiter-accept-"))
+    env = {**__import__("os").environ, "RECRUITER_HOME": str(home)}
+    env.pop("RECRUITER_DB", None)
+
+    def cli(*argv: str) -> str:
+        done = subprocess.run([*recruiter_cmd(), *argv], capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            raise SystemExit(f"recruiter {' '.join(argv)} failed:\n{done.stdout}\n{done.stderr}")
+        return done.stdout
+
+    if not (home / "recruiter.db").exists():
+        start = time.perf_counter()
+        print(cli("import", str(shared / "datasets" / "communities.jsonl")).strip().splitlines()[-1])
+        print(f"import: {time.perf_counter() - start:.1f} s")
+    rankings = {}
+    profiles = json.loads(profiles_path.read_text())
+    start = time.perf_counter()
+    for profile in profiles:
+        cli("profile", "add", "--name", profile["id"], "--description", profile["text"])
+        rows = json.loads(cli("rank", profile["id"], "--limit", "20", "--format", "json"))
+        rankings[profile["id"]] = [row["url"] for row in rows]
+    print(f"{len(profiles)} profiles added and ranked in {time.perf_counter() - start:.1f} s")
+    out = home / "rankings.json"
+    out.write_text(json.dumps(rankings, indent=1))
+    subprocess.run([sys.executable, str(shared / "bench" / "fitbench.py"), str(out), "--profiles",
+                    str(profiles_path), "--labels", str(shared / "datasets" / "communities-labels.jsonl")],
+                   check=True)
+
+
+if __name__ == "__main__":
+    main()
