@@ -38,10 +38,10 @@ class RankingData:
     lexical: LexicalIndex
     graph: NeighborGraph
     neighbor_positions: np.ndarray  # (communities, k) index positions, -1 = none
-    kinds: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     chunk_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # index positions
     chunk_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 384), dtype=np.float32))
     audience: np.ndarray | None = None
+    kinds: np.ndarray | None = None
     audience_version: int = -1
 
 
@@ -76,18 +76,17 @@ def passages(text: str, size: int = CHUNK_SIZE) -> list[str]:
     return out
 
 
-def _texts(index: CommunityIndex, *, session: Session) -> tuple[list[list[str]], np.ndarray, list[tuple[int, str]]]:
-    """Tokens and kind of every index row, and the (position, passage) pairs of long texts."""
-    by_id: dict[int, tuple[list[str], str, str]] = {}
+def _texts(index: CommunityIndex, *, session: Session) -> tuple[list[list[str]], list[tuple[int, str]]]:
+    """Tokens of every index row, and the (position, passage) pairs of long texts."""
+    by_id: dict[int, tuple[list[str], str]] = {}
     ids = index.ids.tolist()
     for start in range(0, len(ids), 900):
         for c in session.exec(select(Community).where(Community.id.in_(ids[start: start + 900]))).all():
             text = community_text(c)
-            by_id[c.id] = (document_tokens(c.name or "", text), c.kind, text)
-    docs = [by_id.get(int(i), ([], "", ""))[0] for i in ids]
-    kinds = np.array([by_id.get(int(i), ([], "", ""))[1] for i in ids], dtype=object)
-    chunks = [(p, passage) for p, i in enumerate(ids) for passage in passages(by_id.get(int(i), ([], "", ""))[2])]
-    return docs, kinds, chunks
+            by_id[c.id] = (document_tokens(c.name or "", text), text)
+    docs = [by_id.get(int(i), ([], ""))[0] for i in ids]
+    chunks = [(p, passage) for p, i in enumerate(ids) for passage in passages(by_id.get(int(i), ([], ""))[1])]
+    return docs, chunks
 
 
 def _chunk_vectors(chunks: list[tuple[int, str]], *, index: CommunityIndex, session: Session) -> np.ndarray:
@@ -144,9 +143,8 @@ def refresh_ranking_data(index: CommunityIndex, *, session: Session, force: bool
         lexical = None if force else load_lexical(index.folder, stamp=stamp)
         graph = None if force else load_neighbors(index.folder)
         chunked = None if force else _load_chunks(index.folder, stamp)
-        kinds = None
         if lexical is None or chunked is None:
-            docs, kinds, chunks = _texts(index, session=session)
+            docs, chunks = _texts(index, session=session)
             if lexical is None:
                 lexical = build_lexical(docs, stamp=stamp)
                 if len(index):
@@ -160,18 +158,17 @@ def refresh_ranking_data(index: CommunityIndex, *, session: Session, force: bool
             graph = build_neighbors(index.ids, index.vectors, stamp=stamp, hashes=index.hashes, previous=graph)
             if len(index):
                 graph.save(index.folder)
-        if kinds is None:
-            kinds = _kinds(index, session=session)
         data = RankingData(stamp=stamp, ids=index.ids, lexical=lexical, graph=graph,
-                           neighbor_positions=graph.positions(index.ids, index.position), kinds=kinds,
+                           neighbor_positions=_self_filled(graph.positions(index.ids, index.position)),
                            chunk_rows=chunked[0], chunk_vectors=chunked[1])
         _cache[key] = data
         return data
 
 
-def _kinds(index: CommunityIndex, *, session: Session) -> np.ndarray:
-    rows = dict(session.exec(select(Community.id, Community.kind)).all())
-    return np.array([rows.get(int(i), "") for i in index.ids.tolist()], dtype=object)
+def _self_filled(positions: np.ndarray) -> np.ndarray:
+    """A missing neighbour (-1) becomes the row itself, so smoothing is one gather and a mean."""
+    rows = np.arange(len(positions))[:, None]
+    return np.where(positions >= 0, positions, rows)
 
 
 def ranking_data(index: CommunityIndex, *, session: Session) -> RankingData:
@@ -183,12 +180,19 @@ def ranking_data(index: CommunityIndex, *, session: Session) -> RankingData:
 
 
 def audience_sizes(index: CommunityIndex, data: RankingData, *, session: Session) -> np.ndarray:
-    """Audience size per index row, re-read only when the community data changed."""
+    """Audience size per index row (0 when unknown), re-read only when the community data changed."""
+    return community_facts(index, data, session=session)[1]
+
+
+def community_facts(index: CommunityIndex, data: RankingData, *, session: Session) -> tuple[np.ndarray, np.ndarray]:
+    """(kind, audience size) per index row, so filters cost a numpy mask, not a widening database scan."""
     if data.audience is None or data.audience_version != index.data_version:
-        sizes = dict(session.exec(select(Community.id, Community.audience_size)).all())
-        data.audience = np.array([float(sizes.get(int(i)) or 0) for i in index.ids.tolist()], dtype=np.float32)
+        rows = {i: (k, a) for i, k, a in session.exec(select(Community.id, Community.kind, Community.audience_size))}
+        facts = [rows.get(int(i), ("", None)) for i in index.ids.tolist()]
+        data.kinds = np.array([str(k or "") for k, _ in facts], dtype=object)
+        data.audience = np.array([float(a or 0) for _, a in facts], dtype=np.float32)
         data.audience_version = index.data_version
-    return data.audience
+    return data.kinds, data.audience
 
 
 def forget_ranking_data() -> None:
@@ -196,4 +200,5 @@ def forget_ranking_data() -> None:
         _cache.clear()
 
 
-__all__ = ["RankingData", "ranking_data", "refresh_ranking_data", "audience_sizes", "forget_ranking_data"]
+__all__ = ["RankingData", "ranking_data", "refresh_ranking_data", "audience_sizes", "community_facts",
+           "forget_ranking_data"]

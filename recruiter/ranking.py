@@ -46,7 +46,7 @@ from recruiter.embedding import get_embedding_service
 from recruiter.index import CommunityIndex, get_index
 from recruiter.lexical import tokens
 from recruiter.models import Community, Match, Profile, Prospect, utcnow
-from recruiter.rank_data import RankingData, audience_sizes, ranking_data
+from recruiter.rank_data import RankingData, audience_sizes, community_facts, ranking_data
 from recruiter.text import content_terms, sentences, stem
 
 # Platt-scaling constants for fit (see the module docstring); refit with `fitbench_run.py --calibrate`.
@@ -201,13 +201,9 @@ def _dense(query: np.ndarray, vectors: np.ndarray, data: RankingData, use_passag
     return scores
 
 
-def _smooth(scores: np.ndarray, neighbors: np.ndarray, weight: float | np.ndarray) -> np.ndarray:
+def _smooth(scores: np.ndarray, neighbors: np.ndarray, weight: float) -> np.ndarray:
     """score + weight * mean(neighbours' scores), rescaled by 1 + weight to keep the cosine scale."""
-    valid = neighbors >= 0
-    gathered = np.where(valid, scores[np.where(valid, neighbors, 0)], 0.0)
-    count = valid.sum(axis=1)
-    mean = np.divide(gathered.sum(axis=1), count, out=scores.copy(), where=count > 0)
-    return (scores + weight * mean) / (1 + weight)
+    return (scores + weight * scores[neighbors].mean(axis=1)) / (1 + weight)
 
 
 def rank_communities(
@@ -229,6 +225,14 @@ def rank_communities(
         return []
     data = ranking_data(index, session=session)
     scored = score_profile(profile, index=index, data=data, session=session, options=options)
+    if kind or min_audience:
+        kinds, audience = community_facts(index, data, session=session)
+        mask = np.ones(len(scored.scores), dtype=bool)
+        if kind:
+            mask &= kinds == kind
+        if min_audience:
+            mask &= audience >= min_audience
+        scored.scores = np.where(mask, scored.scores, REMOVED).astype(np.float32)
     rows = _top_rows(index, scored.scores, session=session, want=offset + limit, kind=kind,
                      min_audience=min_audience)
     rows = rows[offset: offset + limit]
@@ -250,10 +254,12 @@ def rank_communities(
 def _top_rows(index: CommunityIndex, scores: np.ndarray, *, session: Session, want: int, kind: str | None,
               min_audience: int | None) -> list[tuple[Community, float]]:
     """The best `want` communities passing the filters: widen the candidate pool until enough pass."""
-    n = len(scores)
+    n = int(np.count_nonzero(scores > REMOVED))  # filtered-out and rejected communities sort last
+    if n == 0:
+        return []
     pool = min(n, max(want * 4, 200))
     while True:
-        top = np.argpartition(-scores, pool - 1)[:pool] if pool < n else np.arange(n)
+        top = np.argpartition(-scores, pool - 1)[:pool]
         top = top[np.argsort(-scores[top], kind="stable")]
         ids = [int(index.ids[i]) for i in top]
         by_id = _communities(ids, session=session)
