@@ -212,3 +212,36 @@ def log_in_through_the_browser(chromium: str, base: str, password: str) -> None:
             assert page.url.endswith("/prospects")
         finally:
             browser.close()
+
+
+def test_row_actions_and_board_drag_in_a_real_browser(chromium: str, server: Server, app_home: Path) -> None:
+    """Table slots and SortableJS run only in a browser: click a row's menu, tick a box, drag a card."""
+    import sqlite3
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package drives these clicks")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 2200, "height": 1000})
+            page.goto(server.base + "/prospects")
+            page.wait_for_selector("tbody tr")
+            rows = page.locator("tbody tr")
+            rows.nth(0).locator(".move-menu").click()
+            page.locator(".q-menu .q-item", has_text="Shortlisted").click()
+            page.wait_for_selector("text=1 moved to Shortlisted", timeout=30000)
+            rows.nth(1).locator(".q-checkbox").click()
+            page.wait_for_selector("text=1 selected:", timeout=30000)
+            page.locator(".bulk-bar button", has_text="Shortlist").click()
+            page.wait_for_selector("text=1 shortlisted", timeout=30000)
+
+            page.goto(server.base + "/pipeline")
+            page.wait_for_selector(".cursor-grab")
+            columns = page.locator(".q-card.w-56")
+            card = columns.nth(1).locator(".cursor-grab").first  # a Shortlisted card
+            card.drag_to(columns.nth(2).locator(".min-h-\\[120px\\]"))  # onto Contacted
+            page.wait_for_selector("text=moved to Contacted", timeout=30000)
+        finally:
+            browser.close()
+    with sqlite3.connect(app_home / "recruiter.db") as conn:
+        moves = conn.execute("SELECT from_stage, to_stage, at FROM stage_change WHERE to_stage = 'contacted'").fetchall()
+    assert len(moves) == 1 and moves[0][0] == "shortlisted" and moves[0][2]

@@ -8,6 +8,7 @@ page still opens on what is stored and re-ranks in a worker thread, then refresh
 from __future__ import annotations
 
 import asyncio
+import json
 from urllib.parse import quote
 
 from fastapi.responses import RedirectResponse
@@ -72,8 +73,19 @@ ACTIONS_SLOT = r"""
          @click="() => $parent.$emit('shortlist', props.row)"><q-tooltip>Shortlist</q-tooltip></q-btn>
   <q-btn flat round dense size="sm" icon="thumb_down" color="red-5"
          @click="() => $parent.$emit('reject', props.row)"><q-tooltip>Not a fit</q-tooltip></q-btn>
+  <q-btn flat round dense size="sm" icon="east" color="grey-8" class="move-menu">
+    <q-tooltip>Move to a stage</q-tooltip>
+    <q-menu auto-close>
+      <q-list dense style="min-width: 140px">
+        <q-item v-for="stage in STAGE_OPTIONS" :key="stage.value" clickable
+                @click="() => $parent.$emit('move', {community_id: props.row.community_id, stage: stage.value})">
+          <q-item-section>{{ stage.label }}</q-item-section>
+        </q-item>
+      </q-list>
+    </q-menu>
+  </q-btn>
 </q-td>
-"""
+""".replace("STAGE_OPTIONS", json.dumps([{"value": k, "label": v} for k, v in STAGE_LABELS.items()]).replace('"', "'"))
 
 
 @app.get("/community/{community_id}")
@@ -150,7 +162,7 @@ class ProspectList:
                           on_change=lambda e: self.set_filter(sort=e.value)).classes("w-48").props("dense")
                 ui.space()
                 ui.button("Export CSV", icon="download", on_click=self.export).props("outline")
-            with ui.row().classes("w-full items-center gap-2 bg-indigo-50 rounded px-3 py-1") as self.bulk_bar:
+            with ui.row().classes("w-full items-center gap-2 bg-indigo-50 rounded px-3 py-1 bulk-bar") as self.bulk_bar:
                 self.selected_label = ui.label("")
                 ui.button("Shortlist", icon="thumb_up", on_click=lambda: self.feedback_selected("shortlist")) \
                     .props("flat dense color=indigo")
@@ -170,6 +182,7 @@ class ProspectList:
             self.table.add_slot("body-cell-actions", ACTIONS_SLOT)
             self.table.on("shortlist", lambda e: self.feedback([e.args["community_id"]], "shortlist"))
             self.table.on("reject", lambda e: self.feedback([e.args["community_id"]], "not_a_fit"))
+            self.table.on("move", lambda e: self.move([e.args["community_id"]], e.args["stage"]))
             with ui.row().classes("w-full items-center"):
                 self.count_label = ui.label("")
                 ui.space()
@@ -302,17 +315,21 @@ class ProspectList:
         if not ids:
             ui.notify("Select rows first", color="warning")
             return
-        stage = self.bulk_stage.value
+        await self.move(ids, self.bulk_stage.value)
+        self.clear_selection()
+
+    async def move(self, ids: list[int], stage: str) -> None:
+        if stage not in STAGE_LABELS:
+            return
 
         def work() -> tuple[int, list[str]]:
             with open_session() as session:
                 return move_communities(ids, stage, session=session, profile_id=self.profile.id)
 
         moved, skipped = await run.io_bound(work)
-        ui.notify(f"{moved} moved to {STAGE_LABELS[self.bulk_stage.value]}", color="positive")
+        ui.notify(f"{moved} moved to {STAGE_LABELS[stage]}", color="positive" if moved else "warning")
         for message in skipped[:5]:
             ui.notify(f"Not moved: {message}", color="warning", multi_line=True)
-        self.clear_selection()
         self.reload()
 
     async def export(self) -> None:
