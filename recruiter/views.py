@@ -88,11 +88,18 @@ def ranking_state(profile: Profile, *, session: Session) -> RankingState:
         reason = "the profile changed"
     elif int(info.get("data_version", -1)) != data_version:
         reason = "communities changed"
+    elif info.get("feedback", 0) != feedback_mark(session=session):
+        reason = "new feedback to learn from"
     elif stored < min(RANKED_LIMIT, communities) and stored < info.get("count", 0):
         reason = "matches were replaced by a shorter ranking"
     else:
         return RankingState(False, "up to date", ranked_at, stored, communities)
     return RankingState(True, reason, ranked_at, stored, communities)
+
+
+def feedback_mark(*, session: Session) -> int:
+    """Grows with every shortlist / not-a-fit verdict: a ranking older than the last verdict did not learn it."""
+    return int(session.exec(select(func.max(Activity.id)).where(Activity.kind == "feedback")).one() or 0)
 
 
 def _stamp(value: datetime | None) -> str | None:
@@ -130,9 +137,11 @@ def rank_profile(profile_id: int, *, db_url: str | None = None, limit: int = RAN
             refresh_index(session=session)
             data_version = int(get_setting(DATA_VERSION_KEY, 0, session=session) or 0)
             profile_updated = _stamp(profile.updated_at)
+            feedback = feedback_mark(session=session)
             results = rank_communities(profile, session=session, limit=limit, store=True)
             set_setting(_ranking_key(profile_id), {"data_version": data_version, "profile_updated": profile_updated,
-                                                    "count": len(results), "at": _stamp(utcnow())}, session=session)
+                                                    "feedback": feedback, "count": len(results),
+                                                    "at": _stamp(utcnow())}, session=session)
             return len(results)
     finally:
         with _ranking_lock:

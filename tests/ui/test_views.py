@@ -31,6 +31,10 @@ def test_ranking_state_follows_profile_and_data_changes(db) -> None:
 
     bump_data_version(session=db)
     assert ranking_state(get_profile(COOKS, session=db), session=db).reason == "communities changed"
+    rank_now(COOKS)
+    db.rollback()
+    apply_feedback([community_id("r/Breadit")], "shortlist", session=db, profile_id=profile_id(COOKS))
+    assert ranking_state(get_profile(COOKS, session=db), session=db).reason == "new feedback to learn from"
 
 
 def test_match_page_filters_sorts_pages_in_sql(db) -> None:
