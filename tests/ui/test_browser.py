@@ -143,13 +143,16 @@ def test_pages_render_in_chromium(chromium: str, server: Server, app_home: Path,
     profiles = visible_text(dump_dom(chromium, server.base + "/profiles", tmp_path))
     assert COOKS in profiles
 
-    soup = dump_dom(chromium, server.base + "/prospects", tmp_path)
-    assert_markup_inert(soup)
-    text = visible_text(soup)
-    assert COOKS in text
     names = [line.split('"name": "')[1].split('"')[0]
              for line in (FIXTURES / "communities.jsonl").read_text().splitlines()]
-    shown = [name for name in names if name in text]
+    for _attempt in range(3):  # a first visit waits up to 20 s for the first ranking; a slow CI may need more
+        soup = dump_dom(chromium, server.base + "/prospects", tmp_path)
+        assert_markup_inert(soup)
+        text = visible_text(soup)
+        shown = [name for name in names if name in text]
+        if len(shown) >= 10:
+            break
+    assert COOKS in text
     assert len(shown) >= 10, (shown, text[:2000])
     assert "Pastry <b>Lab</b>" in text  # the hostile name, ranked for bakers, shown as the characters it is
 

@@ -26,7 +26,7 @@ from ui.layout import STAGE_COLORS, STAGE_LABELS, empty_state, frame
 # A profile that has never been ranked shows an empty list; over a small collection the first visit waits this
 # long for its ranking (model load included) instead. Over a large one it never waits: the list fills in when the
 # background ranking ends.
-FIRST_RANKING_WAIT = 12.0
+FIRST_RANKING_WAIT = 20.0
 FIRST_RANKING_MAX_COMMUNITIES = 20_000
 
 COLUMNS = [
