@@ -54,6 +54,12 @@ def start(*, host: str = "127.0.0.1", port: int = 8080, reload: bool = False) ->
         raise SystemExit(password_required_message(host))
     register_pages()
     app.add_middleware(LoginMiddleware)
+    if host in LOOPBACK_HOSTS and not os.environ.get("NICEGUI_USER_SIMULATION"):
+        # Served without a password on this machine only: refuse requests addressed to any other host name, so
+        # a web page that rebinds its own domain to 127.0.0.1 cannot read the data through the browser.
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "::1", "[::1]"])
     if not os.environ.get("NICEGUI_USER_SIMULATION") and os.environ.get("RECRUITER_UI_WARMUP", "1") != "0":
         from ui.background import warm_up
 

@@ -163,6 +163,8 @@ def test_pages_render_in_chromium(chromium: str, server: Server, app_home: Path,
 
     dashboard = visible_text(dump_dom(chromium, server.base + "/", tmp_path))
     assert "Pipeline funnel" in dashboard and COOKS in dashboard
+    # DNS rebinding: a request naming another host is refused when serving without a password
+    assert httpx.get(server.base + "/", headers={"Host": "attacker.example"}).status_code == 400
 
 
 def test_hostile_description_is_text_on_the_detail_page(chromium: str, server: Server, app_home: Path,
