@@ -35,7 +35,7 @@ def nav_items() -> list[tuple[str, str, str]]:
     items = list(NAV)
     # Pages other modules may provide: linked only when their module is there.
     for module, label, path, icon in (("partners", "Partners", "/partners", "handshake"),
-                                      ("platforms", "Platforms", "/platforms", "hub")):
+                                      ("platforms", "Platforms", "/platforms", "compare_arrows")):
         if importlib.util.find_spec(f"ui.pages.{module}") is not None:
             items.append((label, path, icon))
     return items
