@@ -8,7 +8,7 @@ from datetime import date, timezone
 from nicegui import ui
 
 from recruiter.db import get_setting, open_session, set_setting
-from recruiter.models import STAGES, Community, Profile, Prospect
+from recruiter.models import Community, Profile, Prospect
 from recruiter.pipeline import PipelineError, activities, add_note, contacted_before, set_feedback, set_follow_up, \
     stage_history
 from recruiter.views import (PLACEHOLDERS, REFERRAL_LINK_KEY, DoubleContactError, follow_up_in, log_contact,
