@@ -243,9 +243,16 @@ def main() -> int:
                 cells += [f"{nd:.3f}", f"{pa:.3f}"]
             print(f"| {'BM25 alone':28s} | " + " | ".join(cells) + " |")
         if args.feedback:
-            for set_name, profiles in sets.items():
-                b, a = feedback_lift(fitbench, labels, profiles, session=session, index=index, options=full)
-                print(f"feedback ({set_name}): nDCG@20 of the rest {b:.3f} -> {a:.3f} ({a - b:+.3f})")
+            variants = {"near neighbours inherit verdicts (default)": full,
+                        "removal only": replace(full, feedback_local=0.0),
+                        "Rocchio 0.5 / 0.25 instead": replace(full, feedback_local=0.0, feedback_weight=0.5,
+                                                               negative_weight=0.25)}
+            for label, options in variants.items():
+                cells = []
+                for set_name, profiles in sets.items():
+                    b, a = feedback_lift(fitbench, labels, profiles, session=session, index=index, options=options)
+                    cells.append(f"{set_name} {b:.3f} -> {a:.3f} ({a - b:+.3f})")
+                print(f"feedback, {label}: nDCG@20 of the rest " + "; ".join(cells))
         if args.calibrate:
             calibrate(fitbench, labels, [p for v in sets.values() for p in v], session=session, index=index,
                       options=full)

@@ -159,3 +159,12 @@ def test_fit_is_a_monotone_calibrated_curve() -> None:
     values = [fit_from_score(s) for s in np.linspace(-0.2, 1.0, 50)]
     assert values == sorted(values) and values[0] == 0 and values[-1] == 100
     assert fit_from_score(-10.0) == 0
+
+
+def test_rejected_direction_keeps_what_the_query_shares_with_the_rejected() -> None:
+    from recruiter.ranking import _rejected_direction
+
+    query = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    rejected = np.array([[0.8, 0.6, 0.0]], dtype=np.float32)  # on topic (x) but also about y
+    direction = _rejected_direction(rejected, query)
+    assert abs(float(direction @ query)) < 1e-6 and direction[1] > 0.99
