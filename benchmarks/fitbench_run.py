@@ -143,14 +143,15 @@ def calibrate(fitbench, labels, profiles: list[dict], *, session, index, options
 
     from recruiter.ranking import fit_from_score, rank_communities
 
-    xs, ys = [], []
+    xs, ys, sets = [], [], []
     for p in profiles:
         for r in rank_communities(transient_profile(p), session=session, limit=depth, options=options,
                                   store=False, index=index):
             label = labels.get(fitbench.match_key(r.url))
             xs.append(r.score)
             ys.append(1.0 if label and fitbench.gain(p, label) > 0 else 0.0)
-    x, y = np.array(xs), np.array(ys)
+            sets.append(p.get("_set", ""))
+    x, y, group = np.array(xs), np.array(ys), np.array(sets)
     a, b = 10.0, -5.0
     for _ in range(100):  # Newton's method on the logistic log-likelihood
         z = 1 / (1 + np.exp(-(a * x + b)))
@@ -164,11 +165,15 @@ def calibrate(fitbench, labels, profiles: list[dict], *, session, index, options
     print(f"Platt fit over {len(x)} (profile, community) pairs: FIT_SLOPE = {a:.2f}, FIT_OFFSET = {b:.2f}")
     fits = np.array([fit_from_score(s) for s in x])
     print("reliability with the constants in recruiter/ranking.py (fit bin -> share on topic):")
+    names = sorted(set(sets))
+    print("  fit bin   | pairs | on topic (all) | mean fit | " + " | ".join(f"on topic ({n})" for n in names))
     for lo in range(0, 100, 20):
         mask = (fits >= lo) & (fits < lo + 20 if lo < 80 else fits <= 100)
         if mask.any():
-            print(f"  fit {lo:3d}-{lo + 19 if lo < 80 else 100:3d}: {mask.sum():5d} pairs, "
-                  f"{100 * y[mask].mean():5.1f}% on topic (mean fit {fits[mask].mean():.0f})")
+            per_set = " | ".join(f"{100 * y[mask & (group == n)].mean():5.1f}%" if (mask & (group == n)).any()
+                                 else "  -  " for n in names)
+            print(f"  {lo:3d}-{lo + 19 if lo < 80 else 100:3d}   | {mask.sum():5d} | {100 * y[mask].mean():5.1f}%"
+                  f"         | {fits[mask].mean():5.0f}    | {per_set}")
 
 
 def main() -> int:
@@ -254,8 +259,8 @@ def main() -> int:
                     cells.append(f"{set_name} {b:.3f} -> {a:.3f} ({a - b:+.3f})")
                 print(f"feedback, {label}: nDCG@20 of the rest " + "; ".join(cells))
         if args.calibrate:
-            calibrate(fitbench, labels, [p for v in sets.values() for p in v], session=session, index=index,
-                      options=full)
+            calibrate(fitbench, labels, [{**p, "_set": k} for k, v in sets.items() for p in v], session=session,
+                      index=index, options=full)
     return 0
 
 

@@ -54,8 +54,8 @@ from recruiter.rank_data import RankingData, audience_sizes, community_facts, ra
 from recruiter.text import content_terms, sentences, stem
 
 # Platt-scaling constants for fit (see the module docstring); refit with `fitbench_run.py --calibrate`.
-FIT_SLOPE = 12.24
-FIT_OFFSET = -5.32
+FIT_SLOPE = 11.60
+FIT_OFFSET = -5.46
 REMOVED = -10.0
 SMOOTHING_FULL_AT = 2000  # the score of a community that must not be listed ("not a fit")
 
