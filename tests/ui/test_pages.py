@@ -242,3 +242,18 @@ async def test_row_not_a_fit_leaves_the_list_and_export_downloads_csv(user: User
     await wait_until(lambda: len(user.download.http_responses) > 0)
     text = user.download.http_responses[-1].text
     assert text.startswith("rank,fit,score,name,url") and "r/Breadit" in text and "r/Baking" not in text
+
+
+async def test_joined_partner_detail_shows_activation_checklist(user: User, db) -> None:
+    from recruiter.pipeline import find_community, set_stage
+
+    community = find_community("https://sourdoughjournal.example.com/", session=db)
+    prospect = set_stage(community, "joined", session=db, profile_id=profile_id(COOKS))
+    await user.open(f"/prospects/{prospect.id}")
+    await user.should_see(marker="activation-card")
+    await user.should_see(marker="step-welcome_sent")
+
+
+async def test_prospects_shows_which_kinds_perform(user: User) -> None:
+    await user.open(f"/prospects?profile={COOKS}")
+    await user.should_see("Which kinds of partner perform")

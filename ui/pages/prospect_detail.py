@@ -14,6 +14,7 @@ from recruiter.pipeline import PipelineError, activities, add_note, contacted_be
 from recruiter.views import (PLACEHOLDERS, REFERRAL_LINK_KEY, DoubleContactError, follow_up_in, log_contact,
                              mailto_link, move_prospect, outreach_templates, referral_link, render_template,
                              save_outreach_templates)
+from ui.components.activation import render_activation_checklist
 from ui.layout import STAGE_LABELS, empty_state, frame, kind_chip, stage_badge
 
 ACTIVITY_ICONS = {"note": "sticky_note_2", "contacted": "send", "mailto": "mail", "copied_template": "content_copy",
@@ -48,6 +49,7 @@ class ProspectDetail:
             with ui.column().classes("flex-[3] min-w-[360px] gap-4"):
                 self.community_card()
                 self.outreach_card()
+                render_activation_checklist(self.prospect_id)
             with ui.column().classes("flex-[2] min-w-[300px] gap-4"):
                 self.follow_up_card()
                 self.notes_card()

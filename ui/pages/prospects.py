@@ -21,6 +21,7 @@ from recruiter.pipeline import PipelineError
 from recruiter.views import (PAGE_SIZE, SORTS, MatchFilters, apply_feedback, default_profile, match_page,
                              matches_csv, move_communities, open_prospect, ranking_state, touch_profile)
 from ui.background import ensure_ranking, is_ranking
+from ui.components.kind_performance import render_kind_performance
 from ui.layout import STAGE_COLORS, STAGE_LABELS, empty_state, frame
 
 # A profile that has never been ranked shows an empty list; over a small collection the first visit waits this
@@ -188,6 +189,9 @@ class ProspectList:
                 ui.space()
                 self.pagination = ui.pagination(1, self.pages(), direction_links=True, value=1,
                                                 on_change=lambda e: self.go_to(e.value)).props("max-pages=9")
+        with ui.expansion("Which kinds of partner perform", icon="insights").classes("w-full"):
+            # Fit decides the order; past results by kind help choose between equally good fits.
+            render_kind_performance(kind=filters.kind)
         self.update_bulk_bar()
         self.update_counts()
         if self.state.stale or self.ranking:
