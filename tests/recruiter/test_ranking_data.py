@@ -82,3 +82,15 @@ def test_derived_data_is_built_at_import_and_loaded_not_rebuilt_at_query(importe
     results = rank_communities(Profile(name="p", description="Craft beer kits for home brewers"),
                                session=imported, limit=2, store=False)
     assert results[0].url == "https://www.reddit.com/r/topic2/"
+
+
+def test_only_the_unread_tail_of_a_long_text_becomes_passages() -> None:
+    from recruiter.rank_data import CHUNK_FROM, CHUNK_SIZE, passages
+
+    assert passages("A short description.") == []
+    text = " ".join(f"Sentence {i} talks about topic {i}." for i in range(120))
+    parts = passages(text)
+    assert parts and all(len(p) <= CHUNK_SIZE for p in parts)
+    assert "Sentence 0 " not in " ".join(parts)  # the head is covered by the whole-text vector
+    assert parts[-1].endswith("topic 119.")
+    assert len(" ".join(parts)) < len(text) - CHUNK_FROM + 300
