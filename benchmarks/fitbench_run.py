@@ -248,10 +248,11 @@ def main() -> int:
                 cells += [f"{nd:.3f}", f"{pa:.3f}"]
             print(f"| {'BM25 alone':28s} | " + " | ".join(cells) + " |")
         if args.feedback:
-            variants = {"near neighbours inherit verdicts (default)": full,
-                        "removal only": replace(full, feedback_local=0.0),
-                        "Rocchio 0.5 / 0.25 instead": replace(full, feedback_local=0.0, feedback_weight=0.5,
-                                                               negative_weight=0.25)}
+            variants = {"Rocchio 0.5 / 0.25, orthogonal rejection (default)": full,
+                        "removal of 'not a fit' only": replace(full, feedback_weight=0.0, negative_weight=0.0),
+                        "near neighbours inherit verdicts instead": replace(full, feedback_weight=0.0,
+                                                                            negative_weight=0.0,
+                                                                            feedback_local=0.5)}
             for label, options in variants.items():
                 cells = []
                 for set_name, profiles in sets.items():

@@ -7,12 +7,11 @@ prints the table.
 
 1. **Facets** (`profiles.facets`): the description is split into audience, needs and topic queries; their
    embeddings are summed with weights into one query vector.
-2. **Anchors**: example communities pull the query toward them. User feedback for this profile: "not a fit"
-   leaves the list; shortlisted communities join the feedback set of step 4; and communities very like a
-   judged one (cosine above 0.6) inherit its verdict, +-0.5 x (cosine - 0.6). Classic Rocchio (moving the
-   whole query toward the shortlisted centroid and away from the rejected one) is available in the options
-   but off: with topic-level labels it narrowed the list to one sub-cluster and lost nDCG on the validation
-   profiles (simulated feedback: Rocchio -0.007 to -0.035, local verdicts +0.005 to +0.021).
+2. **Anchors** (Rocchio): example communities and prospects the user shortlisted for this profile pull the
+   query toward their centroid; prospects marked "not a fit" leave the list and push the query away from
+   what they have that the query lacks (their centroid minus its projection on the query: a community
+   rejected for being British law pushes away from "British", not from "law"). Plain Rocchio, pushing away
+   from the whole rejected centroid, lost nDCG on profiles where rejected communities were near the topic.
 3. **Dense pass**: cosine with every community; a community whose text is longer than the model reads also
    scores by its best passage (`recruiter.rank_data`).
 4. **Pseudo-relevance feedback**: the centroid of the first pass's top 20 communities (plus any anchors) is
@@ -54,8 +53,8 @@ from recruiter.rank_data import RankingData, audience_sizes, community_facts, ra
 from recruiter.text import content_terms, sentences, stem
 
 # Platt-scaling constants for fit (see the module docstring); refit with `fitbench_run.py --calibrate`.
-FIT_SLOPE = 11.60
-FIT_OFFSET = -5.46
+FIT_SLOPE = 11.53
+FIT_OFFSET = -5.44
 REMOVED = -10.0
 SMOOTHING_FULL_AT = 2000  # the score of a community that must not be listed ("not a fit")
 
@@ -72,10 +71,10 @@ class RankOptions:
     use_passages: bool = True
     examples_weight: float = 0.5
     use_feedback: bool = True
-    feedback_local: float = 0.5  # judged communities' near neighbours (cosine > radius) inherit the verdict
+    feedback_weight: float = 0.5  # Rocchio: the shortlisted centroid added to the query
+    negative_weight: float = 0.25  # Rocchio: the "not a fit" direction (orthogonal to the query) subtracted
+    feedback_local: float = 0.0  # alternative: judged communities' near neighbours inherit the verdict
     feedback_radius: float = 0.6
-    feedback_weight: float = 0.0  # Rocchio: shortlisted centroid added to the query (off: see module docs)
-    negative_weight: float = 0.0  # Rocchio: "not a fit" direction (orthogonal to the query) subtracted
     exclusion_weight: float = 0.6
     audience_weight: float = 0.0  # 0 = fit only; 1 = at most +0.03, about a tenth of the spread of a top 20
 
