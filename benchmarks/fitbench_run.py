@@ -12,6 +12,7 @@ P@10 per profile and on average.
 --ablations  each ranking component switched off from the full method, and switched on alone over plain cosine;
 --feedback   simulated feedback: 5 of the top 20 (ranks 1, 5, 9, 13, 17) marked shortlist / not a fit from the
              labels through the real pipeline, re-rank, nDCG@20 of the rest of the list before and after;
+--examples   two example communities per profile (relevant ones the ranking missed), nDCG@20 of the rest;
 --calibrate  fit the Platt constants of `fit` on the top 200 of every profile, print the reliability table.
 
 The shared folder is RECRUITER_SHARED or ../shared beside the repository; without it the run is skipped.
@@ -137,6 +138,35 @@ def feedback_lift(fitbench, labels, profiles: list[dict], *, session, index, opt
     return sum(before) / len(before), sum(after) / len(after)
 
 
+def examples_lift(fitbench, labels, profiles: list[dict], *, session, index, options) -> tuple[float, float]:
+    """Two example communities per profile (the first two of the most relevant label that the plain ranking
+    missed in its top 20), as a user pasting two URLs they know: nDCG@20 without the examples, before/after."""
+    from recruiter.models import Profile
+    from recruiter.ranking import rank_communities
+
+    by_key = {}
+    with open(DATASET, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                row = json.loads(line)
+                by_key[fitbench.match_key(row["url"])] = row["url"]
+    before, after = [], []
+    for p in profiles:
+        first = [r.url for r in rank_communities(transient_profile(p), session=session, limit=40, options=options,
+                                                 store=False, index=index)]
+        seen = {fitbench.match_key(u) for u in first[:20]}
+        best = max(p["gains"].values())
+        examples = [by_key[k] for k, lab in labels.items()
+                    if k in by_key and k not in seen and fitbench.gain(p, lab) == best][:2]
+        profile = Profile(name=p["id"], description=p["text"], examples=examples)
+        second = [r.url for r in rank_communities(profile, session=session, limit=40, options=options, store=False,
+                                                  index=index)]
+        keys = {fitbench.match_key(u) for u in examples}
+        before.append(fitbench.ndcg_at([u for u in first if fitbench.match_key(u) not in keys][:20], p, labels))
+        after.append(fitbench.ndcg_at([u for u in second if fitbench.match_key(u) not in keys][:20], p, labels))
+    return sum(before) / len(before), sum(after) / len(after)
+
+
 def calibrate(fitbench, labels, profiles: list[dict], *, session, index, options, depth: int = 200) -> None:
     """Fit fit = sigmoid(a * score + b) to on-topic labels of every profile's top `depth`; print reliability."""
     import numpy as np
@@ -181,6 +211,7 @@ def main() -> int:
     parser.add_argument("--ablations", action="store_true")
     parser.add_argument("--feedback", action="store_true")
     parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--examples", action="store_true", help="lift from two example communities per profile")
     parser.add_argument("--per-profile", action="store_true", help="print every profile's scores")
     parser.add_argument("--json", type=Path, help="write the full method's rankings here (fitbench.py input)")
     args = parser.parse_args()
@@ -213,6 +244,7 @@ def main() -> int:
             "- pseudo-relevance feedback": replace(full, prf_depth=0),
             "- neighbour smoothing": replace(full, smoothing=0.0),
             "- best-passage scoring": replace(full, use_passages=False),
+            "+ audience weight 1 (user option)": replace(full, audience_weight=1.0),
             "plain MiniLM cosine": plain,
             "plain + facets": replace(plain, use_facets=True),
             "plain + BM25 fusion": replace(plain, lexical_weight=full.lexical_weight),
@@ -247,6 +279,10 @@ def main() -> int:
                 nd, pa, _ = score(fitbench, labels, lexical_only(profiles, session=session, index=index), profiles)
                 cells += [f"{nd:.3f}", f"{pa:.3f}"]
             print(f"| {'BM25 alone':28s} | " + " | ".join(cells) + " |")
+        if args.examples:
+            for set_name, profiles in sets.items():
+                b, a = examples_lift(fitbench, labels, profiles, session=session, index=index, options=full)
+                print(f"two example communities ({set_name}): nDCG@20 of the rest {b:.3f} -> {a:.3f} ({a - b:+.3f})")
         if args.feedback:
             variants = {"Rocchio 0.5 / 0.25, orthogonal rejection (default)": full,
                         "removal of 'not a fit' only": replace(full, feedback_weight=0.0, negative_weight=0.0),
