@@ -2,8 +2,8 @@
 
 The CLI, the web app and the benchmarks all call `rank_communities`. Each step below was kept only because it
 raised nDCG@20 / P@10 on both the development profiles and our own validation profiles, or (BM25, passages)
-cost nothing there and covers a case those labels cannot measure; `benchmarks/fitbench_run.py --ablations`
-prints the table.
+was neutral there and covers a case those topic labels cannot measure; `benchmarks/fitbench_run.py
+--ablations` prints the table.
 
 1. **Facets** (`profiles.facets`): the description is split into audience, needs and topic queries; their
    embeddings are summed with weights into one query vector.
@@ -19,9 +19,11 @@ prints the table.
 4. **Pseudo-relevance feedback**: the centroid of the first pass's top 20 communities (plus any anchors) is
    added to the query, which moves it from the merchant's wording to the communities' own wording.
 5. **BM25 fusion** (`recruiter.lexical`): BM25 of the audience/topic/keyword words, divided by the query's
-   best BM25 score, added with weight 0.06 so literal names ("r/Homebrewing", "Kubernetes") are not lost. On
-   the benchmark's coarse topic labels any weight from 0 to 0.06 at this stage is neutral (±0.005), while
-   fusing BM25 before the feedback step, or with a larger weight, costs P@10: hence the small, late weight.
+   best BM25 score, added with weight 0.06 so literal names and keywords ("r/Homebrewing", "Kubernetes")
+   are not lost. On the benchmark's coarse topic labels this step is neutral (without it: nDCG@20 +0.004
+   dev / +0.007 validation, P@10 0.000 / -0.005, i.e. within one community per ten profiles); fusing BM25
+   before the feedback step or with a larger weight cost P@10, hence the small, late weight. It is the one
+   step kept for what the labels cannot measure (a merchant's literal keywords); set 0 to drop it.
 6. **Neighbour smoothing**: each community's score is averaged with the mean of its 10 nearest
    communities' scores (`recruiter.neighbors`), which rescues communities described in two words.
 7. Exclusions subtract; audience size adds a user-weighted bonus of at most 0.03 (a tenth of the spread of a
@@ -78,7 +80,9 @@ class RankOptions:
     feedback_local: float = 0.0  # alternative: judged communities' near neighbours inherit the verdict
     feedback_radius: float = 0.6
     exclusion_weight: float = 0.6
-    audience_weight: float = 0.0  # 0 = fit only; 1 = at most +0.03, about a tenth of the spread of a top 20
+    # 0 = fit only (the product's promise); 1 = at most +0.03, about a tenth of the spread of a top 20. On the
+    # benchmark 1 even helps a little (big communities are usually central to their topic) but stays opt-in.
+    audience_weight: float = 0.0
 
 
 @dataclass
