@@ -33,10 +33,14 @@ sdk api saas hosted open-source source open premium affordable cheap quality han
 """.split())
 
 _FOR_RE = re.compile(r"\s(?:for|aimed at|to help|helping|that helps?|which helps?)\s", re.I)
+# "We sell X to Y" / "Our X ..." : the merchant talking about itself says nothing about the audience.
+_SELLER_RE = re.compile(r"^(?:(?:we|i)\s+(?:sell|make|offer|build|design|create|provide|run|ship)s?|our|my)\s+",
+                        re.I)
+_TO_RE = re.compile(r"\s(?:to)\s", re.I)
 _NEEDS_RE = re.compile(
     r"\b(?:who|that|which)\s+(?:want|wants|need|needs|love|loves|like|likes|are|is|struggle|struggles|"
     r"follow|follows|care|cares|hope|hopes|try|tries|dream|dreams|enjoy|enjoys|have|has)\b.*"
-    r"|\b(?:looking|trying|struggling|wanting|hoping|learning|running|dealing|working)\b.*",
+    r"|\b(?:looking|trying|struggling|wanting|hoping|learning|running|dealing|working|with)\b.*",
     re.I,
 )
 
@@ -61,11 +65,16 @@ def split_description(description: str) -> DescriptionParts:
     text = " ".join((description or "").split()).strip()
     first = sentences(text)[0] if sentences(text) else text
     first = first.rstrip(".!? ")
+    seller = _SELLER_RE.match(first)
+    if seller:
+        first = first[seller.end():]
     # "Indoor plant shop: rare houseplants, ..." — the part after a colon lists what is sold.
     product, audience = first, ""
     match = None
     for match in _FOR_RE.finditer(first):
         pass  # the last "for": "apps for X for Y" sells to Y
+    if match is None and seller:
+        match = _TO_RE.search(first)  # "we sell desks to remote workers"
     if match is not None:
         product, audience = first[: match.start()].strip(), first[match.end():].strip()
     needs = ""

@@ -46,3 +46,11 @@ def test_facets_have_names_weights_and_templates() -> None:
 def test_profile_without_text_falls_back_to_its_name() -> None:
     facets = profile_facets(Profile(name="espresso lovers", description="  "))
     assert [(f.name, f.text) for f in facets] == [("name", "espresso lovers")]
+
+
+def test_we_sell_x_to_y_and_with_conditions() -> None:
+    parts = split_description("We sell ergonomic standing desks to remote workers with back pain.")
+    assert parts.product == "ergonomic standing desks"
+    assert parts.audience == "remote workers"
+    assert parts.needs == "with back pain"
+    assert "sell" not in parts.topic_terms
