@@ -34,8 +34,12 @@ class NeighborGraph:
     def positions(self, index_ids: np.ndarray, position: dict[int, int]) -> np.ndarray:
         """The neighbour table in index positions (rows aligned with `index_ids`, -1 where unknown)."""
         if len(self.ids) == len(index_ids) and np.array_equal(self.ids, index_ids):
+            order = np.argsort(index_ids, kind="stable")
+            sorted_ids = index_ids[order]
             flat = self.neighbors.ravel()
-            return np.array([position.get(int(i), -1) for i in flat], dtype=np.int64).reshape(self.neighbors.shape)
+            at = np.clip(np.searchsorted(sorted_ids, flat), 0, max(len(sorted_ids) - 1, 0))
+            found = (sorted_ids[at] == flat) if len(sorted_ids) else np.zeros(len(flat), bool)
+            return np.where(found, order[at], -1).astype(np.int64).reshape(self.neighbors.shape)
         out = np.full((len(index_ids), self.neighbors.shape[1] if self.neighbors.ndim == 2 else DEFAULT_K), -1,
                       dtype=np.int64)
         mine = {int(i): r for r, i in enumerate(self.ids)}

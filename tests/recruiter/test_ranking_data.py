@@ -94,3 +94,23 @@ def test_only_the_unread_tail_of_a_long_text_becomes_passages() -> None:
     assert "Sentence 0 " not in " ".join(parts)  # the head is covered by the whole-text vector
     assert parts[-1].endswith("topic 119.")
     assert len(" ".join(parts)) < len(text) - CHUNK_FROM + 300
+
+
+def test_incremental_lexical_update_equals_a_full_build() -> None:
+    from recruiter.lexical import reusable_rows, update_lexical
+
+    texts = {1: "coffee beans and espresso", 2: "tea and coffee", 3: "yoga for back pain", 4: "home brewing beer"}
+    ids = np.array([1, 2, 3], dtype=np.int64)
+    hashes = np.array([b"a", b"b", b"c"], dtype="S64")
+    first = build_lexical([tokens(texts[i]) for i in ids], row_ids=ids, row_hashes=hashes)
+    # 2 changed its text, 1 removed, 4 added; new order
+    texts[2] = "green tea ceremonies"
+    now_ids = np.array([3, 4, 2], dtype=np.int64)
+    now_hashes = np.array([b"c", b"d", b"b2"], dtype="S64")
+    reuse = reusable_rows(first, now_ids, now_hashes)
+    assert reuse == {0: 2}
+    updated = update_lexical(first, reuse, {1: tokens(texts[4]), 2: tokens(texts[2])}, ids=now_ids,
+                             hashes=now_hashes, stamp="s2")
+    full = build_lexical([tokens(texts[i]) for i in now_ids])
+    for query in ("tea", "yoga pain", "beer brewing", "coffee"):
+        assert np.allclose(updated.scores(query), full.scores(query))
