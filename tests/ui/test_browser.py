@@ -230,9 +230,18 @@ def test_row_actions_and_board_drag_in_a_real_browser(chromium: str, server: Ser
             page = browser.new_page(viewport={"width": 2200, "height": 1000})
             page.goto(server.base + "/prospects")
             page.wait_for_selector("tbody tr")
+            # A background re-rank redraws the table (and closes any open menu): act once it has finished.
+            page.get_by_role("button", name="Re-rank").wait_for(timeout=60000)
             rows = page.locator("tbody tr")
-            rows.nth(0).locator(".move-menu").click()
-            page.locator(".q-menu .q-item", has_text="Shortlisted").click()
+            item = page.locator(".q-menu .q-item", has_text="Shortlisted")
+            for _attempt in range(3):
+                rows.nth(0).locator(".move-menu").click()
+                try:
+                    item.wait_for(timeout=5000)
+                    break
+                except sync_api.TimeoutError:
+                    continue
+            item.click()
             page.wait_for_selector("text=1 moved to Shortlisted", timeout=30000)
             rows.nth(1).locator(".q-checkbox").click()
             page.wait_for_selector("text=1 selected:", timeout=30000)
