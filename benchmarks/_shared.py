@@ -36,3 +36,43 @@ def fresh_home(prefix: str) -> Path:
 def recruiter_cmd() -> list[str]:
     exe = Path(sys.executable).with_name("recruiter")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "recruiter.cli"]
+
+
+SYNTHETIC_WORDS = ("coffee espresso yoga running trail plants houseplants budget freelance games indie comics law "
+                   "landlord tax beer brewing baking sourdough podcast news politics fitness design photo music").split()
+SYNTHETIC_KINDS = ["subreddit", "podcast", "blog", "youtube", "newsletter", "forum"]
+
+
+def insert_synthetic_communities(n: int, *, session) -> None:  # noqa: ANN001
+    """Insert n synthetic communities with cached vectors (real-looking clusters plus noise).
+
+    The vectors go straight into the embedding cache, so building the index costs no model time and a
+    100,000-community database is ready in seconds; the caller syncs the index (as an import would)."""
+    import numpy as np
+
+    from recruiter.config import embedding_model_name
+    from recruiter.embedding import content_hash
+    from recruiter.index import bump_data_version
+    from recruiter.models import Community, EmbeddingCache
+
+    rng = np.random.default_rng(7)
+    words = SYNTHETIC_WORDS
+    base = rng.standard_normal((256, 384)).astype(np.float32)
+    model = embedding_model_name()
+    rows, cache = [], []
+    for i in range(n):
+        name = f"{words[i % len(words)]} {words[(i * 7) % len(words)]} community {i}"
+        text = f"{name}\nSynthetic community number {i} about {words[(i * 3) % len(words)]}."
+        digest = content_hash(text, model)
+        vector = base[i % 256] + 0.6 * rng.standard_normal(384).astype(np.float32)
+        vector /= np.linalg.norm(vector)
+        rows.append({"url": f"https://c{i}.example.com", "kind": SYNTHETIC_KINDS[i % len(SYNTHETIC_KINDS)],
+                     "name": name, "title": "", "description": text.split("\n", 1)[1],
+                     "audience_size": int(rng.integers(0, 10**6)), "recent_posts": [], "emails": [], "socials": [],
+                     "extra": {}, "source": "bench", "content_hash": digest})
+        cache.append({"content_hash": digest, "model": model, "vector": vector.tobytes()})
+    for start in range(0, n, 5000):
+        session.execute(Community.__table__.insert(), rows[start:start + 5000])
+        session.execute(EmbeddingCache.__table__.insert(), cache[start:start + 5000])
+    session.commit()
+    bump_data_version(session=session)

@@ -26,47 +26,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._shared import fresh_home, recruiter_cmd  # noqa: E402
+from benchmarks._shared import fresh_home, insert_synthetic_communities, recruiter_cmd  # noqa: E402
 
 TARGET_FIRST_RENDER_S = 1.0
 
 
 def insert_synthetic(n: int) -> int:
-    import numpy as np
-
     from profiles.service import save_profile
     from recruiter.config import database_url, embedding_model_name
     from recruiter.db import open_session
-    from recruiter.embedding import content_hash
-    from recruiter.index import bump_data_version, get_index
-    from recruiter.models import Community, EmbeddingCache, ProfileCreate
+    from recruiter.index import get_index
+    from recruiter.models import ProfileCreate
 
-    rng = np.random.default_rng(7)
-    words = ("coffee espresso yoga running trail plants houseplants budget freelance games indie comics law "
-             "landlord tax beer brewing baking sourdough podcast news politics fitness design photo music").split()
-    kinds = ["subreddit", "podcast", "blog", "youtube", "newsletter", "forum"]
-    base = rng.standard_normal((256, 384)).astype(np.float32)
-    model = embedding_model_name()
     start = time.perf_counter()
     with open_session() as session:
-        rows, cache = [], []
-        for i in range(n):
-            name = f"{words[i % len(words)]} {words[(i * 7) % len(words)]} community {i}"
-            text = f"{name}\nSynthetic community number {i} about {words[(i * 3) % len(words)]}."
-            digest = content_hash(text, model)
-            vector = base[i % 256] + 0.6 * rng.standard_normal(384).astype(np.float32)
-            vector /= np.linalg.norm(vector)
-            rows.append({"url": f"https://c{i}.example.com", "kind": kinds[i % len(kinds)], "name": name,
-                         "title": "", "description": text.split("\n", 1)[1],
-                         "audience_size": int(rng.integers(0, 10**6)), "recent_posts": [], "emails": [],
-                         "socials": [], "extra": {}, "source": "bench", "content_hash": digest})
-            cache.append({"content_hash": digest, "model": model, "vector": vector.tobytes()})
-        for s in range(0, n, 5000):
-            session.execute(Community.__table__.insert(), rows[s:s + 5000])
-            session.execute(EmbeddingCache.__table__.insert(), cache[s:s + 5000])
-        session.commit()
-        bump_data_version(session=session)
-        get_index(database_url(), session=session, model=model)  # as an import leaves it: index on disk
+        insert_synthetic_communities(n, session=session)
+        get_index(database_url(), session=session, model=embedding_model_name())  # as an import leaves it
         profile = save_profile(ProfileCreate(name="bench", description="Home espresso grinders for coffee geeks "
                                              "who want better shots at home.", keywords=["espresso"]),
                                session=session)

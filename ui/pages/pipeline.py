@@ -13,6 +13,7 @@ from recruiter.db import open_session
 from recruiter.models import STAGES
 from recruiter.pipeline import PipelineError
 from recruiter.views import DoubleContactError, board, move_prospect
+from ui.components.dialogs import confirm_contacted_before
 from ui.layout import KIND_ICONS, STAGE_COLORS, STAGE_LABELS, empty_state, frame
 
 
@@ -122,14 +123,4 @@ class PipelineBoard:
         self.board_view.refresh()
 
     async def confirm_double_contact(self, message: str) -> bool:
-        with self.root, ui.dialog() as dialog, ui.card():
-            with ui.row().classes("items-center gap-2"):
-                ui.icon("warning", color="orange-8").classes("text-2xl")
-                ui.label("Contacted before").classes("text-lg font-medium")
-            ui.label(message)
-            with ui.row().classes("justify-end w-full"):
-                ui.button("Keep where it was", on_click=lambda: dialog.submit(False)).props("flat")
-                ui.button("Move anyway", color="orange-8", on_click=lambda: dialog.submit(True))
-        result = await dialog
-        dialog.delete()
-        return bool(result)
+        return await confirm_contacted_before(self.root, message, proceed="Move anyway", keep="Keep where it was")

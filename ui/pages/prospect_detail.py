@@ -15,6 +15,7 @@ from recruiter.views import (PLACEHOLDERS, REFERRAL_LINK_KEY, DoubleContactError
                              mailto_link, move_prospect, outreach_templates, referral_link, render_template,
                              save_outreach_templates)
 from ui.components.activation import render_activation_checklist
+from ui.components.dialogs import confirm_contacted_before
 from ui.layout import STAGE_LABELS, empty_state, frame, kind_chip, stage_badge
 
 ACTIVITY_ICONS = {"note": "sticky_note_2", "contacted": "send", "mailto": "mail", "copied_template": "content_copy",
@@ -101,15 +102,7 @@ class ProspectDetail:
         self.refresh_all()
 
     async def confirm(self, message: str) -> bool:
-        with self.root, ui.dialog() as dialog, ui.card():
-            ui.label("Contacted before").classes("text-lg font-medium")
-            ui.label(message)
-            with ui.row().classes("justify-end w-full"):
-                ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat")
-                ui.button("Go ahead", color="orange-8", on_click=lambda: dialog.submit(True))
-        result = await dialog
-        dialog.delete()
-        return bool(result)
+        return await confirm_contacted_before(self.root, message, proceed="Go ahead", keep="Cancel")
 
     def feedback(self, verdict: str) -> None:
         with open_session() as session:
