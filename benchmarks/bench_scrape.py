@@ -34,20 +34,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks._shared import recruiter_cmd as cli_command  # noqa: E402
+from benchmarks._shared import shared_dir  # noqa: E402
 from scrapers.loopback import LoopbackServer, send  # noqa: E402
-
-
-def shared_dir() -> Path | None:
-    env = os.environ.get("RECRUITER_SHARED")
-    candidate = Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
-    return candidate if candidate.is_dir() else None
-
-
-def cli_command() -> list[str]:
-    script = Path(sys.executable).parent / "recruiter"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from recruiter.cli import run; run()"]
 
 
 def run_cli(args: list[str], home: Path) -> tuple[int, list, float, float]:
