@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import math
 import os
 import sys
 import time
@@ -224,10 +223,9 @@ def main() -> int:
     Path(os.environ["RECRUITER_HOME"]).mkdir(parents=True, exist_ok=True)
     prepare_home()
 
-    from recruiter.config import embedding_model_name
     from recruiter.db import open_session
-    from recruiter.index import get_index
-    from recruiter.ranking import RankOptions, session_db_url
+    from recruiter.index import session_index
+    from recruiter.ranking import RankOptions
 
     fitbench = load_fitbench()
     labels = fitbench.load_labels(LABELS)
@@ -253,7 +251,7 @@ def main() -> int:
             "plain + best-passage scoring": replace(plain, use_passages=True),
         })
     with open_session() as session:
-        index = get_index(session_db_url(session), session=session, model=embedding_model_name())
+        index = session_index(session)
         print(f"{len(index)} communities indexed; profiles: "
               + ", ".join(f"{k} {len(v)}" for k, v in sets.items()))
         header = f"| {'ranking':28s} | " + " | ".join(f"{k} nDCG@20 | {k} P@10" for k in sets) + " |"

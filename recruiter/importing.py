@@ -431,9 +431,8 @@ def save_records(
 
 def refresh_index(*, session: Session, progress: Callable[[str, int, int], None] | None = None) -> int:
     """Embed what is new and sync the index of the session's database; returns how many texts were embedded."""
-    from recruiter.index import get_index
+    from recruiter.index import session_index
 
-    url = str(session.get_bind().url.render_as_string(hide_password=False))
     done = [0]
 
     def step(n: int) -> None:
@@ -441,8 +440,8 @@ def refresh_index(*, session: Session, progress: Callable[[str, int, int], None]
         if progress:
             progress("embedding", done[0], 0)
 
-    index = get_index(url, session=session, model=embedding_model_name(), progress=step)
-    return done[0] if index is not None else 0
+    session_index(session, progress=step)
+    return done[0]
 
 
 def _merge_dicts(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import faiss
 import numpy as np
 from sqlmodel import Session, select
 
-from recruiter.config import index_dir
+from recruiter.config import embedding_model_name, index_dir
 from recruiter.db import get_setting, set_setting
 from recruiter.embedding import EmbeddingService, cached_vectors, community_text, get_embedding_service
 from recruiter.models import Community
@@ -226,6 +226,12 @@ def get_index(db_url: str, *, session: Session, model: str, service: EmbeddingSe
             _loaded[key] = index
         sync_index(index, session=session, service=service, progress=progress)
         return index
+
+
+def session_index(session: Session, *, progress: Callable[[int], None] | None = None) -> CommunityIndex:
+    """The loaded, synced index of the database this session talks to (the one read path for everyone)."""
+    url = session.get_bind().url.render_as_string(hide_password=False)
+    return get_index(url, session=session, model=embedding_model_name(), progress=progress)
 
 
 def forget_loaded_indexes() -> None:

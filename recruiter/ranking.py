@@ -48,9 +48,8 @@ import numpy as np
 from sqlmodel import Session, delete, select
 
 from profiles.facets import Facet, profile_facets
-from recruiter.config import embedding_model_name
 from recruiter.embedding import get_embedding_service
-from recruiter.index import CommunityIndex, get_index
+from recruiter.index import CommunityIndex, session_index
 from recruiter.lexical import tokens
 from recruiter.models import Community, Match, Profile, Prospect, utcnow
 from recruiter.rank_data import RankingData, audience_sizes, community_facts, ranking_data
@@ -114,10 +113,6 @@ def fit_from_score(score: float) -> int:
     if score <= REMOVED:
         return 0
     return int(round(100.0 / (1.0 + math.exp(-(FIT_SLOPE * score + FIT_OFFSET)))))
-
-
-def session_db_url(session: Session) -> str:
-    return session.get_bind().url.render_as_string(hide_password=False)
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
@@ -248,7 +243,7 @@ def rank_communities(
 ) -> list[RankedCommunity]:
     """Rank every indexed community for the profile; return `limit` rows after `offset`, best first."""
     options = options or RankOptions()
-    index = index or get_index(session_db_url(session), session=session, model=embedding_model_name())
+    index = index or session_index(session)
     if len(index) == 0:
         return []
     data = ranking_data(index, session=session)
