@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from recruiter.db import get_setting
 from recruiter.models import PARTNER_STAGES, Community, Prospect, StageChange, utcnow
-from recruiter.partner_models import ActivationStep, TrackedLink
+from recruiter.partner_models import ActivationStep
 
 STEPS = ["welcome_sent", "link_created", "assets_shared", "first_promotion", "first_sale"]
 STEP_LABELS = {
@@ -199,11 +199,10 @@ class _Blank(dict):
 
 def render_template(step: str, community: Community, *, session: Session, signature: str | None = None) -> str:
     """The message for a step with the partner's name, code and latest tracked link filled in."""
-    from recruiter.links import stored_ref_code
+    from recruiter.links import latest_link, stored_ref_code
 
     step = check_step(step)
-    link = session.exec(select(TrackedLink).where(TrackedLink.community_id == community.id)
-                        .order_by(TrackedLink.created_at.desc())).first()
+    link = latest_link(community.id, session=session)
     code = stored_ref_code(community.id, session=session)
     values = _Blank(
         name=community.author or community.name or "there",

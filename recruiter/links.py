@@ -108,6 +108,12 @@ def stored_ref_code(community_id: int, *, session: Session) -> str | None:
     return session.exec(select(ReferralCode.code).where(ReferralCode.community_id == community_id)).first()
 
 
+def latest_link(community_id: int, *, session: Session) -> TrackedLink | None:
+    """The partner's most recently made tracked link, if any."""
+    return session.exec(select(TrackedLink).where(TrackedLink.community_id == community_id)
+                        .order_by(TrackedLink.created_at.desc())).first()
+
+
 def community_by_ref_code(code: str, *, session: Session) -> Community | None:
     row = session.exec(select(ReferralCode).where(func.lower(ReferralCode.code) == code.strip().lower())).first()
     return session.get(Community, row.community_id) if row else None
@@ -164,8 +170,3 @@ def create_link(community: Community, destination: str, *, session: Session,
     mark_step(community, "link_created", session=session, source="link", note=tracked, only_if_missing=True)
     return TrackedLinkResult(ref_code=code, tracked_url=tracked, destination=clean, platform=chosen.key,
                              url=community.url, name=community.name)
-
-
-def links_for(community_id: int, *, session: Session) -> list[TrackedLink]:
-    return list(session.exec(select(TrackedLink).where(TrackedLink.community_id == community_id)
-                             .order_by(TrackedLink.created_at)).all())

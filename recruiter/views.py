@@ -17,13 +17,15 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import and_, func, inspect, or_, text
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
 from recruiter.db import get_setting, open_session, set_setting
 from recruiter.models import (CONTACTED_STAGES, PARTNER_STAGES, STAGES, Activity, Community, Match, Profile,
                               Prospect, StageChange, utcnow)
+from recruiter.links import latest_link, stored_ref_code
 from recruiter.pipeline import PipelineError, contacted_before, get_or_create_prospect, set_stage
+from recruiter.ranking import audience_label
 
 # How many of the best communities a background ranking stores as matches: enough to filter by kind,
 # audience or text and still have pages of results, small enough to store in about a second.
@@ -218,7 +220,7 @@ def match_page(profile_id: int, *, session: Session, filters: MatchFilters | Non
         rows.append({
             "community_id": cid, "prospect_id": pid, "fit": fit, "score": round(float(score), 4), "rank": rank,
             "name": name or title or url, "url": url, "kind": kind, "audience_size": audience,
-            "audience": audience_text(audience), "stage": stage or "discovered", "feedback": feedback,
+            "audience": audience_label(audience), "stage": stage or "discovered", "feedback": feedback,
             "next_follow_up": follow_up.isoformat() if follow_up else None, "why": why,
         })
     return rows, total
@@ -244,12 +246,6 @@ def _csv_safe(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
-
-
-def audience_text(size: int | None) -> str:
-    from recruiter.ranking import audience_label
-
-    return audience_label(size)
 
 
 # --- actions on many communities -------------------------------------------------------------------------
@@ -458,18 +454,11 @@ def save_outreach_templates(templates: list[dict[str, str]], *, session: Session
 
 def referral_link(community: Community, *, session: Session) -> str:
     """The partner's tracked link when one was made, else the merchant's link pattern filled in, else ''."""
-    bind = session.get_bind()
-    if inspect(bind).has_table("tracked_link"):
-        row = session.exec(text("SELECT tracked_url FROM tracked_link WHERE community_id = :cid "
-                                "ORDER BY created_at DESC LIMIT 1").bindparams(cid=community.id)).first()
-        if row:
-            return str(row[0])
+    link = latest_link(community.id, session=session)
+    if link is not None:
+        return link.tracked_url
     pattern = get_setting(REFERRAL_LINK_KEY, "", session=session) or ""
-    code = ""
-    if inspect(bind).has_table("referral_code"):
-        row = session.exec(text("SELECT code FROM referral_code WHERE community_id = :cid")
-                           .bindparams(cid=community.id)).first()
-        code = str(row[0]) if row else ""
+    code = stored_ref_code(community.id, session=session) or ""
     slug = re.sub(r"[^a-z0-9]+", "-", (community.name or community.url).lower()).strip("-")[:40]
     return pattern.replace("{code}", code or slug).replace("{slug}", slug)
 

@@ -7,13 +7,11 @@ the web (names) goes through text elements only.
 from __future__ import annotations
 
 from nicegui import ui
-from sqlmodel import select
 
 from recruiter.activation import (STEP_LABELS, checklist, mark_step, render_template, unmark_step)
 from recruiter.db import open_session
-from recruiter.links import LinkError, create_link
+from recruiter.links import LinkError, create_link, latest_link
 from recruiter.models import PARTNER_STAGES, Community, Prospect
-from recruiter.partner_models import TrackedLink
 from recruiter.platforms import chosen_platform
 
 STEP_ICONS = {"welcome_sent": "waving_hand", "link_created": "link", "assets_shared": "collections",
@@ -37,8 +35,7 @@ class ActivationCard:
                 return None, None, None, None, None
             community = session.get(Community, prospect.community_id)
             item = checklist(community, session=session)
-            link = session.exec(select(TrackedLink).where(TrackedLink.community_id == community.id)
-                                .order_by(TrackedLink.created_at.desc())).first()
+            link = latest_link(community.id, session=session)
             message = (render_template(item["next_step"], community, session=session)
                        if item["next_step"] else "")
             platform = chosen_platform(session=session)
