@@ -87,10 +87,6 @@ class LexicalIndex:
         out += np.asarray(block.sum(axis=1)).ravel()
         return out
 
-    def max_possible(self, text: str) -> float:
-        """An upper bound of the score for the query: the sum of its terms' idf times (k1 + 1)."""
-        return float(sum(self.idf[self.vocabulary[t]] for t in self.query_terms(text)) * (K1 + 1))
-
     # --- persistence ----------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

@@ -78,13 +78,6 @@ class CommunityBase(SQLModel):
     feed_url: str | None = Field(default=None, max_length=2048)
 
 
-class CommunityCreate(CommunityBase):
-    recent_posts: list[str] = []
-    emails: list[str] = []
-    socials: list[str] = []
-    source: str = "import"
-
-
 class Community(CommunityBase, table=True):
     __table_args__ = (UniqueConstraint("url", name="uq_community_url"),)
 

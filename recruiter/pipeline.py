@@ -8,7 +8,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from recruiter.canonical import canonical_url
-from recruiter.models import (CONTACTED_STAGES, STAGES, Activity, Community, Prospect, StageChange, utcnow)
+from recruiter.models import (CONTACTED_STAGES, STAGES, Activity, Community, Feedback, Prospect, StageChange,
+                              utcnow)
 
 
 class PipelineError(ValueError):
@@ -80,7 +81,7 @@ def set_stage(
 def set_feedback(community: Community, feedback: str | None, *, session: Session,
                  profile_id: int | None = None) -> Prospect:
     """Record "shortlist" / "not_a_fit" for the ranking; shortlisting also moves a new prospect on."""
-    if feedback not in (None, "shortlist", "not_a_fit"):
+    if feedback is not None and feedback not in {f.value for f in Feedback}:
         raise PipelineError(f"unknown feedback {feedback!r} (shortlist or not_a_fit)")
     prospect = get_or_create_prospect(community, session=session, profile_id=profile_id)
     if profile_id:
