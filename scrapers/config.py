@@ -10,17 +10,9 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from recruiter.config import recruiter_home
+
 DEFAULT_USER_AGENT = "recruiter/0.1 (+https://github.com/recruiter/recruiter; affiliate partner research)"
-
-
-def recruiter_home() -> Path:
-    """The shared data dir; the core's ``recruiter.config`` owns it when present."""
-    try:
-        from recruiter.config import recruiter_home as core_home  # type: ignore[attr-defined]
-    except Exception:  # the core may not define it (yet); keep the same contract
-        env = os.environ.get("RECRUITER_HOME")
-        return Path(env).expanduser() if env else Path.home() / ".local" / "share" / "recruiter"
-    return Path(core_home())
 
 
 @dataclass(frozen=True)
