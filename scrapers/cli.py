@@ -105,11 +105,7 @@ def register(app: typer.Typer) -> None:
         else:
             _print_table(records)
         if save:
-            try:
-                report = save_scraped(records, db_url=_db_url(ctx))
-            except ImportError as exc:
-                typer.echo(f"--save needs the recruiter core: {exc}", err=True)
-                raise typer.Exit(2)
+            report = save_scraped(records, db_url=_db_url(ctx))
             if report is not None:
                 typer.echo(f"saved: {report}", err=True)
         raise typer.Exit(0 if all(r["ok"] for r in records) else 1)

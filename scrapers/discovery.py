@@ -28,6 +28,10 @@ from typing import Any
 
 import httpx
 
+from profiles.facets import profile_queries
+from profiles.service import ProfileError, require_profile
+from recruiter.canonical import canonical_url
+
 from .adapters import ScrapeContext, apple_podcasts, reddit, web_search, youtube
 from .config import ScrapeSettings
 from .http import FetchError, PoliteClient
@@ -49,23 +53,14 @@ _STOPWORDS = set(
 
 def _canonical(url: str) -> str | None:
     try:
-        from recruiter.canonical import canonical_url
-    except ImportError:  # pragma: no cover - the core ships it
-        return url.strip().rstrip("/").lower()
-    try:
         return canonical_url(url)
     except ValueError:
         return None
 
 
 def build_queries(profile, extra: list[str]) -> list[str]:
-    """The profile's short queries (core's facets when available), then the extra ones."""
-    try:
-        from profiles.facets import profile_queries
-
-        base = profile_queries(profile)
-    except ImportError:  # pragma: no cover - fallback while profiles/ is absent
-        base = list(profile.keywords or []) or [profile.name]
+    """The profile's short queries (from its facets), then the extra ones."""
+    base = profile_queries(profile)
     queries = [q.strip() for q in list(extra) + list(base)[:MAX_PROFILE_QUERIES] if q and q.strip()]
     return list(dict.fromkeys(queries))
 
@@ -310,20 +305,12 @@ def run_discover_command(
 
     from recruiter.db import open_session
 
-    try:
-        from profiles.service import require_profile
-    except ImportError:  # pragma: no cover
-        require_profile = None
-
     settings = ScrapeSettings(per_host_delay=delay)
     with open_session(db_url) as session:
         try:
-            profile = require_profile(profile_name, session=session) if require_profile else None
-        except Exception as exc:  # ProfileError: unknown profile
+            profile = require_profile(profile_name, session=session)
+        except ProfileError as exc:  # unknown profile: the message names the known ones
             typer.echo(str(exc), err=True)
-            return 2
-        if profile is None:
-            typer.echo(f"no profile named {profile_name!r}", err=True)
             return 2
 
         def go(progress: Progress | None) -> dict:
