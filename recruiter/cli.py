@@ -7,7 +7,6 @@ Every command's help ends with an example. Data lives in $RECRUITER_HOME (defaul
 from __future__ import annotations
 
 import csv
-import importlib
 import json
 import os
 import sys
@@ -495,13 +494,12 @@ def ui_command(
 
 
 def _register_extensions() -> None:
-    """Commands owned by other packages (scrapers, partner activation) register themselves here."""
-    for module in ("scrapers.cli", "recruiter.partners_cli"):
-        try:
-            importlib.import_module(module).register(app)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    """Commands owned by other modules (scrapers, partner activation) register themselves here."""
+    import scrapers.cli
+    from recruiter import partners_cli
+
+    scrapers.cli.register(app)
+    partners_cli.register(app)
 
 
 _register_extensions()

@@ -8,7 +8,6 @@ only adds (tables, columns), so no data is ever dropped.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-import importlib
 import uuid
 from contextlib import contextmanager
 
@@ -17,16 +16,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from recruiter import models
+from recruiter import models, partner_models  # noqa: F401  (partner tables must be known to create_all)
 from recruiter.config import database_url, redact_url
-
-# Modules whose tables live outside models.py; imported so create_all knows them.
-for _module in ("recruiter.partner_models",):
-    try:
-        importlib.import_module(_module)
-    except ModuleNotFoundError as _exc:  # a capability not installed in this checkout
-        if _exc.name != _module:
-            raise
 
 SCHEMA_VERSION = 1
 # version → function bringing a database at version-1 to version (additive only).
