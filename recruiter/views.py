@@ -122,7 +122,6 @@ def rank_profile(profile_id: int, *, db_url: str | None = None, limit: int = RAN
     Slow (loads the model, syncs the index, scores everything): run it in a worker thread. Returns None when
     the same profile is already being ranked (two tabs must not rank twice at once).
     """
-    from recruiter.importing import refresh_index
     from recruiter.index import DATA_VERSION_KEY
     from recruiter.ranking import rank_communities
 
@@ -136,7 +135,6 @@ def rank_profile(profile_id: int, *, db_url: str | None = None, limit: int = RAN
             profile = session.get(Profile, profile_id)
             if profile is None:
                 return 0
-            refresh_index(session=session)
             data_version = int(get_setting(DATA_VERSION_KEY, 0, session=session) or 0)
             profile_updated = _stamp(profile.updated_at)
             feedback = feedback_mark(session=session)
@@ -152,11 +150,9 @@ def rank_profile(profile_id: int, *, db_url: str | None = None, limit: int = RAN
 
 def preview_matches(profile: Profile, *, db_url: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
     """The top matches for a profile as edited (saved or not), stored nowhere: the editor's live preview."""
-    from recruiter.importing import refresh_index
     from recruiter.ranking import rank_communities
 
-    with open_session(db_url) as session:
-        refresh_index(session=session)
+    with open_session(db_url) as session:  # ranking syncs the index first
         results = rank_communities(profile, session=session, limit=limit, store=False)
     return [dict(r.public(), community_id=r.community_id) for r in results]
 
