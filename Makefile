@@ -9,7 +9,7 @@ PIP_FIND := $(if $(wildcard $(TORCH_WHEELS)),--find-links $(TORCH_WHEELS),)
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install run test bench clean
+.PHONY: install run test lint bench clean
 
 install: $(STAMP)
 
@@ -24,7 +24,12 @@ run: install
 	$(BIN)/recruiter seed --if-empty
 	$(BIN)/recruiter ui --host $(HOST) --port $(PORT)
 
-test: install
+# The linters take seconds: they run first, so a broken layer or import shows before the long tests.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

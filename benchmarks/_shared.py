@@ -38,22 +38,21 @@ def recruiter_cmd() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "recruiter.cli"]
 
 
-SYNTHETIC_WORDS = ("coffee espresso yoga running trail plants houseplants budget freelance games indie comics law "
-                   "landlord tax beer brewing baking sourdough podcast news politics fitness design photo music").split()
+SYNTHETIC_WORDS = ["coffee", "espresso", "yoga", "running", "trail", "plants", "houseplants", "budget", "freelance", "games", "indie", "comics", "law", "landlord", "tax", "beer", "brewing", "baking", "sourdough", "podcast", "news", "politics", "fitness", "design", "photo", "music"]
 SYNTHETIC_KINDS = ["subreddit", "podcast", "blog", "youtube", "newsletter", "forum"]
 
 
-def insert_synthetic_communities(n: int, *, session) -> None:  # noqa: ANN001
+def insert_synthetic_communities(n: int, *, session) -> None:
     """Insert n synthetic communities with cached vectors (real-looking clusters plus noise).
 
     The vectors go straight into the embedding cache, so building the index costs no model time and a
     100,000-community database is ready in seconds; the caller syncs the index (as an import would)."""
     import numpy as np
 
-    from recruiter.config import embedding_model_name
-    from recruiter.embedding import content_hash
-    from recruiter.index import bump_data_version
-    from recruiter.models import Community, EmbeddingCache
+    from recruiter.core.config import embedding_model_name
+    from recruiter.core.db import bump_data_version
+    from recruiter.core.models import Community, EmbeddingCache
+    from recruiter.core.text import content_hash
 
     rng = np.random.default_rng(7)
     words = SYNTHETIC_WORDS

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._shared import recruiter_cmd, require_shared  # noqa: E402
+from benchmarks._shared import recruiter_cmd, require_shared
 
 
 def main() -> None:

@@ -24,14 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._shared import (fresh_home, insert_synthetic_communities, recruiter_cmd,  # noqa: E402
-                                require_shared)
+from benchmarks._shared import fresh_home, insert_synthetic_communities, recruiter_cmd, require_shared
 
 
 def import_texts(path: Path) -> list[str]:
     """The texts an import embeds: one per distinct community, as the importer builds them."""
-    from recruiter.embedding import community_text
-    from recruiter.importing import RowError, normalize_record, read_rows
+    from recruiter.catalogue.importing import RowError, normalize_record, read_rows
+    from recruiter.core.text import community_text
 
     seen: dict[str, dict] = {}
     for row in read_rows(path):
@@ -46,7 +45,7 @@ def import_texts(path: Path) -> list[str]:
 def baseline_encode(texts: list[str]) -> float:
     from sentence_transformers import SentenceTransformer
 
-    from recruiter.embedding import resolve_model_path
+    from recruiter.matching.embedding import resolve_model_path
 
     model = SentenceTransformer(str(resolve_model_path("all-MiniLM-L6-v2")), device="cpu")
     model.encode(["warm-up"])
@@ -93,11 +92,11 @@ def bench_rank(n: int, shared: Path | None) -> dict:
     from sqlmodel import select
 
     from profiles.service import save_profile
-    from recruiter.config import database_url, embedding_model_name
-    from recruiter.db import open_session
-    from recruiter.index import get_index
-    from recruiter.models import Community, ProfileCreate
-    from recruiter.ranking import rank_communities
+    from recruiter.core.config import database_url, embedding_model_name
+    from recruiter.core.db import open_session
+    from recruiter.core.models import Community, ProfileCreate
+    from recruiter.matching.index import get_index
+    from recruiter.matching.ranking import rank_communities
 
     fresh_home("bench-rank")
     model = embedding_model_name()

@@ -34,9 +34,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks._shared import recruiter_cmd as cli_command  # noqa: E402
-from benchmarks._shared import shared_dir  # noqa: E402
-from scrapers.loopback import LoopbackServer, send  # noqa: E402
+from benchmarks._shared import recruiter_cmd as cli_command
+from benchmarks._shared import shared_dir
+from scrapers.loopback import LoopbackServer, send
 
 
 def run_cli(args: list[str], home: Path) -> tuple[int, list, float, float]:
@@ -118,7 +118,7 @@ def check_pages(shared: Path, home: Path) -> None:
     titles = sites = authors = authors_raw = 0
     want_sites = want_authors = 0
     misses = []
-    for name, url in zip(names, urls):
+    for name, url in zip(names, urls, strict=True):
         exp = json.loads((pages / name / "expected-metadata.json").read_text("utf-8"))
         rec = by_url.get(url) or {}
         if (rec.get("title") or "") == (exp.get("title") or "").strip():  # exact: Readability's own string
@@ -231,9 +231,8 @@ def check_hostile(home: Path) -> None:
 
 def synthetic_site(index: int, pages: int) -> dict:
     routes = {"/robots.txt": lambda r: send(r, 200, "User-agent: *\nDisallow: /admin/\n", "text/plain")}
-    feed = "<?xml version='1.0'?><rss version='2.0'><channel><title>Site %d</title>%s</channel></rss>" % (
-        index, "".join(f"<item><title>Post {n}</title><link>/post/{n}</link></item>" for n in range(10))
-    )
+    items = "".join(f"<item><title>Post {n}</title><link>/post/{n}</link></item>" for n in range(10))
+    feed = f"<?xml version='1.0'?><rss version='2.0'><channel><title>Site {index}</title>{items}</channel></rss>"
     routes["/feed.xml"] = lambda r, body=feed: send(r, 200, body, "application/rss+xml")
     routes["/about"] = lambda r: send(r, 200, f"<html><body>Contact editor{index}@site{index}.test</body></html>")
     for n in range(pages):

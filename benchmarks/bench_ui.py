@@ -26,17 +26,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._shared import fresh_home, insert_synthetic_communities, recruiter_cmd  # noqa: E402
+from benchmarks._shared import fresh_home, insert_synthetic_communities, recruiter_cmd
 
 TARGET_FIRST_RENDER_S = 1.0
 
 
 def insert_synthetic(n: int) -> int:
     from profiles.service import save_profile
-    from recruiter.config import database_url, embedding_model_name
-    from recruiter.db import open_session
-    from recruiter.index import get_index
-    from recruiter.models import ProfileCreate
+    from recruiter.core.config import database_url, embedding_model_name
+    from recruiter.core.db import open_session
+    from recruiter.core.models import ProfileCreate
+    from recruiter.matching.index import get_index
 
     start = time.perf_counter()
     with open_session() as session:
@@ -55,7 +55,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def timed_get(client, url: str) -> tuple[float, str]:  # noqa: ANN001
+def timed_get(client, url: str) -> tuple[float, str]:
     start = time.perf_counter()
     response = client.get(url)
     elapsed = time.perf_counter() - start
@@ -66,8 +66,8 @@ def timed_get(client, url: str) -> tuple[float, str]:  # noqa: ANN001
 def stored_matches(profile_id: int) -> int:
     from sqlmodel import func, select
 
-    from recruiter.db import open_session
-    from recruiter.models import Match
+    from recruiter.core.db import open_session
+    from recruiter.core.models import Match
 
     with open_session() as session:
         return session.exec(select(func.count()).select_from(Match).where(Match.profile_id == profile_id)).one()
@@ -85,7 +85,7 @@ def main() -> int:
     profile_id = insert_synthetic(args.communities)
     port = args.port or free_port()
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
-    log = open(home / "ui.log", "w")  # noqa: SIM115
+    log = open(home / "ui.log", "w")
     server = subprocess.Popen([*recruiter_cmd(), "ui", "--port", str(port)], env=env, stdout=log,
                               stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -144,8 +144,8 @@ def main() -> int:
             server.kill()
         log.close()
 
-    from recruiter.db import open_session
-    from recruiter.views import MatchFilters, match_page
+    from recruiter.core.db import open_session
+    from recruiter.matching.matches import MatchFilters, match_page
 
     with open_session() as session:
         for label, offset in (("first", 0), ("last", 950)):

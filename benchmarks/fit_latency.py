@@ -60,13 +60,14 @@ def main() -> int:
     import numpy as np
     from sqlmodel import select
 
-    from recruiter.config import embedding_model_name
-    from recruiter.db import open_session
-    from recruiter.embedding import community_text, content_hash, get_embedding_service
-    from recruiter.index import CommunityIndex
-    from recruiter.models import Community, Profile
-    from recruiter.rank_data import forget_ranking_data, refresh_ranking_data
-    from recruiter.ranking import rank_communities
+    from recruiter.core.config import embedding_model_name
+    from recruiter.core.db import open_session
+    from recruiter.core.models import Community, Profile
+    from recruiter.core.text import community_text, content_hash
+    from recruiter.matching.embedding import get_embedding_service
+    from recruiter.matching.index import CommunityIndex
+    from recruiter.matching.rank_data import forget_ranking_data, refresh_ranking_data
+    from recruiter.matching.ranking import rank_communities
 
     rows = base_rows()
     service = get_embedding_service()
@@ -99,7 +100,7 @@ def main() -> int:
         vectors = base_vectors[np.arange(len(ids)) % len(rows)] + rng.normal(0, 0.02, (len(ids), 384))
         vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
         hashes = np.array([r["content_hash"].encode() for r in records], dtype="S64")
-        index = CommunityIndex(folder=home / "recruiter.index", model=model, dim=384)
+        index = CommunityIndex(folder=home / "recruiter.matching.index", model=model, dim=384)
         index._replace(ids, vectors, hashes)
         index.data_version = 0
 

@@ -52,9 +52,9 @@ def prepare_home() -> float | None:
     """Import the dataset into the benchmark home once; returns the import time when it ran."""
     from sqlmodel import func, select
 
-    from recruiter.db import open_session
-    from recruiter.importing import import_files
-    from recruiter.models import Community
+    from recruiter.catalogue.importing import import_files
+    from recruiter.core.db import open_session
+    from recruiter.core.models import Community
 
     with open_session() as session:
         count = session.exec(select(func.count()).select_from(Community)).one()
@@ -67,13 +67,13 @@ def prepare_home() -> float | None:
 
 
 def transient_profile(profile: dict):
-    from recruiter.models import Profile
+    from recruiter.core.models import Profile
 
     return Profile(name=profile["id"], description=profile["text"])
 
 
 def run_config(options, profiles: list[dict], *, session, index, limit: int = 20) -> dict[str, list[str]]:
-    from recruiter.ranking import rank_communities
+    from recruiter.matching.ranking import rank_communities
 
     return {p["id"]: [r.url for r in rank_communities(transient_profile(p), session=session, limit=limit,
                                                       options=options, store=False, index=index)]
@@ -84,8 +84,8 @@ def lexical_only(profiles: list[dict], *, session, index) -> dict[str, list[str]
     """Reference: BM25 alone over the same index (no embeddings at all)."""
     import numpy as np
 
-    from recruiter.models import Community
-    from recruiter.rank_data import ranking_data
+    from recruiter.core.models import Community
+    from recruiter.matching.rank_data import ranking_data
 
     data = ranking_data(index, session=session)
     out = {}
@@ -104,9 +104,9 @@ def score(fitbench, labels, rankings, profiles) -> tuple[float, float, dict]:
 def feedback_lift(fitbench, labels, profiles: list[dict], *, session, index, options) -> tuple[float, float]:
     """Mean nDCG@20 of the rest of the list (the 5 judged communities removed) before and after feedback."""
     from profiles.service import delete_profile, get_profile, save_profile
-    from recruiter.models import ProfileCreate
-    from recruiter.pipeline import find_community, set_feedback
-    from recruiter.ranking import rank_communities
+    from recruiter.core.models import ProfileCreate
+    from recruiter.matching.ranking import rank_communities
+    from recruiter.outreach.pipeline import find_community, set_feedback
 
     before, after = [], []
     for p in profiles:
@@ -140,8 +140,8 @@ def feedback_lift(fitbench, labels, profiles: list[dict], *, session, index, opt
 def examples_lift(fitbench, labels, profiles: list[dict], *, session, index, options) -> tuple[float, float]:
     """Two example communities per profile (the first two of the most relevant label that the plain ranking
     missed in its top 20), as a user pasting two URLs they know: nDCG@20 without the examples, before/after."""
-    from recruiter.models import Profile
-    from recruiter.ranking import rank_communities
+    from recruiter.core.models import Profile
+    from recruiter.matching.ranking import rank_communities
 
     by_key = {}
     with open(DATASET, encoding="utf-8") as fh:
@@ -170,7 +170,7 @@ def calibrate(fitbench, labels, profiles: list[dict], *, session, index, options
     """Fit fit = sigmoid(a * score + b) to on-topic labels of every profile's top `depth`; print reliability."""
     import numpy as np
 
-    from recruiter.ranking import fit_from_score, rank_communities
+    from recruiter.matching.ranking import fit_from_score, rank_communities
 
     xs, ys, sets = [], [], []
     for p in profiles:
@@ -193,7 +193,7 @@ def calibrate(fitbench, labels, profiles: list[dict], *, session, index, options
             break
     print(f"Platt fit over {len(x)} (profile, community) pairs: FIT_SLOPE = {a:.2f}, FIT_OFFSET = {b:.2f}")
     fits = np.array([fit_from_score(s) for s in x])
-    print("reliability with the constants in recruiter/ranking.py (fit bin -> share on topic):")
+    print("reliability with the constants in recruiter/matching/ranking.py (fit bin -> share on topic):")
     names = sorted(set(sets))
     print("  fit bin   | pairs | on topic (all) | mean fit | " + " | ".join(f"on topic ({n})" for n in names))
     for lo in range(0, 100, 20):
@@ -223,9 +223,9 @@ def main() -> int:
     Path(os.environ["RECRUITER_HOME"]).mkdir(parents=True, exist_ok=True)
     prepare_home()
 
-    from recruiter.db import open_session
-    from recruiter.index import session_index
-    from recruiter.ranking import RankOptions
+    from recruiter.core.db import open_session
+    from recruiter.matching.index import session_index
+    from recruiter.matching.ranking import RankOptions
 
     fitbench = load_fitbench()
     labels = fitbench.load_labels(LABELS)

@@ -20,17 +20,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from recruiter.models import Profile
-from recruiter.text import STOP_WORDS, sentences, words
+from recruiter.core.models import Profile
+from recruiter.core.text import STOP_WORDS, sentences, words
 
 # Words that say how something is sold, not what it is about: they carry no audience signal.
-COMMERCE_WORDS = frozenset("""
-app apps platform platforms service services software tool tools toolkit subscription subscriptions box boxes
-kit kits shop shops store stores marketplace brand brands product products company agency online digital
-course courses class classes lesson lessons program programs programme plan plans template templates
-solution solutions startup membership memberships delivery deliveries ticketing tickets ticket site website
-sdk api saas hosted open-source source open premium affordable cheap quality handmade custom organic
-""".split())
+COMMERCE_WORDS = frozenset(["app", "apps", "platform", "platforms", "service", "services", "software", "tool", "tools", "toolkit", "subscription", "subscriptions", "box", "boxes", "kit", "kits", "shop", "shops", "store", "stores", "marketplace", "brand", "brands", "product", "products", "company", "agency", "online", "digital", "course", "courses", "class", "classes", "lesson", "lessons", "program", "programs", "programme", "plan", "plans", "template", "templates", "solution", "solutions", "startup", "membership", "memberships", "delivery", "deliveries", "ticketing", "tickets", "ticket", "site", "website", "sdk", "api", "saas", "hosted", "open-source", "source", "open", "premium", "affordable", "cheap", "quality", "handmade", "custom", "organic"])
 
 _FOR_RE = re.compile(r"\s(?:for|aimed at|to help|helping|that helps?|which helps?)\s", re.I)
 # "We sell X to Y" / "Our X ..." : the merchant talking about itself says nothing about the audience.
@@ -71,8 +65,8 @@ def split_description(description: str) -> DescriptionParts:
     # "Indoor plant shop: rare houseplants, ..." — the part after a colon lists what is sold.
     product, audience = first, ""
     match = None
-    for match in _FOR_RE.finditer(first):
-        pass  # the last "for": "apps for X for Y" sells to Y
+    for match in _FOR_RE.finditer(first):  # noqa: B007 - the last "for": "apps for X for Y" sells to Y
+        pass
     if match is None and seller:
         match = _TO_RE.search(first)  # "we sell desks to remote workers"
     if match is not None:

@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from recruiter.canonical import canonical_url
-from recruiter.models import Match, Profile, ProfileCreate, utcnow
+from recruiter.core.canonical import canonical_url
+from recruiter.core.errors import RecruiterError
+from recruiter.core.models import Match, Profile, ProfileCreate, utcnow
 
 
-class ProfileError(ValueError):
+class ProfileError(RecruiterError, ValueError):
     pass
 
 
@@ -163,3 +164,17 @@ def _as_list(value: Any) -> list[str]:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return value
     raise ProfileError("keywords, exclusions and examples must be lists of text")
+
+
+def default_profile(*, session: Session) -> Profile | None:
+    """The profile a page opens without being told: the last used one, else the only (or first) one."""
+    used = session.exec(select(Profile).where(Profile.last_used_at.is_not(None))
+                        .order_by(Profile.last_used_at.desc())).first()
+    return used or session.exec(select(Profile).order_by(Profile.name)).first()
+
+
+def touch_profile(profile: Profile, *, session: Session) -> None:
+    """Remember the profile as last used (what the next bare /prospects opens)."""
+    profile.last_used_at = utcnow()
+    session.add(profile)
+    session.commit()

@@ -12,6 +12,6 @@ Layout (data flows top to bottom):
   YouTube, Apple Podcasts, newsletter, OPML); each takes the shared client.
 - ``scrapers.scrape`` — runs the right adapter per URL and turns every failure into
   a record with ``ok: false`` and an error, so one bad URL never stops the others.
-- ``scrapers.discovery`` — the resumable discovery job; ``scrapers.cli`` — the
+- ``recruiter.discovery.discover`` — the resumable discovery job; ``recruiter.cli.scraping`` — the
   ``scrape`` and ``discover`` commands registered on the core's Typer app.
 """

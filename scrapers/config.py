@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from recruiter.config import recruiter_home
+from recruiter.core.config import recruiter_home
 
 DEFAULT_USER_AGENT = "recruiter/0.1 (+https://github.com/recruiter/recruiter; affiliate partner research)"
 
@@ -25,7 +25,7 @@ class BaseUrls:
     web_search: str = "https://html.duckduckgo.com/html/"
 
     @classmethod
-    def from_env(cls) -> "BaseUrls":
+    def from_env(cls) -> BaseUrls:
         """``RECRUITER_REDDIT_BASE`` etc. override the defaults."""
         values = {}
         for name in ("reddit", "youtube", "itunes", "web_search"):
@@ -55,7 +55,7 @@ class ScrapeSettings:
     cache_dir: Path | None = None  # None: $RECRUITER_HOME/http-cache
     base_urls: BaseUrls = field(default_factory=BaseUrls.from_env)
 
-    def with_(self, **changes) -> "ScrapeSettings":
+    def with_(self, **changes) -> ScrapeSettings:
         return replace(self, **changes)
 
     def resolved_cache_dir(self) -> Path:

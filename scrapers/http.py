@@ -41,6 +41,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from protego import Protego
 
+from recruiter.core.errors import RecruiterError
+
 from .cache import HttpCache
 from .config import ScrapeSettings
 from .encoding import decode_body, looks_binary
@@ -61,7 +63,7 @@ _BINARY_TYPES = {
 }
 
 
-class FetchError(Exception):
+class FetchError(RecruiterError):
     """A URL could not be fetched; ``str(error)`` is the user-facing reason."""
 
     kind = "fetch"
@@ -131,7 +133,7 @@ class Response:
 
     @property
     def encoding(self) -> str:
-        self.text  # noqa: B018 - decoding sets it
+        _ = self.text  # decoding sets the encoding
         return self._encoding or "utf-8"
 
     def json(self):
@@ -245,7 +247,7 @@ class PoliteClient:
         # Shared fetches (feeds, about pages) many pages of one site link to: fetched once per client.
         self._memo: dict[str, asyncio.Future] = {}
 
-    async def __aenter__(self) -> "PoliteClient":
+    async def __aenter__(self) -> PoliteClient:
         return self
 
     async def __aexit__(self, *exc) -> None:

@@ -71,7 +71,7 @@ class LoopbackServer:
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 path = urlsplit(self.path).path
                 owner.requests.append(self.path)
                 route = owner.routes.get(path)
@@ -100,7 +100,7 @@ class LoopbackServer:
         content_type = _TYPES.get(target.suffix.lower()) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         send(request, 200, target.read_bytes(), content_type)
 
-    def start(self) -> "LoopbackServer":
+    def start(self) -> LoopbackServer:
         self._server = _Server((self.host, 0), self._handler())
         self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -126,7 +126,7 @@ class LoopbackServer:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "LoopbackServer":
+    def __enter__(self) -> LoopbackServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

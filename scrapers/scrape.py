@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 import httpx
 
-from .adapters import AdapterError, ScrapeContext, apple_podcasts, feed, opml, reddit, website, youtube, newsletter
+from .adapters import AdapterError, ScrapeContext, apple_podcasts, feed, newsletter, opml, reddit, website, youtube
 from .config import ScrapeSettings
 from .http import FetchError, PoliteClient, Response, validate_url
 from .records import failed_record, finalize, new_record
@@ -115,4 +115,4 @@ async def scrape_urls(
     finally:
         if own_client:
             await client.aclose()
-    return [r if r is not None else finalize(failed_record(u, "not scraped")) for r, u in zip(results, urls)]
+    return [r if r is not None else finalize(failed_record(u, "not scraped")) for r, u in zip(results, urls, strict=True)]

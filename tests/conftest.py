@@ -23,7 +23,7 @@ def db_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def session(db_url: str) -> Iterator:
-    from recruiter.db import open_session
+    from recruiter.core.db import open_session
 
     with open_session(db_url) as s:
         yield s
@@ -34,7 +34,7 @@ def memory_session() -> Iterator:
     """An in-memory database for pure data-access tests."""
     from sqlmodel import Session
 
-    from recruiter.db import init_db, make_engine
+    from recruiter.core.db import init_db, make_engine
 
     engine = make_engine("sqlite://")
     init_db(engine)
@@ -46,7 +46,7 @@ def memory_session() -> Iterator:
 @pytest.fixture(scope="session")
 def embedding_service():
     """The real all-MiniLM-L6-v2, loaded once for the whole test run."""
-    from recruiter.embedding import get_embedding_service
+    from recruiter.matching.embedding import get_embedding_service
 
     service = get_embedding_service()
     service.encode(["warm-up"])
@@ -63,7 +63,7 @@ def cli(db_url: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("RECRUITER_DB", db_url)
     runner = CliRunner()
 
-    def invoke(*args: str, input: str | None = None):  # noqa: A002
+    def invoke(*args: str, input: str | None = None):
         return runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
 
     return invoke

@@ -11,9 +11,9 @@ import logging
 
 from nicegui import background_tasks, run
 
-from recruiter.db import open_session
-from recruiter.models import Profile
-from recruiter.views import rank_profile, ranking_state
+from recruiter.core.db import open_session
+from recruiter.core.models import Profile
+from recruiter.matching.matches import rank_profile, ranking_state
 
 log = logging.getLogger(__name__)
 _tasks: dict[int, asyncio.Task] = {}
@@ -36,7 +36,7 @@ def is_ranking(profile_id: int) -> bool:
 async def warm_up() -> None:
     """At startup: load the model and bring every stale profile's ranking up to date, before anyone asks."""
     try:
-        from recruiter.embedding import get_embedding_service
+        from recruiter.matching.embedding import get_embedding_service
 
         await run.io_bound(lambda: get_embedding_service().encode_queries(["warm up"]))
         with open_session() as session:
@@ -45,5 +45,5 @@ async def warm_up() -> None:
                      if ranking_state(session.get(Profile, row.id), session=session).stale]
         for profile_id in stale:
             await ensure_ranking(profile_id)
-    except Exception:  # noqa: BLE001 - a warm-up failure must not stop the app; pages rank on demand
+    except Exception:
         log.exception("warm-up failed")

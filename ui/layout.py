@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from nicegui import app, ui
 
-from recruiter.security import login_required
+from recruiter.core.security import login_required
 
 NAV = [("Dashboard", "/", "dashboard"), ("Profiles", "/profiles", "person_search"),
        ("Prospects", "/prospects", "format_list_numbered"), ("Pipeline", "/pipeline", "view_kanban"),

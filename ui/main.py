@@ -9,18 +9,17 @@ import importlib
 import os
 import pkgutil
 
-from recruiter.config import recruiter_home
+from recruiter.core.config import recruiter_home
 
 # Browser sessions are kept with the rest of the user's data, not in whatever folder the app was started from.
 os.environ.setdefault("NICEGUI_STORAGE_PATH", str(recruiter_home() / "nicegui"))
 
-from nicegui import app, ui  # noqa: E402
-from starlette.middleware.base import BaseHTTPMiddleware  # noqa: E402
-from starlette.requests import Request  # noqa: E402
-from starlette.responses import RedirectResponse  # noqa: E402
+from nicegui import app, ui
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
 
-from recruiter.security import (  # noqa: E402
-    LOOPBACK_HOSTS, login_required, password_required_message, storage_secret)
+from recruiter.core.security import LOOPBACK_HOSTS, login_required, password_required_message, storage_secret
 
 # Paths reachable without logging in: the login page itself and NiceGUI's own assets.
 OPEN_PATHS = ("/login", "/_nicegui/", "/favicon.ico")
@@ -41,7 +40,7 @@ def register_pages() -> list[str]:
 class LoginMiddleware(BaseHTTPMiddleware):
     """With a password set, every route but the login page needs a logged-in browser session."""
 
-    async def dispatch(self, request: Request, call_next):  # noqa: ANN001, ANN201
+    async def dispatch(self, request: Request, call_next):
         if login_required() and not app.storage.user.get("authenticated", False):
             path = request.url.path
             if not (path == "/login" or path.startswith(OPEN_PATHS[1:])):

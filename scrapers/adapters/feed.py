@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import feedparser
 
@@ -54,7 +54,7 @@ def looks_like_feed(body: bytes) -> bool:
 def _iso(parsed_time, raw: str | None) -> str | None:
     if parsed_time:
         try:
-            return datetime.fromtimestamp(calendar.timegm(parsed_time), tz=timezone.utc).isoformat()
+            return datetime.fromtimestamp(calendar.timegm(parsed_time), tz=UTC).isoformat()
         except (OverflowError, ValueError, TypeError):
             pass
     return raw or None

@@ -8,7 +8,7 @@ or on the configured base are recognised.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 from ..config import ScrapeSettings
@@ -40,7 +40,7 @@ def matches(url: str, settings: ScrapeSettings) -> bool:
 
 def _iso(timestamp) -> str | None:
     try:
-        return datetime.fromtimestamp(float(timestamp), tz=timezone.utc).isoformat()
+        return datetime.fromtimestamp(float(timestamp), tz=UTC).isoformat()
     except (TypeError, ValueError, OverflowError):
         return None
 

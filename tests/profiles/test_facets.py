@@ -1,7 +1,7 @@
 """The profile description turned into facet queries by its grammar alone."""
 
 from profiles.facets import profile_facets, split_description
-from recruiter.models import Profile
+from recruiter.core.models import Profile
 
 
 def test_product_audience_and_needs_are_split_on_for_and_who() -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from recruiter.canonical import canonical_url, guess_kind
+from recruiter.core.canonical import canonical_url, guess_kind
 
 
 @pytest.mark.parametrize(

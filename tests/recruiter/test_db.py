@@ -1,8 +1,8 @@
 import pytest
 from sqlmodel import Session
 
-from recruiter.config import database_url, index_dir, redact_url
-from recruiter.db import SCHEMA_VERSION, SchemaError, init_db, make_engine, set_setting
+from recruiter.core.config import database_url, index_dir, redact_url
+from recruiter.core.db import SCHEMA_VERSION, SchemaError, init_db, make_engine, set_setting
 
 
 def test_newer_schema_is_refused_and_left_untouched(tmp_path) -> None:
@@ -14,7 +14,7 @@ def test_newer_schema_is_refused_and_left_untouched(tmp_path) -> None:
     with pytest.raises(SchemaError, match="newer"):
         init_db(engine)
     with Session(engine) as session:
-        from recruiter.db import get_setting
+        from recruiter.core.db import get_setting
         assert get_setting("schema_version", session=session) == SCHEMA_VERSION + 1
 
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from sqlmodel import func, select
 
-from recruiter.config import index_dir
-from recruiter.embedding import EmbeddingCache, community_text, content_hash
-from recruiter.importing import read_rows, refresh_index, save_records
-from recruiter.index import forget_loaded_indexes, get_index, load_index
-from recruiter.models import Community
+from recruiter.catalogue.importing import read_rows, save_records
+from recruiter.core.config import index_dir
+from recruiter.core.models import Community, EmbeddingCache
+from recruiter.core.text import community_text, content_hash
+from recruiter.matching.index import forget_loaded_indexes, get_index, load_index, refresh_index
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -31,6 +31,7 @@ def counting(embedding_service, monkeypatch):
 
 def _import_fixture(session) -> None:
     save_records(list(read_rows(FIXTURES / "communities.csv")), session=session)
+    refresh_index(session=session)
 
 
 def test_vectors_are_normalized(embedding_service) -> None:
@@ -45,14 +46,16 @@ def test_unchanged_community_is_never_embedded_twice(session, db_url, counting) 
     counting.clear()
     _import_fixture(session)  # same file again
     save_records([{"url": "https://www.reddit.com/r/houseplants/", "audience_size": 5}], session=session)
+    refresh_index(session=session)
     assert sum(counting) == 0  # audience size is not part of the embedded text
     save_records([{"url": "https://www.reddit.com/r/houseplants/", "description": "Changed text"}], session=session)
+    refresh_index(session=session)
     assert sum(counting) == 1
     assert session.exec(select(func.count()).select_from(EmbeddingCache)).one() == 5
 
 
 def test_identical_text_in_another_database_uses_the_cache_of_that_database(tmp_path, counting) -> None:
-    from recruiter.db import open_session
+    from recruiter.core.db import open_session
 
     with open_session(f"sqlite:///{tmp_path / 'one.db'}") as one:
         _import_fixture(one)
@@ -70,7 +73,7 @@ def test_index_persists_and_agrees_with_database(session, db_url) -> None:
     ids = set(session.exec(select(Community.id)).all())
     assert set(index.ids.tolist()) == ids
     hashes = dict(session.exec(select(Community.id, Community.content_hash)).all())
-    assert all(hashes[int(i)].encode() == h for i, h in zip(index.ids, index.hashes))
+    assert all(hashes[int(i)].encode() == h for i, h in zip(index.ids, index.hashes, strict=True))
     # the faiss search answers with community ids
     houseplants = session.exec(select(Community).where(Community.url.contains("houseplants"))).one()
     scores, found = index.search(index.vectors_for([houseplants.id]), 1)
@@ -81,7 +84,7 @@ def test_interrupted_import_is_repaired_by_next_command(session, db_url, countin
     _import_fixture(session)
     # An import that committed rows but died before embedding and saving the index:
     save_records([{"url": "https://new.example.com", "name": "New", "description": "Sourdough baking"}],
-                 session=session, embed=False)
+                 session=session)
     forget_loaded_indexes()
     stale = load_index(index_dir(db_url), model="all-MiniLM-L6-v2")
     assert len(stale) == 4
@@ -102,7 +105,7 @@ def test_torn_index_files_load_empty_and_resync(session, db_url) -> None:
 
 
 def test_deleted_community_leaves_the_index(session, db_url) -> None:
-    from recruiter.index import bump_data_version
+    from recruiter.core.db import bump_data_version
 
     _import_fixture(session)
     victim = session.exec(select(Community).where(Community.url.contains("trailrunner"))).one()

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from recruiter.importing import RowError, normalize_record, parse_audience, read_rows, save_records
-from recruiter.models import Community
+from recruiter.catalogue.importing import RowError, normalize_record, parse_audience, read_rows, save_records
+from recruiter.core.models import Community
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -16,7 +16,7 @@ def _urls(session) -> list[str]:
 
 def test_csv_bad_rows_are_named_by_line_and_good_rows_kept(memory_session) -> None:
     rows = list(read_rows(FIXTURES / "communities.csv"))
-    report = save_records(rows, session=memory_session, embed=False)
+    report = save_records(rows, session=memory_session)
     assert report.created == 4
     assert len(report.errors) == 2
     assert report.errors[0].startswith("line 3: invalid url")
@@ -28,9 +28,9 @@ def test_csv_bad_rows_are_named_by_line_and_good_rows_kept(memory_session) -> No
 
 def test_reimport_is_idempotent(memory_session) -> None:
     rows = list(read_rows(FIXTURES / "communities.csv"))
-    save_records(rows, session=memory_session, embed=False)
+    save_records(rows, session=memory_session)
     before = [(c.url, c.description, c.last_seen, c.content_hash) for c in memory_session.exec(select(Community)).all()]
-    again = save_records(list(read_rows(FIXTURES / "communities.csv")), session=memory_session, embed=False)
+    again = save_records(list(read_rows(FIXTURES / "communities.csv")), session=memory_session)
     after = [(c.url, c.description, c.last_seen, c.content_hash) for c in memory_session.exec(select(Community)).all()]
     assert (again.created, again.updated, again.unchanged) == (0, 0, 4)
     assert before == after
@@ -39,7 +39,7 @@ def test_reimport_is_idempotent(memory_session) -> None:
 def test_multiline_csv_field_keeps_line_numbers(tmp_path: Path, memory_session) -> None:
     path = tmp_path / "c.csv"
     path.write_text('url,description\nhttps://a.example.com,"two\nlines"\n,missing url\n')
-    report = save_records(list(read_rows(path)), session=memory_session, embed=False)
+    report = save_records(list(read_rows(path)), session=memory_session)
     assert report.created == 1
     assert report.errors == ["line 4: missing url"]
 
@@ -51,7 +51,7 @@ def test_json_list_reports_line_of_each_object(tmp_path: Path, memory_session) -
         {"url": 12, "name": "bad type"},
         {"url": "https://b.example.com", "followers": "1.5k", "summary": "second"},
     ], indent=2))
-    report = save_records(list(read_rows(path)), session=memory_session, embed=False)
+    report = save_records(list(read_rows(path)), session=memory_session)
     assert report.created == 2
     assert report.errors == ["line 7: url must be text, got int"]
     b = memory_session.exec(select(Community).where(Community.url == "https://b.example.com")).one()
@@ -71,7 +71,7 @@ def test_jsonl_with_invalid_line(tmp_path: Path, memory_session) -> None:
     path = tmp_path / "c.jsonl"
     path.write_text('{"url": "https://a.example.com", "kind": "podcast"}\n\n{not json}\n'
                     '{"url": "https://b.example.com", "kind": "spaceship"}\n"just a string"\n')
-    report = save_records(list(read_rows(path)), session=memory_session, embed=False)
+    report = save_records(list(read_rows(path)), session=memory_session)
     assert report.created == 1
     assert report.errors[0].startswith("line 3: invalid JSON")
     assert report.errors[1].startswith("line 4: unknown kind 'spaceship'")
@@ -90,7 +90,7 @@ def test_opml_outlines(tmp_path: Path, memory_session) -> None:
 </body></opml>""")
     rows = list(read_rows(path))
     assert [r.line for r in rows] == [4, 7]
-    report = save_records(rows, session=memory_session, embed=False)
+    report = save_records(rows, session=memory_session)
     assert report.created == 2
     sprudge = memory_session.exec(select(Community).where(Community.url == "https://sprudge.com/feed")).one()
     assert (sprudge.name, sprudge.kind, sprudge.extra.get("category")) == ("Sprudge", "blog", "Coffee")
@@ -100,9 +100,9 @@ def test_opml_outlines(tmp_path: Path, memory_session) -> None:
 
 def test_merge_never_erases_stored_values(memory_session) -> None:
     save_records([{"url": "https://a.example.com", "name": "A", "description": "rich", "audience_size": 10,
-                   "emails": ["x@a.example.com"]}], session=memory_session, embed=False)
+                   "emails": ["x@a.example.com"]}], session=memory_session)
     report = save_records([{"url": "https://A.example.com/", "name": "", "description": "", "audience_size": None,
-                            "emails": ["y@a.example.com"]}], session=memory_session, embed=False)
+                            "emails": ["y@a.example.com"]}], session=memory_session)
     a = memory_session.exec(select(Community)).one()
     assert report.updated == 1
     assert (a.name, a.description, a.audience_size) == ("A", "rich", 10)

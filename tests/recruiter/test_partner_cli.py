@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from recruiter.models import Community, utcnow
+from recruiter.core.models import Community, utcnow
 
 ANNA, POD = "https://anna.example.com", "https://pod.example.com"
 
@@ -26,7 +26,7 @@ def test_platform_commands(cli) -> None:
     shown = cli("platform", "show", "tapfiliate")
     assert "?ref={ref_code}" in shown.output and "Sources (as of" in shown.output
     assert json.loads(cli("platform", "show", "dub", "--format", "json").stdout)["as_of"]
-    assert cli("platform", "show", "nope").exit_code == 1
+    assert cli("platform", "show", "nope").exit_code == 2
     assert "?fpr={ref_code}" in cli("platform", "choose", "firstpromoter").output
     listed = json.loads(cli("platform", "list", "--format", "json").stdout)
     assert [p["key"] for p in listed if p["chosen"]] == ["firstpromoter"]
@@ -40,9 +40,9 @@ def test_link_follows_the_chosen_platform_and_refuses_unknowns(program) -> None:
                              "--format", "json").stdout)
     assert own["ref_code"] == "pod10"
     unknown = program("link", "https://nobody.example.com", "-d", "https://shop.example.com")
-    assert unknown.exit_code == 1 and "no community with URL" in unknown.output
+    assert unknown.exit_code == 2 and "no community with URL" in unknown.output
     bad = program("link", ANNA, "-d", "ftp://shop.example.com")
-    assert bad.exit_code == 1 and "http(s)" in bad.output
+    assert bad.exit_code == 2 and "http(s)" in bad.output
 
 
 def test_activation_commands(program) -> None:
@@ -52,7 +52,7 @@ def test_activation_commands(program) -> None:
     shown = program("activation", "show", ANNA)
     assert "[x] Welcome sent" in shown.output and "Next: link_created" in shown.output
     assert "Mat & Mind" in program("activation", "template", "welcome_sent", ANNA).output
-    assert program("activation", "done", ANNA, "nonsense").exit_code == 1
+    assert program("activation", "done", ANNA, "nonsense").exit_code == 2
     rows = json.loads(program("activation", "list", "--format", "json").stdout)
     assert {r["name"]: r["progress"] for r in rows} == {"Anna": "1/5", "Pod": "0/5"}
     reminders = json.loads(program("activation", "reminders", "--days", "0", "--format", "json").stdout)
@@ -83,18 +83,18 @@ def test_reports_and_performance_listing(program, tmp_path) -> None:
     assert "Partners in never-activated: Anna" in book.output
     assert program("report", "partners", "--since", "last tuesday").exit_code != 0
     assert json.loads(program("report", "partners", "--since", "7d", "--format", "json").stdout)[0]["clicks"] == 100
-    assert program("report", "partners", "--segment", "vip").exit_code == 1
+    assert program("report", "partners", "--segment", "vip").exit_code == 2
 
 
 def test_performance_import_errors_are_one_line(program, tmp_path) -> None:
     missing = program("performance", "import", tmp_path / "nope.csv")
-    assert missing.exit_code == 1 and "no such file" in missing.output
+    assert missing.exit_code == 2 and "no such file" in missing.output
     export = tmp_path / "export.csv"
     export.write_text("When,Who,Visits\n2026-01-01,Anna,3\n")
     bad_map = program("performance", "import", export, "--map", "clicks")
-    assert bad_map.exit_code == 1 and "expected FIELD=Column" in bad_map.output
+    assert bad_map.exit_code == 2 and "expected FIELD=Column" in bad_map.output
     no_date = program("performance", "import", export)
-    assert no_date.exit_code == 1 and "no date or partner column found" in no_date.output
+    assert no_date.exit_code == 2 and "no date or partner column found" in no_date.output
     mapped = program("performance", "import", export, "--map", "date=When", "--map", "partner=Who",
                      "--map", "clicks=Visits")
     assert mapped.exit_code == 0 and "1 kept" in mapped.output

@@ -6,14 +6,29 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from recruiter.links import (LinkError, build_tracked_url, check_destination, community_by_ref_code, community_slug,
-                             create_link, ref_code_for, set_ref_code, slugify)
-from recruiter.models import Community
-from recruiter.performance import FIELDS
-from recruiter.platforms import (PlatformError, chosen_platform, choose_platform, comparison_table, get_platform,
-                                 list_platforms)
+from recruiter.core.models import Community
+from recruiter.partners.links import (
+    LinkError,
+    build_tracked_url,
+    check_destination,
+    community_by_ref_code,
+    community_slug,
+    create_link,
+    ref_code_for,
+    set_ref_code,
+    slugify,
+)
+from recruiter.partners.performance import FIELDS
+from recruiter.partners.platforms import (
+    PlatformError,
+    choose_platform,
+    chosen_platform,
+    comparison_table,
+    get_platform,
+    list_platforms,
+)
 
-CATALOG = Path(__file__).resolve().parents[2] / "recruiter" / "data" / "platforms.json"
+CATALOG = Path(__file__).resolve().parents[2] / "recruiter" / "partners" / "data" / "platforms.json"
 
 
 def _community(session, url: str, name: str = "", kind: str = "blog") -> Community:
@@ -91,7 +106,7 @@ def test_bad_destinations_are_refused() -> None:
 
 
 def test_create_link_stores_once_and_ticks_the_checklist(memory_session) -> None:
-    from recruiter.activation import steps_by_community
+    from recruiter.partners.activation import steps_by_community
 
     anna = _community(memory_session, "https://anna.example.com/blog", "Anna")
     first = create_link(anna, "https://shop.example.com", session=memory_session, platform="tapfiliate")

@@ -7,15 +7,15 @@ from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import select
 
-from recruiter.models import Community, Prospect, utcnow
+from recruiter.core.models import Community, Prospect, utcnow
 
 
 @pytest.fixture
 def program(tmp_path, monkeypatch):
     """A data dir with three partners (one selling, one dormant, one new) and a contacted lead."""
-    from recruiter.db import dispose_engines, open_session
-    from recruiter.partner_models import PerformanceDay
-    from recruiter.pipeline import set_stage
+    from recruiter.core.db import dispose_engines, open_session
+    from recruiter.core.models import PerformanceDay
+    from recruiter.outreach.pipeline import set_stage
 
     monkeypatch.setenv("RECRUITER_HOME", str(tmp_path))
     monkeypatch.delenv("RECRUITER_DB", raising=False)
@@ -62,16 +62,16 @@ async def test_platforms_page_compares_and_chooses(program, user: User) -> None:
     await user.should_see("No platform chosen yet")
     user.find(marker="choose-tapfiliate").click()
     await user.should_see("chosen")
-    from recruiter.db import open_session
-    from recruiter.platforms import chosen_platform
+    from recruiter.core.db import open_session
+    from recruiter.partners.platforms import chosen_platform
 
     with open_session() as session:
         assert chosen_platform(session=session).key == "tapfiliate"
 
 
 async def test_activation_card(program, user: User) -> None:
-    from recruiter.activation import steps_by_community
-    from recruiter.db import open_session
+    from recruiter.core.db import open_session
+    from recruiter.partners.activation import steps_by_community
     from ui.components.activation import render_activation_checklist
 
     @ui.page("/test-activation/{prospect_id}")

@@ -6,14 +6,19 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from recruiter.links import ref_code_for
-from recruiter.models import Community, StageChange, utcnow
-from recruiter.partner_models import PerformanceDay
-from recruiter.performance import (PerformanceError, import_performance, parse_day, parse_mapping, parse_metric,
-                                   resolve_columns)
-from recruiter.pipeline import set_stage
-from recruiter.importing import RowError
-from recruiter.platforms import get_platform
+from recruiter.catalogue.importing import RowError
+from recruiter.core.models import Community, PerformanceDay, StageChange, utcnow
+from recruiter.outreach.pipeline import set_stage
+from recruiter.partners.links import ref_code_for
+from recruiter.partners.performance import (
+    PerformanceError,
+    import_performance,
+    parse_day,
+    parse_mapping,
+    parse_metric,
+    resolve_columns,
+)
+from recruiter.partners.platforms import get_platform
 
 TODAY = utcnow().date()
 
@@ -149,7 +154,7 @@ def test_unused_columns_are_pointed_out(memory_session, partners, tmp_path) -> N
 
 
 def test_partners_named_by_tracked_link_or_email(memory_session, partners, tmp_path) -> None:
-    from recruiter.links import create_link
+    from recruiter.partners.links import create_link
 
     anna, yoga = partners["anna"], partners["yoga"]
     link = create_link(anna, "https://shop.example.com", session=memory_session, platform="rewardful")
@@ -163,7 +168,7 @@ def test_partners_named_by_tracked_link_or_email(memory_session, partners, tmp_p
 
 
 def test_a_mistaken_import_can_be_removed(memory_session, partners, tmp_path) -> None:
-    from recruiter.performance import remove_days
+    from recruiter.partners.performance import remove_days
 
     anna = partners["anna"]
     _import(memory_session, tmp_path, f"Date,Partner,Clicks\n{_day(2)},{anna.url},4\n", name="good.csv")
@@ -173,7 +178,7 @@ def test_a_mistaken_import_can_be_removed(memory_session, partners, tmp_path) ->
 
 
 def test_slash_dates_are_read_the_way_the_file_writes_them(memory_session, partners, tmp_path) -> None:
-    from recruiter.performance import slash_order
+    from recruiter.partners.performance import slash_order
 
     assert slash_order(["03/04/2025", "25/04/2025"]) is True
     assert slash_order(["03/04/2025", "04/25/2025"]) is False

@@ -5,13 +5,20 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from recruiter.activation import (ActivationError, activation_summary, checklist, mark_step, next_step, reminders, render_template,
-                                  unmark_step)
-from recruiter.links import create_link
-from recruiter.models import Community, Prospect, utcnow
-from recruiter.partner_models import PerformanceDay
-from recruiter.pipeline import set_stage, stage_history
-from recruiter.reports import funnel, kind_performance, partner_scorecards, playbook, segment_partners, trend
+from recruiter.core.models import Community, PerformanceDay, Prospect, utcnow
+from recruiter.outreach.pipeline import set_stage, stage_history
+from recruiter.partners.activation import (
+    ActivationError,
+    activation_summary,
+    checklist,
+    mark_step,
+    next_step,
+    reminders,
+    render_template,
+    unmark_step,
+)
+from recruiter.partners.links import create_link
+from recruiter.partners.reports import funnel, kind_performance, partner_scorecards, playbook, segment_partners, trend
 
 TODAY = utcnow().date()
 
@@ -56,7 +63,7 @@ def test_stages_never_move_back_and_non_partners_are_not_moved(memory_session) -
 
 
 def test_time_to_first_click_and_sale(memory_session) -> None:
-    from recruiter.activation import sync_from_performance
+    from recruiter.partners.activation import sync_from_performance
 
     anna = _partner(memory_session, "Anna", joined_days_ago=20)
     _numbers(memory_session, anna, 15, clicks=30)

@@ -3,7 +3,7 @@
 import json
 from datetime import timedelta
 
-from recruiter.models import utcnow
+from recruiter.core.models import utcnow
 
 COMMUNITIES = """url,name,kind,description
 https://yogawithanna.example.com/blog,Yoga with Anna,blog,Gentle yoga for beginners with back pain

@@ -2,14 +2,25 @@ from datetime import date
 
 import pytest
 
-from recruiter.importing import save_records
-from recruiter.pipeline import (PipelineError, activities, add_note, contacted_before, find_community,
-                                list_prospects, set_feedback, set_follow_up, set_stage, stage_history)
+from recruiter.catalogue.importing import save_records
+from recruiter.core.errors import RecruiterError
+from recruiter.outreach.pipeline import (
+    PipelineError,
+    activities,
+    add_note,
+    contacted_before,
+    find_community,
+    list_prospects,
+    set_feedback,
+    set_follow_up,
+    set_stage,
+    stage_history,
+)
 
 
 @pytest.fixture
 def community(memory_session):
-    save_records([{"url": "https://www.reddit.com/r/yoga/", "name": "r/yoga"}], session=memory_session, embed=False)
+    save_records([{"url": "https://www.reddit.com/r/yoga/", "name": "r/yoga"}], session=memory_session)
     return find_community("reddit.com/r/Yoga", session=memory_session)
 
 
@@ -51,7 +62,7 @@ def test_notes_and_follow_up(memory_session, community) -> None:
 
 
 def test_unknown_stage_and_community(memory_session, community) -> None:
-    with pytest.raises(PipelineError, match="unknown stage"):
+    with pytest.raises(RecruiterError, match="unknown stage"):
         set_stage(community, "won", session=memory_session)
-    with pytest.raises(PipelineError, match="no community"):
+    with pytest.raises(RecruiterError, match="no community"):
         find_community("https://nowhere.example.com", session=memory_session)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from profiles.service import save_profile
-from recruiter.importing import save_records
-from recruiter.models import Profile, ProfileCreate
-from recruiter.pipeline import find_community, set_feedback
-from recruiter.ranking import RankOptions, fit_from_score, rank_communities
+from recruiter.catalogue.importing import save_records
+from recruiter.core.models import Profile, ProfileCreate
+from recruiter.matching.ranking import RankOptions, fit_from_score, rank_communities
+from recruiter.outreach.pipeline import find_community, set_feedback
 
 COMMUNITIES = [
     ("https://www.reddit.com/r/houseplants/", "r/houseplants", "Indoor plant lovers trade care tips, rare finds "
@@ -43,7 +43,7 @@ PLANTS = "Indoor plant shop: rare houseplants, grow lights and potting soil for 
 @pytest.fixture(scope="module")
 def ranked_db(tmp_path_factory, embedding_service):
     """One database for the module (embedding is the slow part); tests that write use their own profile."""
-    from recruiter.db import open_session
+    from recruiter.core.db import open_session
 
     url = f"sqlite:///{tmp_path_factory.mktemp('ranking') / 'recruiter.db'}"
     with open_session(url) as session:
@@ -147,7 +147,7 @@ def test_kind_min_audience_and_offset(ranked_db) -> None:
 def test_ranking_is_stored_as_matches(ranked_db) -> None:
     from sqlmodel import select
 
-    from recruiter.models import Match
+    from recruiter.core.models import Match
 
     profile = save_profile(ProfileCreate(name="plants", description=PLANTS), session=ranked_db)
     results = rank_communities(profile, session=ranked_db, limit=3)
@@ -162,7 +162,7 @@ def test_fit_is_a_monotone_calibrated_curve() -> None:
 
 
 def test_rejected_direction_keeps_what_the_query_shares_with_the_rejected() -> None:
-    from recruiter.ranking import _rejected_direction
+    from recruiter.matching.ranking import _rejected_direction
 
     query = np.array([1.0, 0.0, 0.0], dtype=np.float32)
     rejected = np.array([[0.8, 0.6, 0.0]], dtype=np.float32)  # on topic (x) but also about y

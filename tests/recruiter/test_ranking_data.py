@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recruiter.lexical import build_lexical, document_tokens, load_lexical, split_camel, tokens
-from recruiter.neighbors import build_neighbors
+from recruiter.matching.lexical import build_lexical, document_tokens, load_lexical, split_camel, tokens
+from recruiter.matching.neighbors import build_neighbors
 
 
 def test_tokens_stem_and_drop_stop_words() -> None:
@@ -53,21 +53,23 @@ def test_incremental_neighbour_graph_equals_a_full_rebuild() -> None:
 
 @pytest.fixture
 def imported(session, embedding_service):
-    from recruiter.importing import save_records
+    from recruiter.catalogue.importing import save_records
+    from recruiter.matching.index import refresh_index
 
     save_records([{"url": f"https://www.reddit.com/r/topic{i}/", "name": f"r/Topic{i}",
                    "description": text} for i, text in enumerate(
                       ["Houseplants and grow lights", "Espresso machines", "Home brewing beer", "Yoga for back pain"])],
                  session=session)
+    refresh_index(session=session)  # what `recruiter import` does after saving
     return session
 
 
 def test_derived_data_is_built_at_import_and_loaded_not_rebuilt_at_query(imported, db_url, monkeypatch) -> None:
-    from recruiter import rank_data
-    from recruiter.config import index_dir
-    from recruiter.index import forget_loaded_indexes
-    from recruiter.models import Profile
-    from recruiter.ranking import rank_communities
+    from recruiter.core.config import index_dir
+    from recruiter.core.models import Profile
+    from recruiter.matching import rank_data
+    from recruiter.matching.index import forget_loaded_indexes
+    from recruiter.matching.ranking import rank_communities
 
     folder = index_dir(db_url)
     assert (folder / "lexical.json").exists() and (folder / "neighbors.json").exists()
@@ -85,7 +87,7 @@ def test_derived_data_is_built_at_import_and_loaded_not_rebuilt_at_query(importe
 
 
 def test_only_the_unread_tail_of_a_long_text_becomes_passages() -> None:
-    from recruiter.rank_data import CHUNK_FROM, CHUNK_SIZE, passages
+    from recruiter.matching.rank_data import CHUNK_FROM, CHUNK_SIZE, passages
 
     assert passages("A short description.") == []
     text = " ".join(f"Sentence {i} talks about topic {i}." for i in range(120))
@@ -97,7 +99,7 @@ def test_only_the_unread_tail_of_a_long_text_becomes_passages() -> None:
 
 
 def test_incremental_lexical_update_equals_a_full_build() -> None:
-    from recruiter.lexical import reusable_rows, update_lexical
+    from recruiter.matching.lexical import reusable_rows, update_lexical
 
     texts = {1: "coffee beans and espresso", 2: "tea and coffee", 3: "yoga for back pain", 4: "home brewing beer"}
     ids = np.array([1, 2, 3], dtype=np.int64)

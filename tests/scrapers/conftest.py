@@ -3,8 +3,8 @@ temporary RECRUITER_HOME so the HTTP cache never lands in the real home."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest

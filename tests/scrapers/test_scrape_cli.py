@@ -5,23 +5,16 @@ from __future__ import annotations
 import json
 
 import typer
+from scrape_helpers import FIXTURES
 from typer.testing import CliRunner
 
-from scrapers.cli import register
+from recruiter.cli import app
 from scrapers.loopback import send
-from scrape_helpers import FIXTURES
 
 runner = CliRunner()
 
 
 def scrapers_app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main(ctx: typer.Context) -> None:
-        ctx.obj = {"db_url": None}
-
-    register(app)
     return app
 
 
@@ -67,10 +60,11 @@ def test_bad_format_is_refused():
 
 
 def test_save_upserts_without_losing_data(loopback, db_url):
-    from recruiter.cli import app
-    from recruiter.db import open_session
-    from recruiter.models import Community
     from sqlmodel import select
+
+    from recruiter.cli import app
+    from recruiter.core.db import open_session
+    from recruiter.core.models import Community
 
     state = {"page": (FIXTURES / "blog.html").read_text("utf-8")}
     server = loopback({
@@ -94,9 +88,9 @@ def test_save_upserts_without_losing_data(loopback, db_url):
 
 
 def test_discover_command_against_loopback_services(loopback, db_url, monkeypatch):
-    from recruiter.cli import app
-
     from scrape_helpers import fixture_bytes
+
+    from recruiter.cli import app
 
     reddit = loopback({
         "/subreddits/search.json": lambda r: send(r, 200, fixture_bytes("reddit_search.json"), "application/json"),
@@ -159,6 +153,6 @@ def test_hostile_urls_fail_one_by_one_while_the_good_page_succeeds(loopback):
     errors = [r["error"] for r in records[1:]]
     assert all(errors) and not any(r["ok"] for r in records[1:])
     expected = ["404", "503", "redirect loop", "timed out", "too large", "truncated", "binary", "robots.txt", "not a URL", "ftp"]
-    for error, word in zip(errors, expected):
+    for error, word in zip(errors, expected, strict=True):
         assert word in error, (word, error)
     assert "/private/x" not in server.requests

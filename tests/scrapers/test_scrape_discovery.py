@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 from scrape_helpers import FakeWeb, fixture_bytes
 
-pytest.importorskip("recruiter.models")
-
-from scrapers.discovery import JOB_KIND, build_queries, match_score, profile_terms, run_discovery  # noqa: E402
+from recruiter.discovery.discover import JOB_KIND, build_queries, match_score, profile_terms, run_discovery
 
 BLOG = """<html><head><title>Mountain Miles - trail running blog</title>
 <meta name="description" content="Trail running races, ultramarathon training and gear."></head>
@@ -38,7 +36,7 @@ def discovery_web() -> FakeWeb:
 
 @pytest.fixture
 def profile(session):
-    from recruiter.models import Profile
+    from recruiter.core.models import Profile
 
     row = Profile(name="Trail shoes", description="Trail running shoes for ultramarathon runners.",
                   keywords=["trail running", "ultramarathon"], exclusions=["road cycling"])
@@ -61,7 +59,7 @@ def test_queries_and_match_scores(profile):
 async def test_discovery_searches_snowballs_saves_and_ranks(settings, session, profile):
     from sqlmodel import select
 
-    from recruiter.models import Community, Job
+    from recruiter.core.models import Community, Job
 
     web = discovery_web()
     result = await run_discovery(profile, session=session, sources=["reddit", "podcasts", "web"], queries=[],
@@ -80,7 +78,7 @@ async def test_discovery_searches_snowballs_saves_and_ranks(settings, session, p
 
 
 async def test_interrupted_discovery_resumes_without_refetching(settings, session, profile):
-    from recruiter.models import Job
+    from recruiter.core.models import Job
 
     web = discovery_web()
     calls = {"n": 0}
@@ -93,13 +91,13 @@ async def test_interrupted_discovery_resumes_without_refetching(settings, sessio
     with pytest.raises(KeyboardInterrupt):
         await run_discovery(profile, session=session, sources=["reddit", "web"], queries=[], limit=5,
                             settings=settings.with_(), transport=web.transport, progress=interrupt_after_first_batch,
-                            rank=False, embed=False)
+                            rank=False)
     [job] = session.exec(__import__("sqlmodel").select(Job)).all()
     assert job.state == "interrupted" and job.cursor["scraped"] > 0
     first_run = [u for u in web.urls() if not u.endswith("/robots.txt")]
     web.requests.clear()
     result = await run_discovery(profile, session=session, sources=["web", "reddit"], queries=[], limit=5,
-                                 settings=settings, transport=web.transport, rank=False, embed=False)
+                                 settings=settings, transport=web.transport, rank=False)
     assert result["job_id"] == job.id  # same params: the same job resumed
     second_run = [u for u in web.urls() if not u.endswith("/robots.txt")]
     assert not set(first_run) & set(second_run), "a resumed run fetched a URL again"

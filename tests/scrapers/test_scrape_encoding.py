@@ -31,9 +31,9 @@ def test_http_equiv_meta_and_xml_declaration():
 
 
 def test_mislabelled_utf8_is_read_as_utf8():
-    body = '<meta charset="gb2312"><title>人工智能迈上新台阶</title>'.encode("utf-8")
+    body = '<meta charset="gb2312"><title>人工智能迈上新台阶</title>'.encode()
     assert "人工智能迈上新台阶" in decode_body(body)[0]
-    body = '<meta charset="iso-8859-1"><p>café</p>'.encode("utf-8")
+    body = '<meta charset="iso-8859-1"><p>café</p>'.encode()
     assert detect_encoding(body)[0] == "utf-8"
 
 
@@ -46,5 +46,5 @@ def test_undeclared_legacy_bytes_are_guessed_not_crashed():
 
 def test_binary_sniffing():
     assert looks_binary(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
-    assert not looks_binary("<html>héllo</html>".encode("utf-8"))
+    assert not looks_binary("<html>héllo</html>".encode())
     assert not looks_binary(codecs.BOM_UTF16_LE + "<html>".encode("utf-16-le"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scrapers.readability import article_title, extract_article_metadata, text_similarity, unescape_html_entities
 from scrapers.htmldoc import parse_html
+from scrapers.readability import article_title, extract_article_metadata, text_similarity, unescape_html_entities
 
 
 def page(title: str = "", head: str = "", body: str = "") -> str:

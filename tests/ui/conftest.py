@@ -12,18 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from ui_helpers import COOKS, COOKS_DESCRIPTION, FIXTURES, YOGA, YOGA_DESCRIPTION
 
 
 @pytest.fixture(scope="session")
-def prepared_home(embedding_service) -> Iterator[Path]:  # noqa: ANN001 - the shared real model, loaded once
+def prepared_home(embedding_service) -> Iterator[Path]:
     """A data dir with the fixture communities imported and indexed and two profiles, built once."""
     from profiles.service import save_profile
-    from recruiter.db import dispose_engines, open_session
-    from recruiter.importing import import_files, refresh_index
-    from recruiter.index import forget_loaded_indexes
-    from recruiter.models import ProfileCreate
+    from recruiter.catalogue.importing import import_files
+    from recruiter.core.db import dispose_engines, open_session
+    from recruiter.core.models import ProfileCreate
+    from recruiter.matching.index import forget_loaded_indexes, refresh_index
 
     home = Path(tempfile.mkdtemp(prefix="recruiter-ui-template-"))
     url = f"sqlite:///{home / 'recruiter.db'}"
@@ -43,8 +42,8 @@ def prepared_home(embedding_service) -> Iterator[Path]:  # noqa: ANN001 - the sh
 @pytest.fixture(autouse=True)
 def ui_home(prepared_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """This test's own copy of the prepared data dir, as $RECRUITER_HOME."""
-    from recruiter.db import dispose_engines
-    from recruiter.index import forget_loaded_indexes
+    from recruiter.core.db import dispose_engines
+    from recruiter.matching.index import forget_loaded_indexes
 
     home = tmp_path / "home"
     shutil.copytree(prepared_home, home)
@@ -60,7 +59,7 @@ def ui_home(prepared_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 @pytest.fixture
 def db():
     """A session on this test's data dir (the same database the pages use)."""
-    from recruiter.db import open_session
+    from recruiter.core.db import open_session
 
     with open_session() as session:
         yield session

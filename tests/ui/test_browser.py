@@ -18,7 +18,6 @@ from pathlib import Path
 import httpx
 import pytest
 from bs4 import BeautifulSoup
-
 from ui_helpers import COOKS, COOKS_DESCRIPTION, FIXTURES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -72,7 +71,7 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = app_env(home, extra_env)
-        self.log = open(home / "ui.log", "w")  # noqa: SIM115 - closed in stop()
+        self.log = open(home / "ui.log", "w")
         self.process = subprocess.Popen([RECRUITER, "ui", "--host", host, "--port", str(self.port)], env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90

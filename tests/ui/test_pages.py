@@ -8,11 +8,10 @@ import pytest
 from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import select
-
 from ui_helpers import COOKS, YOGA, community_id, profile_id, rank_now
 
 
-async def wait_until(condition, timeout: float = 20.0) -> None:  # noqa: ANN001
+async def wait_until(condition, timeout: float = 20.0) -> None:
     """Background work (ranking, the preview) runs in threads: poll until its result is on the page."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
@@ -21,7 +20,7 @@ async def wait_until(condition, timeout: float = 20.0) -> None:  # noqa: ANN001
         await asyncio.sleep(0.1)
 
 
-def latest(db, statement):  # noqa: ANN001, ANN201
+def latest(db, statement):
     """Run a query on a fresh snapshot (SQLite WAL readers otherwise keep seeing their first read)."""
     db.rollback()
     return db.exec(statement)
@@ -30,14 +29,14 @@ def latest(db, statement):  # noqa: ANN001, ANN201
 def sees(user: User, text: str) -> bool:
     try:
         return bool(user._sees(text))  # the same test should_see uses, without its short retry budget
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
 async def test_dashboard_shows_funnel_follow_ups_and_profiles(user: User, db) -> None:
     from datetime import date, timedelta
 
-    from recruiter.pipeline import find_community, set_follow_up, set_stage
+    from recruiter.outreach.pipeline import find_community, set_follow_up, set_stage
 
     prospect = set_stage(find_community("https://www.reddit.com/r/Breadit/", session=db), "contacted", session=db)
     set_follow_up(prospect, date.today() - timedelta(days=2), session=db)
@@ -91,7 +90,7 @@ async def test_profiles_page_lists_and_creates(user: User, db) -> None:
 
 
 async def test_prospects_opens_last_used_profile_and_ranks_in_background(user: User, db) -> None:
-    from recruiter.models import Match
+    from recruiter.core.models import Match
 
     await user.open("/prospects")  # no profile: the only ranked/last used one, else the first by name
     await user.should_see(f"Ideal client: {COOKS}")
@@ -117,7 +116,7 @@ async def test_prospects_filters_sort_and_paging(user: User) -> None:
 
 
 async def test_shortlist_then_board_then_drag_to_contacted(user: User, db) -> None:
-    from recruiter.models import Prospect, StageChange
+    from recruiter.core.models import Prospect, StageChange
 
     rank_now(COOKS)
     await user.open(f"/prospects?profile={COOKS}")
@@ -148,8 +147,8 @@ async def test_shortlist_then_board_then_drag_to_contacted(user: User, db) -> No
 
 
 async def test_board_warns_before_contacting_twice(user: User, db) -> None:
-    from recruiter.models import Prospect
-    from recruiter.pipeline import find_community, set_stage
+    from recruiter.core.models import Prospect
+    from recruiter.outreach.pipeline import find_community, set_stage
 
     community = find_community("https://www.reddit.com/r/Baking/", session=db)
     set_stage(community, "contacted", session=db)
@@ -169,8 +168,8 @@ async def test_board_warns_before_contacting_twice(user: User, db) -> None:
 
 
 async def test_prospect_detail_template_mailto_and_follow_up(user: User, db) -> None:
-    from recruiter.models import Activity, Prospect
-    from recruiter.pipeline import find_community, set_stage
+    from recruiter.core.models import Activity, Prospect
+    from recruiter.outreach.pipeline import find_community, set_stage
 
     community = find_community("https://sourdoughjournal.example.com/", session=db)
     prospect = set_stage(community, "shortlisted", session=db, profile_id=profile_id(COOKS))
@@ -208,7 +207,7 @@ async def test_login_required_when_password_set(user: User, monkeypatch: pytest.
 
 
 async def test_discover_page_lists_jobs(user: User, db) -> None:
-    from recruiter.models import Job
+    from recruiter.core.models import Job
 
     db.add(Job(kind="discover", state="running", total=10, done=4, progress=0.4))
     db.commit()
@@ -218,17 +217,8 @@ async def test_discover_page_lists_jobs(user: User, db) -> None:
     await user.should_see("4/10")
 
 
-async def test_discover_says_when_scrapers_are_missing(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ui.pages.discover as discover
-
-    monkeypatch.setattr(discover, "available", lambda module: False)
-    await user.open("/discover")
-    await user.should_see("Scraping is not available")
-    await user.should_see("Discovery is not available")
-
-
 async def test_row_not_a_fit_leaves_the_list_and_export_downloads_csv(user: User, db) -> None:
-    from recruiter.models import Prospect
+    from recruiter.core.models import Prospect
 
     rank_now(COOKS)
     await user.open(f"/prospects?profile={COOKS}")
@@ -245,7 +235,7 @@ async def test_row_not_a_fit_leaves_the_list_and_export_downloads_csv(user: User
 
 
 async def test_joined_partner_detail_shows_activation_checklist(user: User, db) -> None:
-    from recruiter.pipeline import find_community, set_stage
+    from recruiter.outreach.pipeline import find_community, set_stage
 
     community = find_community("https://sourdoughjournal.example.com/", session=db)
     prospect = set_stage(community, "joined", session=db, profile_id=profile_id(COOKS))

@@ -6,13 +6,21 @@ from datetime import date, timedelta
 
 import pytest
 from sqlmodel import select
-
-from recruiter.models import Community, Profile
-from recruiter.pipeline import find_community, set_follow_up, set_stage
-from recruiter.views import (DoubleContactError, MatchFilters, apply_feedback, board, default_profile,
-                             follow_ups_due, funnel_counts, match_page, matches_csv, move_prospect, ranking_state,
-                             render_template, touch_profile)
 from ui_helpers import COOKS, YOGA, community_id, profile_id, rank_now
+
+from profiles.service import default_profile, touch_profile
+from recruiter.core.models import Community, Profile
+from recruiter.matching.matches import MatchFilters, match_page, matches_csv, ranking_state
+from recruiter.outreach.dashboard import board, follow_ups_due, funnel_counts
+from recruiter.outreach.pipeline import (
+    DoubleContactError,
+    apply_feedback,
+    find_community,
+    move_prospect,
+    set_follow_up,
+    set_stage,
+)
+from recruiter.outreach.templates import render_template
 
 
 def test_ranking_state_follows_profile_and_data_changes(db) -> None:
@@ -27,7 +35,7 @@ def test_ranking_state_follows_profile_and_data_changes(db) -> None:
     assert ranking_state(profile, session=db).reason == "the profile changed"
     rank_now(COOKS)
     db.rollback()
-    from recruiter.index import bump_data_version
+    from recruiter.core.db import bump_data_version
 
     bump_data_version(session=db)
     assert ranking_state(get_profile(COOKS, session=db), session=db).reason == "communities changed"
@@ -118,13 +126,12 @@ def test_templates_fill_only_the_four_placeholders(db) -> None:
 
 
 async def test_scrape_job_records_progress_and_saves_what_worked(db, monkeypatch: pytest.MonkeyPatch) -> None:
-    import scrapers.scrape
+    import recruiter.discovery.scraping
+    from recruiter.core.models import Job
     from scrapers.records import failed_record, finalize
-
-    from recruiter.models import Job
     from ui.pages.discover import run_scrape_job
 
-    async def fake_scrape(urls, *, on_done=None, **_kw):  # noqa: ANN001, ANN202 - no network in tests
+    async def fake_scrape(urls, *, on_done=None, **_kw):
         records = [finalize({"url": urls[0], "ok": True, "kind": "blog", "name": "Crumb Club",
                              "description": "A blog for sourdough bakers"}),
                    finalize(failed_record(urls[1], "HTTP 404"))]
@@ -132,7 +139,7 @@ async def test_scrape_job_records_progress_and_saves_what_worked(db, monkeypatch
             on_done(index, record)
         return records
 
-    monkeypatch.setattr(scrapers.scrape, "scrape_urls", fake_scrape)
+    monkeypatch.setattr(recruiter.discovery.scraping, "scrape_urls", fake_scrape)
     job_id = await run_scrape_job(["https://crumbclub.example.com/", "https://gone.example.com/"])
     db.rollback()
     job = db.get(Job, job_id)

@@ -13,7 +13,7 @@ YOGA_DESCRIPTION = "Beginners doing yoga at home to ease back pain"
 
 def profile_id(name: str) -> int:
     from profiles.service import get_profile
-    from recruiter.db import open_session
+    from recruiter.core.db import open_session
 
     with open_session() as session:
         return get_profile(name, session=session).id
@@ -22,8 +22,8 @@ def profile_id(name: str) -> int:
 def community_id(name: str) -> int:
     from sqlmodel import select
 
-    from recruiter.db import open_session
-    from recruiter.models import Community
+    from recruiter.core.db import open_session
+    from recruiter.core.models import Community
 
     with open_session() as session:
         return session.exec(select(Community.id).where(Community.name == name)).one()
@@ -31,7 +31,7 @@ def community_id(name: str) -> int:
 
 def rank_now(name: str) -> None:
     """Store the profile's ranking as the background task would (tests want it before the page opens)."""
-    from recruiter.views import rank_profile
+    from recruiter.matching.matches import rank_profile
 
     rank_profile(profile_id(name))
 

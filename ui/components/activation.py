@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from recruiter.activation import (STEP_LABELS, checklist, mark_step, render_template, unmark_step)
-from recruiter.db import open_session
-from recruiter.links import LinkError, create_link, latest_link
-from recruiter.models import PARTNER_STAGES, Community, Prospect
-from recruiter.platforms import chosen_platform
+from recruiter.core.db import open_session
+from recruiter.core.models import PARTNER_STAGES, Community, Prospect
+from recruiter.outreach.templates import latest_link
+from recruiter.partners.activation import STEP_LABELS, checklist, mark_step, render_template, unmark_step
+from recruiter.partners.links import LinkError, create_link
+from recruiter.partners.platforms import chosen_platform
 
 STEP_ICONS = {"welcome_sent": "waving_hand", "link_created": "link", "assets_shared": "collections",
               "first_promotion": "campaign", "first_sale": "shopping_cart"}
@@ -28,7 +29,7 @@ class ActivationCard:
         self.prospect_id = prospect_id
         self.view()
 
-    def _load(self):  # noqa: ANN202
+    def _load(self):
         with open_session() as session:
             prospect = session.get(Prospect, self.prospect_id)
             if prospect is None:
@@ -43,7 +44,7 @@ class ActivationCard:
 
     @ui.refreshable_method
     def view(self) -> None:
-        prospect, community, item, link, extra = self._load()
+        prospect, _community, item, link, extra = self._load()
         with ui.card().classes("w-full") as card:
             card.mark("activation-card")
             ui.label("Activation").classes("text-lg font-medium")

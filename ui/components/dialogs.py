@@ -5,7 +5,7 @@ from __future__ import annotations
 from nicegui import ui
 
 
-async def confirm_contacted_before(root, message: str, *, proceed: str, keep: str) -> bool:  # noqa: ANN001
+async def confirm_contacted_before(root, message: str, *, proceed: str, keep: str) -> bool:
     """Ask before contacting a community again; True only when the user chooses `proceed`."""
     with root, ui.dialog() as dialog, ui.card():
         with ui.row().classes("items-center gap-2"):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from recruiter.db import open_session
-from recruiter.reports import kind_performance
+from recruiter.core.db import open_session
+from recruiter.partners.reports import kind_performance
 
 
 def render_kind_performance(kind: str | None = None) -> None:

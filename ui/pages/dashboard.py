@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from urllib.parse import quote
 
 from nicegui import ui
 
-from recruiter.db import open_session
-from recruiter.models import STAGES
-from recruiter.views import follow_ups_due, funnel_counts, profile_counts, recent_activity
+from recruiter.core.db import open_session
+from recruiter.core.models import STAGES
+from recruiter.outreach.dashboard import follow_ups_due, funnel_counts, profile_counts, recent_activity
 from ui.layout import STAGE_LABELS, empty_state, frame, stage_badge
 
 
@@ -61,7 +61,7 @@ def dashboard_page() -> None:
                 with ui.column().classes("gap-1 w-full"):
                     for item in activity:
                         with ui.row().classes("items-center gap-2 w-full no-wrap text-sm"):
-                            ui.label(item["at"].astimezone(timezone.utc).strftime("%m-%d %H:%M")) \
+                            ui.label(item["at"].astimezone(UTC).strftime("%m-%d %H:%M")) \
                                 .classes("text-grey-6 w-24 shrink-0")
                             ui.link(item["name"], f"/prospects/{item['prospect_id']}").classes("truncate")
                             ui.label(item["kind"]).classes("text-grey-7")

@@ -1,95 +1,44 @@
-"""/discover: start scrape and discovery jobs (when the scrapers package provides them) and follow them.
+"""/discover: start scrape and discovery jobs and follow them.
 
-Jobs are `Job` rows: this page polls them, so a job started from the command line shows here too.
+Both run through `recruiter.discovery` and are `Job` rows written by the one Job service: this page polls them,
+so a job started from the command line shows here too.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
+import asyncio
 from typing import Any
 
 from nicegui import background_tasks, run, ui
-from sqlmodel import select
 
-from profiles.service import list_profiles
-from recruiter.db import open_session
-from recruiter.models import Job, utcnow
+from profiles.service import list_profiles, require_profile
+from recruiter.core.db import open_session
+from recruiter.core.jobs import recent_jobs as stored_jobs
+from recruiter.discovery.discover import SOURCES, run_discovery
+from recruiter.discovery.scraping import scrape_job
 from ui.layout import frame
 
 POLL_SECONDS = 1.0
 
 
-def available(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 def recent_jobs(limit: int = 20) -> list[dict[str, Any]]:
     with open_session() as session:
-        jobs = session.exec(select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)).all()
-    return [{"id": j.id, "kind": j.kind, "state": j.state, "progress": float(j.progress or 0), "done": j.done,
-             "total": j.total, "error": j.error or "", "result": j.result or {}, "params": j.params or {},
+        jobs = stored_jobs(session=session, limit=limit)
+    return [{"id": j.id, "kind": j.kind, "state": j.state, "progress": j.progress, "done": j.done,
+             "total": j.total, "error": j.error, "result": j.result, "params": j.params,
              "created": j.created_at.strftime("%Y-%m-%d %H:%M")} for j in jobs]
-
-
-def _update_job(job_id: int, **changes: Any) -> None:
-    with open_session() as session:
-        job = session.get(Job, job_id)
-        for key, value in changes.items():
-            setattr(job, key, value)
-        job.updated_at = utcnow()
-        session.add(job)
-        session.commit()
 
 
 async def run_scrape_job(urls: list[str]) -> int:
     """Scrape the URLs (network work on the event loop, it is async), then save what worked as communities."""
-    from recruiter.importing import save_records
-    from scrapers.records import to_import_record
-    from scrapers.scrape import scrape_urls
-
-    with open_session() as session:
-        job = Job(kind="scrape", state="running", total=len(urls), params={"urls": urls})
-        session.add(job)
-        session.commit()
-        job_id = job.id
-    done = [0]
-
-    def on_done(_index: int, _record: dict) -> None:
-        done[0] += 1
-        _update_job(job_id, done=done[0], progress=done[0] / max(1, len(urls)) * 0.9)
-
-    try:
-        records = await scrape_urls(urls, on_done=on_done)
-        good = [to_import_record(r) for r in records if r.get("ok")]
-        errors = [f"{r.get('url')}: {r.get('error')}" for r in records if not r.get("ok")]
-        report = None
-        if good:
-            def save() -> str:
-                with open_session() as session:
-                    return str(save_records(good, session=session, source="scrape"))
-            report = await run.io_bound(save)
-        _update_job(job_id, state="done", progress=1.0, result={"saved": len(good), "failed": len(errors),
-                                                                 "errors": errors[:20], "report": report or ""})
-    except Exception as exc:  # noqa: BLE001 - recorded on the job, shown on the page
-        _update_job(job_id, state="failed", error=str(exc))
-    return job_id
+    return await scrape_job(urls, session_factory=open_session)
 
 
 def run_discovery_job(profile_name: str, sources: list[str], queries: list[str], limit: int) -> str:
-    """The scrapers package's discovery, in a worker thread with its own event loop; it records its own Job."""
-    import asyncio
-
-    from profiles.service import require_profile
-
-    discovery = importlib.import_module("scrapers.discovery")
+    """Discovery in a worker thread with its own event loop; it records its own Job."""
     with open_session() as session:
         profile = require_profile(profile_name, session=session)
-        result = asyncio.run(discovery.run_discovery(profile, session=session, sources=sources, queries=queries,
-                                                     limit=limit))
+        result = asyncio.run(run_discovery(profile, session=session, sources=sources, queries=queries, limit=limit))
     parts = [f"{result[k]} {k.replace('_', ' ')}" for k in ("searched", "scraped", "saved", "good_matches")
              if k in result]
     return f"discovery job {result.get('job_id', '?')} finished: " + ", ".join(parts)
@@ -97,8 +46,6 @@ def run_discovery_job(profile_name: str, sources: list[str], queries: list[str],
 
 @ui.page("/discover")
 def discover_page() -> None:
-    can_scrape = available("scrapers.scrape")
-    can_discover = available("scrapers.discovery")
     with open_session() as session:
         profile_names = [p.name for p in list_profiles(session=session)]
     with frame("Discover", active="/discover"):
@@ -106,34 +53,26 @@ def discover_page() -> None:
         with ui.row().classes("w-full gap-4 items-start"):
             with ui.card().classes("flex-1 min-w-[340px] gap-2"):
                 ui.label("Scrape URLs").classes("text-lg font-medium")
-                if not can_scrape:
-                    ui.label("Scraping is not available: the scrapers package is not installed.") \
-                        .classes("text-grey-7 not-available")
-                else:
-                    ui.label("Pages, feeds, subreddits, channels, podcasts or OPML files: one per line.") \
-                        .classes("text-sm text-grey-7")
-                    urls = ui.textarea("URLs").props("autogrow").classes("w-full")
+                ui.label("Pages, feeds, subreddits, channels, podcasts or OPML files: one per line.") \
+                    .classes("text-sm text-grey-7")
+                urls = ui.textarea("URLs").props("autogrow").classes("w-full")
 
-                    async def start_scrape() -> None:
-                        items = [u.strip() for u in (urls.value or "").splitlines() if u.strip()]
-                        if not items:
-                            ui.notify("Enter at least one URL", color="warning")
-                            return
-                        urls.value = ""
-                        background_tasks.create(run_scrape_job(items), name="scrape job")
-                        ui.notify(f"Scraping {len(items)} URLs…")
+                async def start_scrape() -> None:
+                    items = [u.strip() for u in (urls.value or "").splitlines() if u.strip()]
+                    if not items:
+                        ui.notify("Enter at least one URL", color="warning")
+                        return
+                    urls.value = ""
+                    background_tasks.create(run_scrape_job(items), name="scrape job")
+                    ui.notify(f"Scraping {len(items)} URLs…")
 
-                    ui.button("Start scraping", icon="play_arrow", on_click=start_scrape)
+                ui.button("Start scraping", icon="play_arrow", on_click=start_scrape)
             with ui.card().classes("flex-1 min-w-[340px] gap-2"):
                 ui.label("Discover communities for a profile").classes("text-lg font-medium")
-                if not can_discover:
-                    ui.label("Discovery is not available: this install has no scrapers.discovery module.") \
-                        .classes("text-grey-7 not-available")
-                elif not profile_names:
+                if not profile_names:
                     ui.label("Create a profile first.").classes("text-grey-7")
                 else:
-                    discovery = importlib.import_module("scrapers.discovery")
-                    sources_all = list(getattr(discovery, "SOURCES", ["reddit", "podcasts", "youtube", "web"]))
+                    sources_all = list(SOURCES)
                     profile = ui.select(profile_names, value=profile_names[0], label="Profile").classes("w-64")
                     sources = ui.select(sources_all, value=sources_all[:1], multiple=True, label="Sources") \
                         .classes("w-64").props("use-chips")
@@ -148,7 +87,7 @@ def discover_page() -> None:
                         try:
                             message = await run.io_bound(run_discovery_job, profile.value, list(sources.value),
                                                          list(queries.value or []), int(limit.value or 25))
-                        except Exception as exc:  # noqa: BLE001 - shown to the user
+                        except Exception as exc:
                             message = f"discovery failed: {exc}"
                         with root:
                             ui.notify(message)

@@ -6,8 +6,7 @@ import asyncio
 
 from nicegui import app, ui
 
-from recruiter.security import check_password, login_required
-
+from recruiter.core.security import check_password, login_required
 
 WRONG_PASSWORD_DELAY = 1.0
 

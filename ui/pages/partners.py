@@ -7,15 +7,22 @@ from datetime import timedelta
 from pathlib import Path
 
 from nicegui import ui
-from sqlmodel import select
 
-from recruiter.activation import STEP_LABELS, activation_summary, reminders
-from recruiter.db import open_session
-from recruiter.models import Community, Prospect, utcnow
-from recruiter.performance import PerformanceError, import_performance, parse_mapping
-from recruiter.platforms import PlatformError, chosen_platform, has_chosen_platform, list_platforms
-from recruiter.reports import (SEGMENTS, funnel, kind_performance, partner_scorecards, playbook, segment_counts,
-                               trend)
+from recruiter.core.db import open_session
+from recruiter.core.models import utcnow
+from recruiter.outreach.pipeline import prospect_ids_by_url
+from recruiter.partners.activation import STEP_LABELS, activation_summary, reminders
+from recruiter.partners.performance import PerformanceError, import_performance, parse_mapping
+from recruiter.partners.platforms import PlatformError, chosen_platform, has_chosen_platform, list_platforms
+from recruiter.partners.reports import (
+    SEGMENTS,
+    funnel,
+    kind_performance,
+    partner_scorecards,
+    playbook,
+    segment_counts,
+    trend,
+)
 from ui.layout import STAGE_LABELS, empty_state, frame
 
 SEGMENT_COLORS = {"top": "teal", "rising": "green", "steady": "blue", "dormant": "amber-9",
@@ -74,15 +81,13 @@ class PartnersView:
         self.import_dialog = self.build_import_dialog()
 
     # --- data ------------------------------------------------------------------------------------------------
-    def since(self):  # noqa: ANN201
+    def since(self):
         return None if self.period == "all" else utcnow().date() - timedelta(days=int(self.period))
 
     def rows(self) -> list[dict]:
         with open_session() as session:
             rows = partner_scorecards(session=session, since=self.since())
-            ids = dict(session.exec(select(Community.url, Prospect.id)
-                                    .join(Prospect, Prospect.community_id == Community.id)
-                                    .where(Community.url.in_([r["url"] for r in rows]))).all()) if rows else {}
+            ids = prospect_ids_by_url([r["url"] for r in rows], session=session)
         for row in rows:
             row["prospect_id"] = ids.get(row["url"])
             row["stage_label"] = STAGE_LABELS.get(row["stage"], row["stage"])
@@ -175,11 +180,9 @@ class PartnersView:
         with open_session() as session:
             stats = activation_summary(session=session)
             waiting = reminders(session=session, days=7)
-            ids = dict(session.exec(select(Community.url, Prospect.id)
-                                    .join(Prospect, Prospect.community_id == Community.id)
-                                    .where(Community.url.in_([r.url for r in waiting]))).all()) if waiting else {}
+            ids = prospect_ids_by_url([r.url for r in waiting], session=session)
         if stats["partners"]:
-            def days(value) -> str:  # noqa: ANN001
+            def days(value) -> str:
                 return "—" if value is None else f"{value:g} d"
 
             ui.label(f"{stats['promoted']} of {stats['partners']} partners promoted, {stats['sold']} sold · "
@@ -214,7 +217,7 @@ class PartnersView:
         table.props("dense flat").mark("scorecards")
         table.on("rowClick", lambda e: self.open_partner(e.args))
 
-    def open_partner(self, args) -> None:  # noqa: ANN001
+    def open_partner(self, args) -> None:
         row = args[1] if isinstance(args, list) and len(args) > 1 else {}
         if row.get("prospect_id"):
             ui.navigate.to(f"/prospects/{row['prospect_id']}")
@@ -315,7 +318,7 @@ class PartnersView:
         self.import_result.clear()
         self.import_dialog.open()
 
-    async def handle_upload(self, event) -> None:  # noqa: ANN001
+    async def handle_upload(self, event) -> None:
         raw = await event.file.read()
         name = Path(event.file.name or "upload.csv").name
         mapping_items = [m.strip() for m in (self.import_map.value or "").replace(";", ",").split(",") if m.strip()]

@@ -9,10 +9,10 @@ from nicegui import ui
 from nicegui.events import SortableEventArguments
 
 from profiles.service import get_profile, list_profiles
-from recruiter.db import open_session
-from recruiter.models import STAGES
-from recruiter.pipeline import PipelineError
-from recruiter.views import DoubleContactError, board, move_prospect
+from recruiter.core.db import open_session
+from recruiter.core.models import STAGES
+from recruiter.outreach.dashboard import board
+from recruiter.outreach.pipeline import DoubleContactError, PipelineError, move_prospect
 from ui.components.dialogs import confirm_contacted_before
 from ui.layout import KIND_ICONS, STAGE_COLORS, STAGE_LABELS, empty_state, frame
 

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from recruiter.db import open_session
-from recruiter.platforms import (COMPARISON_ROWS, catalog_as_of, catalog_note, choose_platform, chosen_platform,
-                                 has_chosen_platform, list_platforms)
+from recruiter.core.db import open_session
+from recruiter.partners.platforms import (
+    COMPARISON_ROWS,
+    catalog_as_of,
+    catalog_note,
+    choose_platform,
+    chosen_platform,
+    has_chosen_platform,
+    list_platforms,
+)
 from ui.layout import frame
 
 

@@ -7,12 +7,18 @@ from urllib.parse import quote
 
 from nicegui import background_tasks, run, ui
 
-from profiles.service import (ProfileError, delete_profile, duplicate_profile, list_profiles, save_profile,
-                              update_profile)
-from recruiter.canonical import canonical_url
-from recruiter.db import open_session
-from recruiter.models import Profile, ProfileCreate
-from recruiter.views import match_page, preview_matches, ranking_state
+from profiles.service import (
+    ProfileError,
+    delete_profile,
+    duplicate_profile,
+    list_profiles,
+    save_profile,
+    update_profile,
+)
+from recruiter.core.canonical import canonical_url
+from recruiter.core.db import open_session
+from recruiter.core.models import Profile, ProfileCreate
+from recruiter.matching.matches import match_page, preview_matches, ranking_state
 from ui.layout import empty_state, fit_bar, frame, kind_chip
 
 # Seconds of quiet typing before the preview is recomputed: ranking on every keystroke would queue up work.
@@ -153,7 +159,7 @@ class ProfileEditor:
         try:
             rows = await run.io_bound(preview_matches, self.draft(), limit=PREVIEW_SIZE)
             error = ""
-        except Exception as exc:  # noqa: BLE001 - shown to the user, the form stays usable
+        except Exception as exc:
             rows, error = [], f"preview failed: {exc}"
         if version != self.version or self.spinner.is_deleted:
             return  # typed on meanwhile, or the tab is gone

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timezone
+from datetime import UTC, date
 
 from nicegui import ui
 
-from recruiter.db import get_setting, open_session, set_setting
-from recruiter.models import Community, Profile, Prospect
-from recruiter.pipeline import PipelineError, activities, add_note, contacted_before, set_feedback, set_follow_up, \
-    stage_history
-from recruiter.views import (PLACEHOLDERS, REFERRAL_LINK_KEY, DoubleContactError, follow_up_in, log_contact,
-                             mailto_link, move_prospect, outreach_templates, referral_link, render_template,
-                             save_outreach_templates)
+from recruiter.core.db import get_setting, open_session, set_setting
+from recruiter.core.models import Community, Profile, Prospect
+from recruiter.outreach.pipeline import (
+    DoubleContactError,
+    PipelineError,
+    activities,
+    add_note,
+    contacted_before,
+    log_contact,
+    move_prospect,
+    set_feedback,
+    set_follow_up,
+    stage_history,
+)
+from recruiter.outreach.templates import (
+    PLACEHOLDERS,
+    REFERRAL_LINK_KEY,
+    follow_up_in,
+    mailto_link,
+    outreach_templates,
+    referral_link,
+    render_template,
+    save_outreach_templates,
+)
 from ui.components.activation import render_activation_checklist
 from ui.components.dialogs import confirm_contacted_before
 from ui.layout import STAGE_LABELS, empty_state, frame, kind_chip, stage_badge
@@ -56,7 +73,7 @@ class ProspectDetail:
                 self.notes_card()
                 self.timeline_view()
 
-    def prospect(self, session) -> Prospect:  # noqa: ANN001
+    def prospect(self, session) -> Prospect:
         return session.get(Prospect, self.prospect_id)
 
     # --- header: stage, feedback, contacted-before warning ------------------------------------------------
@@ -268,7 +285,7 @@ class ProspectDetail:
             if prospect.next_follow_up == when:
                 return
             set_follow_up(prospect, when, session=session)
-            from recruiter.pipeline import log_activity
+            from recruiter.outreach.pipeline import log_activity
 
             log_activity(prospect, "follow_up", when.isoformat() if when else "cleared", session=session)
         self.timeline_view.refresh()
@@ -296,7 +313,7 @@ class ProspectDetail:
             events = [(a.at, a.kind, a.detail) for a in activities(prospect, session=session)]
             events += [(s.at, "stage", f"{STAGE_LABELS.get(s.from_stage, 'new')} → {STAGE_LABELS.get(s.to_stage, s.to_stage)}"
                         + (f" ({s.note})" if s.note else "")) for s in stage_history(prospect, session=session)]
-        events.sort(key=lambda e: e[0] if e[0].tzinfo else e[0].replace(tzinfo=timezone.utc), reverse=True)
+        events.sort(key=lambda e: e[0] if e[0].tzinfo else e[0].replace(tzinfo=UTC), reverse=True)
         with ui.card().classes("w-full"):
             ui.label("Timeline").classes("text-lg font-medium")
             with ui.timeline(side="right", layout="dense").classes("w-full"):

@@ -14,12 +14,11 @@ from urllib.parse import quote
 from fastapi.responses import RedirectResponse
 from nicegui import app, background_tasks, run, ui
 
-from profiles.service import get_profile, list_profiles
-from recruiter.db import open_session
-from recruiter.models import KINDS, STAGES, Profile
-from recruiter.pipeline import PipelineError
-from recruiter.views import (PAGE_SIZE, SORTS, MatchFilters, apply_feedback, default_profile, match_page,
-                             matches_csv, move_communities, open_prospect, ranking_state, touch_profile)
+from profiles.service import default_profile, get_profile, list_profiles, touch_profile
+from recruiter.core.db import open_session
+from recruiter.core.models import KINDS, STAGES, Profile
+from recruiter.matching.matches import PAGE_SIZE, SORTS, MatchFilters, match_page, matches_csv, ranking_state
+from recruiter.outreach.pipeline import PipelineError, apply_feedback, move_communities, open_prospect
 from ui.background import ensure_ranking, is_ranking
 from ui.components.kind_performance import render_kind_performance
 from ui.layout import STAGE_COLORS, STAGE_LABELS, empty_state, frame
@@ -113,7 +112,7 @@ async def prospects_page(profile: str = "", kind: str = "", min_audience: str = 
     if state and state.stale and not state.stored and 0 < state.communities <= FIRST_RANKING_MAX_COMMUNITIES:
         try:
             await asyncio.wait_for(asyncio.shield(ensure_ranking(chosen.id)), timeout=FIRST_RANKING_WAIT)
-        except Exception:  # noqa: BLE001 - slow or failed: the page opens anyway and says it is ranking
+        except Exception:
             pass
     with frame("Prospects", active="/prospects"):
         if chosen is None:
@@ -234,7 +233,7 @@ class ProspectList:
         else:
             self.count_label.text = "No matches for these filters." if self.state.stored else ""
 
-    def set_filter(self, **changes) -> None:  # noqa: ANN003
+    def set_filter(self, **changes) -> None:
         for key, value in changes.items():
             setattr(self.filters, key, value)
         self.reload(keep_page=False)
@@ -272,7 +271,7 @@ class ProspectList:
     async def rank(self) -> None:
         try:
             await asyncio.shield(ensure_ranking(self.profile.id))
-        except Exception as exc:  # noqa: BLE001 - shown; the stored list stays usable
+        except Exception as exc:
             with self.root:
                 ui.notify(f"Ranking failed: {exc}", color="negative")
         finally:

@@ -1,0 +1,1 @@
+"""The catalogue of communities: reading files, upserting by canonical URL, exporting, sample data."""

@@ -1,0 +1,28 @@
+"""Sample data for a first run: communities and profiles shipped inside the package (`samples/`), so an
+installed wheel seeds as well as a checkout does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlmodel import Session, func, select
+
+from profiles.service import import_profiles
+from recruiter.catalogue.importing import import_files
+from recruiter.core.models import Community
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+def seed_examples(*, session: Session, only_if_empty: bool = False,
+                  progress: Callable[[str, int, int], None] | None = None, folder: Path = SAMPLES) -> str:
+    if only_if_empty and session.exec(select(func.count()).select_from(Community)).one():
+        return "database already has communities: sample data not loaded"
+    files = sorted(p for p in folder.glob("communities*") if p.suffix in (".jsonl", ".json", ".csv", ".opml"))
+    if not files:
+        return f"no sample communities found in {folder}"
+    report = import_files(files, session=session, progress=progress)
+    profiles_file = folder / "profiles.json"
+    saved = import_profiles(profiles_file, session=session)[0] if profiles_file.exists() else []
+    return f"sample data loaded: {report.summary()}; {len(saved)} profiles"

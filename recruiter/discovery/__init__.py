@@ -1,0 +1,1 @@
+"""Discovery: search, scrape, save and rank as a resumable job, over the scrapers' plain records."""

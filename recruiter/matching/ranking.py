@@ -1,0 +1,450 @@
+"""The one ranking function: communities ordered by how well their audience fits an ideal-client profile.
+
+The CLI, the web app and the benchmarks all call `rank_communities`. Each step below was kept only because it
+raised nDCG@20 / P@10 on both the development profiles and our own validation profiles, or (BM25, passages)
+was neutral there and covers a case those topic labels cannot measure; `benchmarks/fitbench_run.py
+--ablations` prints the table.
+
+1. **Facets** (`profiles.facets`): the description is split into audience, needs and topic queries; their
+   embeddings are summed with weights into one query vector.
+2. **Anchors** (Rocchio): example communities and prospects the user shortlisted for this profile pull the
+   query toward their centroid; prospects marked "not a fit" leave the list and push the query away from
+   what they have that the query lacks (their centroid minus its projection on the query: a community
+   rejected for being British law pushes away from "British", not from "law"). Plain Rocchio, pushing away
+   from the whole rejected centroid, lost nDCG on profiles where rejected communities were near the topic.
+   Measured (`fitbench_run.py --examples --feedback`): two example URLs lift nDCG@20 of the rest of the list
+   by +0.049 (dev) / +0.030 (validation); 5 verdicts on the top 20 by +0.052 / +0.009.
+3. **Dense pass**: cosine with every community; a community whose text is longer than the model reads also
+   scores by its best passage (`recruiter.rank_data`).
+4. **Pseudo-relevance feedback**: the centroid of the first pass's top 20 communities (plus any anchors) is
+   added to the query, which moves it from the merchant's wording to the communities' own wording.
+5. **BM25 fusion** (`recruiter.lexical`): BM25 of the audience/topic/keyword words, divided by the query's
+   best BM25 score, added with weight 0.06 so literal names and keywords ("r/Homebrewing", "Kubernetes")
+   are not lost. On the benchmark's coarse topic labels this step is neutral (without it: nDCG@20 +0.004
+   dev / +0.007 validation, P@10 0.000 / -0.005, i.e. within one community per ten profiles); fusing BM25
+   before the feedback step or with a larger weight cost P@10, hence the small, late weight. It is the one
+   step kept for what the labels cannot measure (a merchant's literal keywords); set 0 to drop it.
+6. **Neighbour smoothing**: each community's score is averaged with the mean of its 10 nearest
+   communities' scores (`recruiter.neighbors`), which rescues communities described in two words.
+7. Exclusions subtract; audience size adds a user-weighted bonus of at most 0.03 (a tenth of the spread of a
+   typical top 20), so it reorders near-ties and never lifts an off-topic community over a fitting one.
+
+## How fit is calibrated
+
+`score` is a cosine-like number whose spread depends on the profile. `fit` is a probability: Platt scaling
+(a logistic curve over the score) fitted on the benchmark's labelled pools, 33 profiles, every community in
+the first 200 of each ranking: `fit = 100 / (1 + exp(-(FIT_SLOPE * score + FIT_OFFSET)))`. A fit of 70 means
+that about 70% of communities ranked with that score were on the profile's topic, whatever the profile;
+`benchmarks/fitbench_run.py --calibrate` re-fits the two constants and prints the reliability table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlmodel import Session, delete, select
+
+from profiles.facets import Facet, profile_facets
+from recruiter.core.db import chunked
+from recruiter.core.models import Community, Match, Profile, Prospect, utcnow
+from recruiter.core.text import content_terms, sentences, stem
+from recruiter.matching.embedding import get_embedding_service
+from recruiter.matching.index import CommunityIndex, session_index
+from recruiter.matching.lexical import tokens
+from recruiter.matching.rank_data import RankingData, audience_sizes, community_facts, ranking_data
+
+# Platt-scaling constants for fit (see the module docstring); refit with `fitbench_run.py --calibrate`.
+FIT_SLOPE = 11.53
+FIT_OFFSET = -5.44
+REMOVED = -10.0
+SMOOTHING_FULL_AT = 2000  # the score of a community that must not be listed ("not a fit")
+
+
+@dataclass
+class RankOptions:
+    """Every knob of the ranking; the defaults are the benchmarked configuration (0 switches a step off)."""
+
+    use_facets: bool = True
+    lexical_weight: float = 0.06
+    prf_depth: int = 20
+    prf_weight: float = 2.0
+    smoothing: float = 1.0
+    use_passages: bool = True
+    examples_weight: float = 0.5
+    use_feedback: bool = True
+    feedback_weight: float = 0.5  # Rocchio: the shortlisted centroid added to the query
+    negative_weight: float = 0.25  # Rocchio: the "not a fit" direction (orthogonal to the query) subtracted
+    feedback_local: float = 0.0  # alternative: judged communities' near neighbours inherit the verdict
+    feedback_radius: float = 0.6
+    exclusion_weight: float = 0.6
+    # 0 = fit only (the product's promise); 1 = at most +0.03, about a tenth of the spread of a top 20. On the
+    # benchmark 1 even helps a little (big communities are usually central to their topic) but stays opt-in.
+    audience_weight: float = 0.0
+
+
+@dataclass
+class RankedCommunity:
+    community_id: int
+    url: str
+    name: str
+    kind: str
+    audience_size: int | None
+    score: float
+    fit: int
+    why: str
+    rank: int = 0
+    stage: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("extra")
+        return data
+
+    def public(self) -> dict[str, Any]:
+        """The CLI contract: {url, name, kind, audience_size, score, fit, why}."""
+        return {k: getattr(self, k) for k in ("url", "name", "kind", "audience_size", "score", "fit", "why")}
+
+
+def fit_from_score(score: float) -> int:
+    """Calibrated fit 0–100: the share of communities with this score that were on topic in the benchmark."""
+    if score <= REMOVED:
+        return 0
+    return int(round(100.0 / (1.0 + math.exp(-(FIT_SLOPE * score + FIT_OFFSET)))))
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector
+
+
+@dataclass
+class Scored:
+    """Everything the scoring computed that the explanation needs."""
+
+    scores: np.ndarray
+    facets: list[Facet]
+    facet_vectors: np.ndarray
+    query_terms: list[str]
+    anchor_ids: list[int]  # examples first, then shortlisted
+    example_count: int
+    dense: np.ndarray  # the score before neighbour smoothing
+
+
+def score_profile(profile: Profile, *, index: CommunityIndex, data: RankingData, session: Session,
+                  options: RankOptions) -> Scored:
+    """Score every indexed community for the profile (higher = better fit); see the module docstring."""
+    service = get_embedding_service(index.model)
+    vectors = index.vectors
+    facets = profile_facets(profile) if options.use_facets else profile_facets(profile)[:1]
+    texts = [f.text for f in facets]
+    exclusions = [e for e in (profile.exclusions or []) if e.strip()] if options.exclusion_weight else []
+    encoded = service.encode_queries(texts + exclusions)
+    facet_vectors, exclusion_vectors = encoded[: len(texts)], encoded[len(texts):]
+    weights = np.array([f.weight for f in facets], dtype=np.float32)
+    query = _unit(weights @ facet_vectors)
+
+    example_ids = _community_ids(profile.examples or [], session=session) if options.examples_weight else []
+    positives, negatives = _feedback_ids(profile, session=session) if options.use_feedback else ([], [])
+    positives = [i for i in positives if i not in set(example_ids)]
+    anchors = [i for i in example_ids + positives if i in index.position]
+    if example_ids:
+        query = query + options.examples_weight * _unit(index.vectors_for(example_ids).mean(axis=0))
+    if positives and options.feedback_weight:
+        query = query + options.feedback_weight * _unit(index.vectors_for(positives).mean(axis=0))
+    negative_vectors = index.vectors_for(negatives)
+    query = _unit(query)
+    if len(negative_vectors) and options.negative_weight:
+        query = _unit(query - options.negative_weight * _rejected_direction(negative_vectors, query))
+
+    dense = _dense(query, vectors, data, options.use_passages)
+    scores = dense.copy()
+    query_terms = data.lexical.query_terms(" ".join([profile.description or "", *(profile.keywords or [])]))
+    removed = [index.position[i] for i in negatives if i in index.position]
+    if options.prf_depth:
+        ranked = scores.copy()
+        ranked[removed] = -np.inf
+        # A small database has no "top 20" worth averaging: one community in 200 at most (and at least 2).
+        depth = min(options.prf_depth, max(2, len(ranked) // 200), len(ranked))
+        top = np.argpartition(-ranked, depth - 1)[:depth]
+        feedback_rows = np.unique(np.concatenate([top, [index.position[i] for i in anchors]]).astype(np.int64))
+        centroid = _unit(vectors[feedback_rows].mean(axis=0))
+        expanded = _unit(query + options.prf_weight * centroid)
+        scores = _dense(expanded, vectors, data, options.use_passages)
+    if options.lexical_weight:
+        # BM25 over the words of the audience, topic and keyword facets (the description's commerce words and
+        # needs clause only add noise), normalized by the query's best document.
+        lexical_text = " ".join(_facet_phrase(f) for f in facets if f.name in ("audience", "topic", "keywords"))
+        lexical = data.lexical.scores(lexical_text or " ".join(f.text for f in facets))
+        top = float(lexical.max()) if len(lexical) else 0.0
+        if top > 0:
+            scores = scores + options.lexical_weight * lexical / top
+    own = scores
+    if options.smoothing and data.neighbor_positions.size:
+        # Neighbourhoods mean something only in a large database: full weight from SMOOTHING_FULL_AT on.
+        weight = options.smoothing * min(1.0, len(scores) / SMOOTHING_FULL_AT)
+        scores = _smooth(scores, data.neighbor_positions, weight)
+    if options.feedback_local and (positives or len(negative_vectors)):
+        # Communities very like a judged one inherit the verdict; the rest of the list keeps its breadth.
+        for ids_, sign in ((positives, 1.0), (negatives, -1.0)):
+            judged = index.vectors_for(ids_)
+            if len(judged):
+                near = np.clip((judged @ vectors.T).max(axis=0) - options.feedback_radius, 0, None)
+                scores = scores + sign * options.feedback_local * near
+    if len(exclusion_vectors):
+        penalty = np.clip((exclusion_vectors @ vectors.T).max(axis=0) - 0.25, 0, None)
+        scores = scores - options.exclusion_weight * penalty
+    if options.audience_weight:
+        audience = audience_sizes(index, data, session=session)
+        scores = scores + options.audience_weight * 0.03 * np.clip(np.log10(audience + 1) / 7, 0, 1)
+    scores = scores.astype(np.float32, copy=False)
+    scores[removed] = REMOVED
+    return Scored(scores=scores, facets=facets, facet_vectors=facet_vectors, query_terms=query_terms,
+                  anchor_ids=anchors, example_count=len([i for i in example_ids if i in index.position]),
+                  dense=own)
+
+
+def _rejected_direction(rejected: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """What the rejected communities have that the query does not: their centroid minus its projection on the
+    query. A community rejected for being British law, not law, should push the list away from "British",
+    not from "law" (plain Rocchio did the latter and halved nDCG on such profiles)."""
+    centroid = _unit(rejected.mean(axis=0))
+    return _unit(centroid - float(centroid @ query) * query)
+
+
+def _dense(query: np.ndarray, vectors: np.ndarray, data: RankingData, use_passages: bool) -> np.ndarray:
+    """Cosine with every community; a long text scores by its whole vector or its best passage."""
+    scores = vectors @ query
+    if use_passages and len(data.chunk_rows):
+        best = np.full(len(scores), -np.inf, dtype=np.float32)
+        np.maximum.at(best, data.chunk_rows, data.chunk_vectors @ query)
+        scores = np.maximum(scores, best)
+    return scores
+
+
+def _smooth(scores: np.ndarray, neighbors: np.ndarray, weight: float) -> np.ndarray:
+    """score + weight * mean(neighbours' scores), rescaled by 1 + weight to keep the cosine scale."""
+    return (scores + weight * scores[neighbors].mean(axis=1)) / (1 + weight)
+
+
+def rank_communities(
+    profile: Profile,
+    *,
+    session: Session,
+    limit: int = 50,
+    offset: int = 0,
+    kind: str | None = None,
+    min_audience: int | None = None,
+    options: RankOptions | None = None,
+    store: bool = True,
+    index: CommunityIndex | None = None,
+) -> list[RankedCommunity]:
+    """Rank every indexed community for the profile; return `limit` rows after `offset`, best first."""
+    options = options or RankOptions()
+    index = index or session_index(session)
+    if len(index) == 0:
+        return []
+    data = ranking_data(index, session=session)
+    scored = score_profile(profile, index=index, data=data, session=session, options=options)
+    if kind or min_audience:
+        kinds, audience = community_facts(index, data, session=session)
+        mask = np.ones(len(scored.scores), dtype=bool)
+        if kind:
+            mask &= kinds == kind
+        if min_audience:
+            mask &= audience >= min_audience
+        scored.scores = np.where(mask, scored.scores, REMOVED).astype(np.float32)
+    rows = _top_rows(index, scored.scores, session=session, want=offset + limit, kind=kind,
+                     min_audience=min_audience)
+    rows = rows[offset: offset + limit]
+    anchors = _communities(scored.anchor_ids, session=session)
+    results = []
+    for position, (community, score) in enumerate(rows, start=offset + 1):
+        p = index.position[community.id]
+        results.append(RankedCommunity(
+            community_id=community.id, url=community.url, name=community.name or community.title or community.url,
+            kind=community.kind, audience_size=community.audience_size, score=round(float(score), 4),
+            fit=fit_from_score(float(score)), rank=position,
+            why=explain_match(profile, community, index=index, scored=scored, position=p, anchors=anchors),
+        ))
+    if store:
+        store_matches(profile, results, session=session, replace=offset == 0)
+    return results
+
+
+def _top_rows(index: CommunityIndex, scores: np.ndarray, *, session: Session, want: int, kind: str | None,
+              min_audience: int | None) -> list[tuple[Community, float]]:
+    """The best `want` communities passing the filters: widen the candidate pool until enough pass."""
+    n = int(np.count_nonzero(scores > REMOVED))  # filtered-out and rejected communities sort last
+    if n == 0:
+        return []
+    pool = min(n, max(want * 4, 200))
+    while True:
+        top = np.argpartition(-scores, pool - 1)[:pool]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        ids = [int(index.ids[i]) for i in top]
+        by_id = _communities(ids, session=session)
+        rows = []
+        for i, community_id in zip(top, ids, strict=True):
+            community = by_id.get(community_id)
+            if community is None or scores[i] <= REMOVED:
+                continue
+            if kind and community.kind != kind:
+                continue
+            if min_audience and (community.audience_size or 0) < min_audience:
+                continue
+            rows.append((community, float(scores[i])))
+            if len(rows) >= want:
+                return rows
+        if pool >= n:
+            return rows
+        pool = min(n, pool * 8)
+
+
+def _communities(ids: list[int], *, session: Session) -> dict[int, Community]:
+    out: dict[int, Community] = {}
+    for part in chunked(ids):
+        for c in session.exec(select(Community).where(Community.id.in_(part))).all():
+            out[c.id] = c
+    return out
+
+
+def _community_ids(urls: list[str], *, session: Session) -> list[int]:
+    if not urls:
+        return []
+    from recruiter.core.canonical import canonical_url
+
+    wanted = []
+    for url in urls:
+        try:
+            wanted.append(canonical_url(url))
+        except Exception:
+            wanted.append(url)
+    rows = session.exec(select(Community.url, Community.id).where(Community.url.in_(wanted + list(urls)))).all()
+    by_url = dict(rows)
+    found = [by_url.get(c) or by_url.get(u) for c, u in zip(wanted, urls, strict=True)]
+    return list(dict.fromkeys(i for i in found if i is not None))
+
+
+def _feedback_ids(profile: Profile, *, session: Session) -> tuple[list[int], list[int]]:
+    if profile.id is None:
+        return [], []
+    rows = session.exec(
+        select(Prospect.community_id, Prospect.feedback).where(
+            Prospect.profile_id == profile.id, Prospect.feedback.is_not(None)
+        )
+    ).all()
+    return ([c for c, f in rows if f == "shortlist"], [c for c, f in rows if f == "not_a_fit"])
+
+
+FACET_LABELS = {"description": "the description", "audience": "the audience", "needs": "their needs",
+                "topic": "the product's topic", "keywords": "the keywords", "name": "the profile name"}
+
+
+def explain_match(profile: Profile, community: Community, *, index: CommunityIndex, scored: Scored,
+                  position: int, anchors: dict[int, Community] | None = None) -> str:
+    """A short human reason: matched facets, shared terms, the passage, the closest example or shortlisted."""
+    vector = index.vectors[position]
+    facet_sims = scored.facet_vectors @ vector
+    order = np.argsort(-facet_sims)
+    best = [scored.facets[i] for i in order[:2] if facet_sims[i] >= facet_sims[order[0]] - 0.03]
+    parts = ["matches " + " and ".join(
+        f"{FACET_LABELS.get(f.name, f.name)}" + (f' ("{_short(_facet_phrase(f))}")' if f.name != "description"
+                                                  else "")
+        for f in best)]
+    shared = _shared_terms(profile, community, scored.query_terms)
+    if shared:
+        parts.append("shares " + ", ".join(f'"{t}"' for t in shared))
+        passage = _best_passage(community, {stem(t) for t in shared})
+        if passage:
+            parts.append(f'"{passage}"')
+    if scored.anchor_ids and anchors:
+        sims = index.vectors_for(scored.anchor_ids) @ vector
+        j = int(np.argmax(sims))
+        anchor = anchors.get(scored.anchor_ids[j])
+        if anchor is not None and anchor.id == community.id:
+            parts.append("an example community" if j < scored.example_count else "you shortlisted it")
+        elif anchor is not None:
+            label = "example" if j < scored.example_count else "shortlisted"
+            parts.append(f"closest {label}: {anchor.name or anchor.url} ({sims[j]:.2f})")
+    if position < len(scored.dense) and scored.dense[position] < scored.scores[position] - 0.03:
+        parts.append("its nearest communities fit too")
+    return "; ".join(parts)
+
+
+def _facet_phrase(facet: Facet) -> str:
+    for prefix in ("a community of ", "people interested in "):
+        if facet.text.startswith(prefix):
+            return facet.text[len(prefix):]
+    return facet.text
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _shared_terms(profile: Profile, community: Community, query_terms: list[str]) -> list[str]:
+    """Profile words (as the merchant wrote them) whose stems occur in the community's text."""
+    text = " ".join([community.name or "", community.title or "", community.description or "",
+                     " ".join(community.recent_posts or [])])
+    community_stems = set(tokens(text)) | {stem(t) for t in content_terms(text)}
+    wanted = set(query_terms)
+    out = []
+    for term in content_terms(" ".join([profile.description or "", *(profile.keywords or [])])):
+        stems = tokens(term)
+        if stems and stems[0] in wanted and stems[0] in community_stems:
+            out.append(term)
+    return out[:5]
+
+
+def _best_passage(community: Community, stems: set[str], width: int = 90) -> str:
+    candidates = sentences(community.description or "") + [community.title or ""]
+    best, best_hits = "", 0
+    for sentence in candidates:
+        hits = sum(1 for t in content_terms(sentence) if stem(t) in stems)
+        if hits > best_hits:
+            best, best_hits = sentence, hits
+    if not best:
+        return ""
+    return best if len(best) <= width else best[: width - 1].rsplit(" ", 1)[0] + "…"
+
+
+def store_matches(profile: Profile, results: list[RankedCommunity], *, session: Session, replace: bool) -> None:
+    """Keep the latest ranking as Match rows (one per profile × community); prospects are untouched."""
+    if replace:
+        session.exec(delete(Match).where(Match.profile_id == profile.id))
+    else:
+        ids = [r.community_id for r in results]
+        session.exec(delete(Match).where(Match.profile_id == profile.id, Match.community_id.in_(ids)))
+    now = utcnow()
+    session.add_all(
+        Match(profile_id=profile.id, community_id=r.community_id, score=r.score, fit=r.fit, why=r.why,
+              rank=r.rank, ranked_at=now)
+        for r in results
+    )
+    profile.last_used_at = now
+    session.add(profile)
+    session.commit()
+
+
+def audience_label(size: int | None) -> str:
+    if not size:
+        return "—"
+    for unit, value in (("M", 1e6), ("k", 1e3)):
+        if size >= value:
+            return f"{size / value:.1f}{unit}".replace(".0", "")
+    return str(size)
+
+
+__all__ = [
+    "RankOptions",
+    "RankedCommunity",
+    "audience_label",
+    "explain_match",
+    "fit_from_score",
+    "rank_communities",
+    "score_profile",
+]

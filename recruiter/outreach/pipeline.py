@@ -1,0 +1,298 @@
+"""The outreach pipeline: one prospect per community, its stage history, notes, follow-ups and feedback.
+
+The rules of the pipeline live here and nowhere else, so the CLI, the board, the prospect page and the
+sequences refuse the same moves: a community that heard from us once is never "contacted" a second time
+without `force` (a prospect moved back to discovered, or one already past contacted), and every move is
+recorded in the stage history with its time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from recruiter.core.canonical import canonical_url
+from recruiter.core.db import chunked
+from recruiter.core.errors import Conflict, NotFound, RecruiterError
+from recruiter.core.models import (
+    CONTACT_ACTIVITY_KINDS,
+    CONTACTED_STAGES,
+    Activity,
+    Community,
+    Feedback,
+    Prospect,
+    StageChange,
+    check_stage,
+    utcnow,
+)
+
+
+class PipelineError(RecruiterError, ValueError):
+    pass
+
+
+class DoubleContactError(PipelineError, Conflict):
+    """Moving this prospect to Contacted would reach out a second time."""
+
+    def __init__(self, when: datetime, stage: str | None = None) -> None:
+        self.when = when
+        self.stage = stage
+        if stage:
+            message = (f"already {stage} (first contacted on {when:%Y-%m-%d %H:%M} UTC): moving it back to "
+                       "contacted would be double outreach; use --force if you really mean it")
+        else:
+            message = (f"already contacted on {when:%Y-%m-%d %H:%M} UTC: contacting again would be double "
+                       "outreach; use --force if you really mean it")
+        super().__init__(message)
+
+
+def find_community(url_or_id: str | int, *, session: Session) -> Community:
+    if isinstance(url_or_id, int) or (isinstance(url_or_id, str) and url_or_id.isdigit()):
+        community = session.get(Community, int(url_or_id))
+        if community is not None:
+            return community
+    try:
+        url = canonical_url(str(url_or_id))
+    except ValueError as exc:
+        raise PipelineError(str(exc)) from None
+    community = session.exec(select(Community).where(Community.url == url)).first()
+    if community is None:
+        raise NotFound(f"no community with URL {url} (import or scrape it first)")
+    return community
+
+
+def get_or_create_prospect(community: Community, *, session: Session, profile_id: int | None = None) -> Prospect:
+    prospect = session.exec(select(Prospect).where(Prospect.community_id == community.id)).first()
+    if prospect is None:
+        prospect = Prospect(community_id=community.id, profile_id=profile_id, stage="discovered")
+        session.add(prospect)
+        session.flush()
+        session.add(StageChange(prospect_id=prospect.id, from_stage=None, to_stage="discovered"))
+    elif profile_id and not prospect.profile_id:
+        prospect.profile_id = profile_id
+        session.add(prospect)
+    return prospect
+
+
+def set_stage(
+    community: Community,
+    stage: str,
+    *,
+    session: Session,
+    note: str = "",
+    profile_id: int | None = None,
+    at: datetime | None = None,
+    force: bool = False,
+) -> Prospect:
+    """Move the community's prospect to a stage (creating the prospect if needed) and record the change.
+
+    A move to `contacted` of a community that heard from us before is refused (`DoubleContactError`)
+    unless `force`: one already past contacted (replied, joined...), or one contacted once and moved back."""
+    stage = check_stage(stage)
+    prospect = get_or_create_prospect(community, session=session, profile_id=profile_id)
+    if stage == "contacted" and prospect.stage != "contacted" and not force:
+        check_first_contact(prospect, session=session)
+    when = at or utcnow()
+    if prospect.stage != stage:
+        session.add(StageChange(prospect_id=prospect.id, from_stage=prospect.stage, to_stage=stage, at=when,
+                                note=note))
+        prospect.stage = stage
+        prospect.stage_changed_at = when
+        if stage == "shortlisted" and not prospect.feedback:
+            prospect.feedback = "shortlist"
+        if stage == "contacted":
+            session.add(Activity(prospect_id=prospect.id, kind="contacted", detail=note, at=when))
+    if note:
+        prospect.notes = (prospect.notes + "\n" if prospect.notes else "") + note
+        session.add(Activity(prospect_id=prospect.id, kind="note", detail=note, at=when))
+    prospect.updated_at = when
+    session.add(prospect)
+    session.commit()
+    session.refresh(prospect)
+    return prospect
+
+
+def set_feedback(community: Community, feedback: str | None, *, session: Session,
+                 profile_id: int | None = None) -> Prospect:
+    """Record "shortlist" / "not_a_fit" for the ranking; shortlisting also moves a new prospect on."""
+    if feedback is not None and feedback not in {f.value for f in Feedback}:
+        raise PipelineError(f"unknown feedback {feedback!r} (shortlist or not_a_fit)")
+    prospect = get_or_create_prospect(community, session=session, profile_id=profile_id)
+    if profile_id:
+        prospect.profile_id = profile_id
+    prospect.feedback = feedback
+    session.add(Activity(prospect_id=prospect.id, kind="feedback", detail=feedback or "cleared"))
+    session.add(prospect)
+    session.commit()
+    if feedback == "shortlist" and prospect.stage == "discovered":
+        return set_stage(community, "shortlisted", session=session)
+    if feedback == "not_a_fit" and prospect.stage in ("discovered", "shortlisted"):
+        return set_stage(community, "declined", session=session, note="not a fit")
+    return prospect
+
+
+def add_note(prospect: Prospect, text: str, *, session: Session) -> Activity:
+    text = text.strip()
+    if not text:
+        raise PipelineError("a note needs text")
+    prospect.notes = (prospect.notes + "\n" if prospect.notes else "") + text
+    prospect.updated_at = utcnow()
+    activity = Activity(prospect_id=prospect.id, kind="note", detail=text)
+    session.add_all([prospect, activity])
+    session.commit()
+    return activity
+
+
+def log_activity(prospect: Prospect, kind: str, detail: str = "", *, session: Session,
+                 data: dict[str, Any] | None = None) -> Activity:
+    activity = Activity(prospect_id=prospect.id, kind=kind, detail=detail, data=data or {})
+    session.add(activity)
+    session.commit()
+    return activity
+
+
+def set_follow_up(prospect: Prospect, when: date | None, *, session: Session) -> Prospect:
+    prospect.next_follow_up = when
+    prospect.updated_at = utcnow()
+    session.add(prospect)
+    session.commit()
+    return prospect
+
+
+def check_first_contact(prospect: Prospect, *, session: Session) -> None:
+    """Raise `DoubleContactError` when reaching out to this prospect now would be a second first contact."""
+    if prospect.id is None or prospect.stage == "contacted":
+        return
+    when = contacted_before(prospect, session=session)
+    past = prospect.stage in CONTACTED_STAGES
+    if past and when is None:
+        when = prospect.stage_changed_at  # moved straight past contacted (a reply logged first)
+    if when is not None:
+        raise DoubleContactError(when, stage=prospect.stage if past else None)
+
+
+def contacted_before(prospect: Prospect, *, session: Session) -> datetime | None:
+    """When this community was first contacted, if ever: the guard against double outreach."""
+    first = session.exec(
+        select(StageChange.at).where(StageChange.prospect_id == prospect.id,
+                                     StageChange.to_stage.in_(CONTACTED_STAGES)).order_by(StageChange.at)
+    ).first()
+    if first:
+        return first
+    return session.exec(
+        select(Activity.at).where(Activity.prospect_id == prospect.id,
+                                  Activity.kind.in_(CONTACT_ACTIVITY_KINDS))
+        .order_by(Activity.at)
+    ).first()
+
+
+def list_prospects(*, session: Session, stage: str | None = None, profile_id: int | None = None
+                   ) -> list[tuple[Prospect, Community]]:
+    query = select(Prospect, Community).join(Community, Community.id == Prospect.community_id)
+    if stage:
+        query = query.where(Prospect.stage == check_stage(stage))
+    if profile_id:
+        query = query.where(Prospect.profile_id == profile_id)
+    return list(session.exec(query.order_by(Prospect.stage_changed_at.desc())).all())
+
+
+def prospect_ids_by_url(urls: list[str], *, session: Session) -> dict[str, int]:
+    """{community URL: prospect id} for those of these communities that have a prospect."""
+    out: dict[str, int] = {}
+    for part in chunked(urls):
+        out.update(session.exec(select(Community.url, Prospect.id).join(Prospect, Prospect.community_id == Community.id)
+                                .where(Community.url.in_(part))).all())
+    return out
+
+
+def stage_history(prospect: Prospect, *, session: Session) -> list[StageChange]:
+    return list(session.exec(select(StageChange).where(StageChange.prospect_id == prospect.id)
+                             .order_by(StageChange.at, StageChange.id)).all())
+
+
+def activities(prospect: Prospect, *, session: Session) -> list[Activity]:
+    return list(session.exec(select(Activity).where(Activity.prospect_id == prospect.id)
+                             .order_by(Activity.at.desc(), Activity.id.desc())).all())
+
+
+def prospect_to_dict(prospect: Prospect, community: Community) -> dict[str, Any]:
+    return {
+        "url": community.url,
+        "name": community.name,
+        "kind": community.kind,
+        "stage": prospect.stage,
+        "feedback": prospect.feedback,
+        "next_follow_up": prospect.next_follow_up.isoformat() if prospect.next_follow_up else None,
+        "stage_changed_at": prospect.stage_changed_at.isoformat(timespec="seconds"),
+        "notes": prospect.notes,
+    }
+
+
+# --- moves the screens make ----------------------------------------------------------------------------
+
+def apply_feedback(community_ids: list[int], feedback: str | None, *, session: Session,
+                   profile_id: int | None) -> int:
+    """Shortlist or reject communities for a profile (the next ranking learns from it); returns how many."""
+    done = 0
+    for cid in community_ids:
+        community = session.get(Community, cid)
+        if community is not None:
+            set_feedback(community, feedback, session=session, profile_id=profile_id)
+            done += 1
+    return done
+
+
+def move_communities(community_ids: list[int], stage: str, *, session: Session, profile_id: int | None = None,
+                     force: bool = False) -> tuple[int, list[str]]:
+    """Move communities' prospects to a stage; those it would double-contact are skipped unless forced."""
+    moved, skipped = 0, []
+    for cid in community_ids:
+        community = session.get(Community, cid)
+        if community is None:
+            continue
+        prospect = get_or_create_prospect(community, session=session, profile_id=profile_id)
+        session.commit()
+        try:
+            move_prospect(prospect.id, stage, session=session, force=force)
+            moved += 1
+        except DoubleContactError as exc:
+            skipped.append(f"{community.name or community.url}: {exc}")
+    return moved, skipped
+
+
+def move_prospect(prospect_id: int, stage: str, *, session: Session, force: bool = False, note: str = "",
+                  at: datetime | None = None) -> Prospect:
+    """Move one prospect (what a drop on the board does); refuses a second first-contact unless forced."""
+    prospect = session.get(Prospect, prospect_id)
+    if prospect is None:
+        raise NotFound(f"no prospect {prospect_id}")
+    community = session.get(Community, prospect.community_id)
+    return set_stage(community, stage, session=session, note=note, at=at, force=force)
+
+
+def open_prospect(community_id: int, *, session: Session, profile_id: int | None = None) -> Prospect:
+    """The community's prospect, created (as Discovered) when it has none yet."""
+    community = session.get(Community, community_id)
+    if community is None:
+        raise NotFound(f"no community {community_id}")
+    prospect = get_or_create_prospect(community, session=session, profile_id=profile_id)
+    session.commit()
+    session.refresh(prospect)
+    return prospect
+
+
+def log_contact(prospect_id: int, kind: str, detail: str, *, session: Session) -> Prospect:
+    """Record that the user reached out (opened a mail, copied a template); a new prospect moves to Contacted.
+
+    The user has already written: the contact is recorded as it happened (the screens warn before a second
+    first contact, not after it)."""
+    prospect = session.get(Prospect, prospect_id)
+    if prospect is None:
+        raise NotFound(f"no prospect {prospect_id}")
+    log_activity(prospect, kind, detail, session=session)
+    if prospect.stage in ("discovered", "shortlisted"):
+        community = session.get(Community, prospect.community_id)
+        prospect = set_stage(community, "contacted", session=session, force=True)
+    return prospect

@@ -1,0 +1,1 @@
+"""Partners after they join: tracking platforms, referral links, activation, performance and reports."""
