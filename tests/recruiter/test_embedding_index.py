@@ -19,13 +19,13 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 def counting(embedding_service, monkeypatch):
     """Count the texts that really reach the model."""
     calls: list[int] = []
-    original = embedding_service.model.encode
+    original = embedding_service.backend.encode
 
     def encode(texts, *args, **kwargs):
         calls.append(len(texts))
         return original(texts, *args, **kwargs)
 
-    monkeypatch.setattr(embedding_service.model, "encode", encode)
+    monkeypatch.setattr(embedding_service.backend, "encode", encode)
     return calls
 
 
