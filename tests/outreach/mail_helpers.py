@@ -94,3 +94,13 @@ def dsn(*, recipient: str, original_id: str | None = None, action: str = "failed
         "--BOUNDARY--",
         "",
     ]).encode()
+
+
+def free_port_url() -> str:
+    """An SMTP URL (with a password) pointing at a loopback port nobody listens on."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"smtp://{SMTP_USER}:{SMTP_PASSWORD}@127.0.0.1:{port}"
