@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -167,9 +167,7 @@ def update_sequence(name_or_id: str | int, *, session: Session, steps: list[Step
                      .values(sequence_name=new_name))
     if steps is not None:
         steps = check_steps(steps)
-        for old in sequence_steps(sequence, session=session):
-            session.delete(old)
-        session.flush()
+        session.exec(delete(SequenceStep).where(SequenceStep.sequence_id == sequence.id))
         _write_steps(sequence, steps, session=session)
         _retime(sequence, steps, session=session)
     sequence.updated_at = utcnow()
@@ -215,8 +213,7 @@ def delete_sequence(name_or_id: str | int, *, session: Session, force: bool = Fa
     for enrollment in active:
         end_enrollment(enrollment, "stopped", f"sequence {sequence.name!r} deleted", session=session, at=now)
     session.exec(update(Enrollment).where(Enrollment.sequence_id == sequence.id).values(sequence_id=None))
-    for step in sequence_steps(sequence, session=session):
-        session.delete(step)
+    session.exec(delete(SequenceStep).where(SequenceStep.sequence_id == sequence.id))
     session.delete(sequence)
     session.commit()
     return len(active)
@@ -370,13 +367,19 @@ def enroll(targets: Iterable[str | int], *, sequence: str | int, session: Sessio
             continue
         seen.add(community.id)
         label = community.url
-        try:
-            item = _enroll_one(community, chosen, steps[0], session=session, profile_id=profile_id, now=now)
-        except SequenceError as exc:
-            session.rollback()
-            report.skipped.append(Skipped(label, str(exc)))
-            continue
-        report.enrolled.append(item)
+        for attempt in (1, 2):
+            try:
+                report.enrolled.append(_enroll_one(community, chosen, steps[0], session=session,
+                                                   profile_id=profile_id, now=now))
+            except SequenceError as exc:
+                session.rollback()
+                report.skipped.append(Skipped(label, str(exc)))
+            except IntegrityError:  # another process made its prospect at the same moment: look again
+                session.rollback()
+                if attempt == 1:
+                    continue
+                report.skipped.append(Skipped(label, "changed by another process meanwhile; try again"))
+            break
     return report
 
 

@@ -71,8 +71,9 @@ def test_sending_window_in_a_time_zone(world, smtp_server) -> None:
 
 
 def test_transient_failure_is_retried_later_and_reported(world, smtp_server) -> None:
-    from recruiter.core.models import OutboundMessage
     from sqlmodel import select
+
+    from recruiter.core.models import OutboundMessage
 
     smtp_server.refuse[ADDR[A]] = "451 4.7.1 Greylisted, try again later"
     d = day_d()
@@ -179,8 +180,9 @@ def test_follow_up_stops_when_the_prospect_moved_on(world, smtp_server) -> None:
 
 
 def test_a_claim_left_by_a_killed_process_is_reported_not_resent(world, smtp_server) -> None:
-    from recruiter.core.models import OutboundMessage, utcnow
     from sqlmodel import select
+
+    from recruiter.core.models import OutboundMessage, utcnow
 
     row = world.exec(select(OutboundMessage).where(OutboundMessage.to_addr == ADDR[A])).one()
     row.state, row.claimed_at, row.attempts = "claimed", utcnow() - timedelta(hours=1), 1
