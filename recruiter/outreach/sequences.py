@@ -383,6 +383,15 @@ def enroll(targets: Iterable[str | int], *, sequence: str | int, session: Sessio
     return report
 
 
+def enroll_prospect(prospect_id: int, *, sequence: str | int, session: Session,
+                    now: datetime | None = None) -> EnrollReport:
+    """Enroll one prospect's community (the prospect page's button), for the profile that surfaced it."""
+    prospect = session.get(Prospect, prospect_id)
+    if prospect is None:
+        raise NotFound(f"no prospect {prospect_id}")
+    return enroll([prospect.community_id], sequence=sequence, session=session, profile=prospect.profile_id, now=now)
+
+
 def _enroll_one(community: Community, sequence: EmailSequence, first: SequenceStep, *, session: Session,
                 profile_id: int | None, now: datetime) -> Enrolled:
     email = contact_email(community)
