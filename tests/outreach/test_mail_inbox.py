@@ -159,3 +159,35 @@ def test_mailbox_is_read_only_and_passwords_stay_hidden(sent, clean_inbox, cli, 
     assert result.exit_code == 2 and "login refused" in result.output and "wrong-pass" not in result.output
     monkeypatch.delenv("RECRUITER_IMAP_URL")
     assert "set RECRUITER_IMAP_URL" in cli("outreach", "sync").output
+
+
+def test_two_syncs_at_once_act_on_a_message_once(sent, clean_inbox, db_url) -> None:
+    import threading
+
+    from recruiter.core.db import open_session
+    from recruiter.outreach.mail import sync_inbox
+
+    session, ids = sent
+    clean_inbox.deliver(reply(sender=ADDR[A], in_reply_to=ids[A]))
+    clean_inbox.deliver(dsn(recipient=ADDR[B], original_id=ids[B]))
+    reports = []
+
+    def run() -> None:
+        with open_session(db_url) as own:
+            reports.append(sync_inbox(session=own, now=day_d() + timedelta(days=1)))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(reports) == 3
+    assert sum(r.count("reply") for r in reports) == 1 and sum(r.count("bounce") for r in reports) == 1
+    assert timeline(session, A).count("reply") == 1 and timeline(session, B).count("bounced") == 1
+
+
+def test_unknown_mailbox_is_one_clear_line(sent, clean_inbox, cli, monkeypatch) -> None:
+    monkeypatch.setenv("RECRUITER_IMAP_URL", clean_inbox.url.replace("/INBOX", "/Nope"))
+    result = cli("outreach", "sync")
+    assert result.exit_code == 2 and "cannot open mailbox 'Nope'" in result.output
+    assert IMAP_PASSWORD not in result.output

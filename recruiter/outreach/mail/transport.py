@@ -167,7 +167,10 @@ class ImapMailbox:
         except OSError as exc:
             self.close()
             raise ServerUnavailable(f"{where}: {exc}") from None
-        typ, data = imap.select(_quote_mailbox(settings.mailbox), readonly=True)
+        try:
+            typ, data = imap.select(_quote_mailbox(settings.mailbox), readonly=True)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            typ, data = "NO", [str(exc).encode()]
         if typ != "OK":
             self.close()
             raise ServerUnavailable(f"{where}: cannot open mailbox {settings.mailbox!r} ({_reply_text(data[0])})")
@@ -180,11 +183,18 @@ class ImapMailbox:
     def uidvalidity(self) -> int:
         return self._uidvalidity
 
+    def _uid(self, *args: str):
+        """One UID command; a dropped connection or a protocol error ends the sync as `ServerUnavailable`."""
+        try:
+            return self._imap.uid(*args)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise ServerUnavailable(f"{self.settings.redacted()}: {exc.__class__.__name__}: {exc}") from None
+
     def uids(self, *, after_uid: int, since: date | None) -> list[int]:
         criteria = ["UID", f"{after_uid + 1}:*"]
         if since is not None:
             criteria += ["SINCE", since.strftime("%d-%b-%Y")]
-        typ, data = self._imap.uid("SEARCH", *criteria)
+        typ, data = self._uid("SEARCH", *criteria)
         if typ != "OK":
             raise ServerUnavailable(f"{self.settings.redacted()}: search failed ({_reply_text(data[0])})")
         found = [int(x) for x in (data[0] or b"").split() if x.isdigit()]
@@ -192,13 +202,13 @@ class ImapMailbox:
         return sorted(uid for uid in found if uid > after_uid)
 
     def fetch(self, uid: int) -> bytes | None:
-        typ, data = self._imap.uid("FETCH", str(uid), "(RFC822.SIZE)")
+        typ, data = self._uid("FETCH", str(uid), "(RFC822.SIZE)")
         size = 0
         if typ == "OK" and data and data[0]:
             match = re.search(rb"RFC822\.SIZE (\d+)", data[0] if isinstance(data[0], bytes) else data[0][0])
             size = int(match.group(1)) if match else 0
         part = "BODY.PEEK[HEADER]" if size > MAX_FETCH_BYTES else "BODY.PEEK[]"
-        typ, data = self._imap.uid("FETCH", str(uid), f"({part})")
+        typ, data = self._uid("FETCH", str(uid), f"({part})")
         if typ != "OK":
             return None
         for item in data or []:
