@@ -16,7 +16,7 @@ from recruiter.core.security import login_required
 
 NAV = [("Dashboard", "/", "dashboard"), ("Profiles", "/profiles", "person_search"),
        ("Prospects", "/prospects", "format_list_numbered"), ("Pipeline", "/pipeline", "view_kanban"),
-       ("Discover", "/discover", "travel_explore")]
+       ("Discover", "/discover", "travel_explore"), ("Sequences", "/sequences", "forward_to_inbox")]
 
 STAGE_LABELS = {
     "discovered": "Discovered", "shortlisted": "Shortlisted", "contacted": "Contacted", "replied": "Replied",

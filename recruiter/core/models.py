@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from recruiter.core.errors import InvalidValue
@@ -268,6 +268,127 @@ class PerformanceDay(SQLModel, table=True):
     source_file: str = Field(default="", max_length=500)
     row_hash: str = Field(default="", max_length=64)  # digest of the source rows, for tracing a number back
     imported_at: datetime = Field(default_factory=utcnow)
+
+
+# --- email sequences: steps, enrollments, the messages they send, suppressions, replies read ---------------
+# A sequence's steps are sent by `recruiter outreach send` (a cron line or a periodic task) and stopped by what
+# `recruiter outreach sync` reads in the mailbox. Every outbound message is a row before it is sent: a send claims
+# it with one atomic UPDATE, so two overlapping runs never send the same step twice.
+
+ENROLLMENT_STATES = ("active", "replied", "bounced", "opted-out", "finished", "stopped")
+MESSAGE_STATES = ("due", "claimed", "sent", "failed", "cancelled")
+
+
+class EmailSequence(SQLModel, table=True):
+    """A named, ordered list of emails (`SequenceStep`)."""
+
+    __tablename__ = "email_sequence"
+    __table_args__ = (UniqueConstraint("name", name="uq_email_sequence_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SequenceStep(SQLModel, table=True):
+    """One email of a sequence: sent `wait_days` after the previous step (after enrolment for the first)."""
+
+    __tablename__ = "sequence_step"
+    __table_args__ = (UniqueConstraint("sequence_id", "position", name="uq_sequence_step_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sequence_id: int = Field(foreign_key="email_sequence.id", ondelete="CASCADE", index=True)
+    position: int  # 1, 2, 3...
+    wait_days: int = 0
+    subject: str = Field(max_length=500)
+    body: str = ""
+
+
+class Enrollment(SQLModel, table=True):
+    """A prospect going through a sequence, at one address.
+
+    `step` counts the steps sent so far; `next_at` is when the next one is due (None once it stopped). At most one
+    active enrollment per prospect (a partial unique index), so two enrolments at once cannot double the mail."""
+
+    __tablename__ = "enrollment"
+    __table_args__ = (
+        Index("uq_enrollment_active_prospect", "prospect_id", unique=True,
+              sqlite_where=text("state = 'active'"), postgresql_where=text("state = 'active'")),
+        UniqueConstraint("token", name="uq_enrollment_token"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    prospect_id: int = Field(foreign_key="prospect.id", ondelete="CASCADE", index=True)
+    community_id: int = Field(foreign_key="community.id", ondelete="CASCADE", index=True)
+    sequence_id: int | None = Field(default=None, foreign_key="email_sequence.id", ondelete="SET NULL", index=True)
+    sequence_name: str = Field(max_length=200)  # kept when the sequence is deleted
+    profile_id: int | None = Field(default=None, foreign_key="profile.id", ondelete="SET NULL")
+    email: str = Field(max_length=320, index=True)
+    step: int = 0
+    state: str = Field(default="active", max_length=20, index=True)
+    next_at: datetime | None = Field(default=None, index=True)
+    token: str = Field(max_length=64)  # the unsubscribe token of this enrollment
+    enrolled_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+    end_reason: str = ""
+
+
+class OutboundMessage(SQLModel, table=True):
+    """One step's email to one enrollment: due → claimed → sent (or failed / cancelled).
+
+    The Message-ID is stored before the message is handed to the server, so a reply can be matched even if the process stops right after
+    the server accepted the message. A transient failure puts the row back to due, later (`attempts`, `error`)."""
+
+    __tablename__ = "outbound_message"
+    __table_args__ = (UniqueConstraint("enrollment_id", "position", name="uq_outbound_message_step"),
+                      UniqueConstraint("message_id", name="uq_outbound_message_id"),
+                      Index("ix_outbound_message_state_due", "state", "due_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int = Field(foreign_key="enrollment.id", ondelete="CASCADE", index=True)
+    position: int
+    to_addr: str = Field(max_length=320)
+    message_id: str | None = Field(default=None, max_length=255)  # set when first claimed
+    state: str = Field(default="due", max_length=20)
+    base_at: datetime  # the step's wait counts from here (enrolment, or the previous step's send)
+    due_at: datetime
+    subject: str = ""  # as sent (filled when the message is claimed)
+    body: str = ""
+    attempts: int = 0
+    error: str = ""
+    claim_id: str | None = Field(default=None, max_length=40)
+    claimed_at: datetime | None = None
+    sent_at: datetime | None = Field(default=None, index=True)
+
+
+class EmailSuppression(SQLModel, table=True):
+    """An address never written to again: it bounced, or its owner opted out."""
+
+    __tablename__ = "email_suppression"
+    address: str = Field(primary_key=True, max_length=320)  # lower-case
+    reason: str = Field(max_length=20)  # bounced, opted-out
+    detail: str = ""
+    at: datetime = Field(default_factory=utcnow)
+
+
+class InboundMessage(SQLModel, table=True):
+    """A mailbox message that `outreach sync` acted on (a reply, a bounce, an opt-out): each is read once."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_message_uid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=300)
+    uidvalidity: int
+    uid: int
+    message_id: str | None = Field(default=None, max_length=255, index=True)
+    kind: str = Field(max_length=20)  # reply, bounce, opt-out, auto-reply
+    enrollment_id: int | None = Field(default=None, foreign_key="enrollment.id", ondelete="SET NULL", index=True)
+    from_addr: str = Field(default="", max_length=320)
+    subject: str = Field(default="", max_length=500)
+    processed_at: datetime = Field(default_factory=utcnow)
 
 
 # --- long work ---------------------------------------------------------------------------------------------

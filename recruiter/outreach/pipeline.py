@@ -146,10 +146,13 @@ def add_note(prospect: Prospect, text: str, *, session: Session) -> Activity:
 
 
 def log_activity(prospect: Prospect, kind: str, detail: str = "", *, session: Session,
-                 data: dict[str, Any] | None = None) -> Activity:
-    activity = Activity(prospect_id=prospect.id, kind=kind, detail=detail, data=data or {})
+                 data: dict[str, Any] | None = None, at: datetime | None = None, commit: bool = True) -> Activity:
+    """Add an event to the prospect's timeline (at `at`, default now); `commit=False` leaves the commit to the
+    caller, so the event lands in the same transaction as the change it describes."""
+    activity = Activity(prospect_id=prospect.id, kind=kind, detail=detail, data=data or {}, at=at or utcnow())
     session.add(activity)
-    session.commit()
+    if commit:
+        session.commit()
     return activity
 
 

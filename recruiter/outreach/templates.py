@@ -7,7 +7,8 @@ evaluated). `message_values` gives the values for one community:
 - `{name}` the community's name, `{community}` its name or title, `{profile}` what the profile sells;
 - `{ref_link}` the partner's tracked link, else the merchant's link pattern filled in;
 - `{ref_code}`, `{tracked_url}` the partner's stored code and latest tracked link;
-- `{merchant}` the shop's name, `{signature}` the sign-off.
+- `{merchant}` the shop's name, `{signature}` the sign-off;
+- `{unsubscribe}` (sequences only) the line that tells the reader how to stop the emails.
 
 A value that is not known yet reads as a visible gap (`[tracked link: make a link first]`) so nobody sends a
 message with a hole in it by mistake.
@@ -41,6 +42,12 @@ DEFAULT_TEMPLATES = [
 PLACEHOLDERS = ("{name}", "{community}", "{profile}", "{ref_link}")
 NO_CODE = "[ref code: make a link first]"
 NO_LINK = "[tracked link: make a link first]"
+NO_MERCHANT = "[your shop]"
+NO_REF_LINK = "(your referral link)"
+# The visible gaps above: fine in a draft the user reads before sending, never in a message a sequence sends.
+GAPS = (NO_CODE, NO_LINK, NO_MERCHANT, NO_REF_LINK)
+SEQUENCE_PLACEHOLDERS = ("name", "community", "profile", "ref_link", "ref_code", "tracked_url", "merchant",
+                         "signature", "unsubscribe")
 
 
 def fill(template: str, values: Mapping[str, object]) -> str:
@@ -69,7 +76,7 @@ def latest_link(community_id: int, *, session: Session) -> TrackedLink | None:
 
 def merchant_name(*, session: Session) -> str:
     # Unset, the gap shows in the message instead of reading oddly ("the our shop team").
-    return get_setting(MERCHANT_SETTING, None, session=session) or "[your shop]"
+    return get_setting(MERCHANT_SETTING, None, session=session) or NO_MERCHANT
 
 
 def set_merchant_name(name: str, *, session: Session) -> None:
@@ -101,7 +108,7 @@ def message_values(community: Community, *, session: Session, profile: Profile |
         "name": community_name(community),
         "community": community.name or community.title or community.url,
         "profile": (profile.description or profile.name) if profile else "",
-        "ref_link": ref or "(your referral link)",
+        "ref_link": ref or NO_REF_LINK,
         "ref_code": stored_ref_code(community.id, session=session) or NO_CODE,
         "tracked_url": link.tracked_url if link else NO_LINK,
         "merchant": merchant,
@@ -116,11 +123,29 @@ def render_template(template: str, *, community: Community, profile: Profile | N
         "name": community_name(community),
         "community": community.name or community.title or community.url,
         "profile": (profile.description or profile.name) if profile else "",
-        "ref_link": ref_link or "(your referral link)",
+        "ref_link": ref_link or NO_REF_LINK,
     }
     if session is not None:
         values = {**message_values(community, session=session, profile=profile, ref_link=ref_link), **values}
     return fill(template, values)
+
+
+def unknown_placeholders(template: str, known: tuple[str, ...] = SEQUENCE_PLACEHOLDERS) -> list[str]:
+    """The `{word}` placeholders of a template this engine has no value for (a typo such as `{nmae}`)."""
+    return sorted({f"{{{n}}}" for n in PLACEHOLDER_RE.findall(template or "") if n not in known})
+
+
+def gaps(template: str, values: Mapping[str, object]) -> list[str]:
+    """Placeholders of a template that would not be filled with a real value: unknown ones, empty ones, and
+    those whose value is still a visible gap (no tracked link made yet, no shop name set). A message sent
+    without the user reading it first must have none."""
+    out = []
+    for name in dict.fromkeys(PLACEHOLDER_RE.findall(template or "")):
+        value = values.get(name)
+        text = "" if value is None else str(value)
+        if name not in values or not text.strip() or any(gap in text for gap in GAPS):
+            out.append(f"{{{name}}}")
+    return out
 
 
 # --- the merchant's stored templates ---------------------------------------------------------------------

@@ -33,6 +33,7 @@ from recruiter.outreach.templates import (
 )
 from ui.components.activation import render_activation_checklist
 from ui.components.dialogs import confirm_contacted_before
+from ui.components.outreach_panel import render_outreach_panel
 from ui.layout import STAGE_LABELS, empty_state, frame, kind_chip, stage_badge
 
 ACTIVITY_ICONS = {"note": "sticky_note_2", "contacted": "send", "mailto": "mail", "copied_template": "content_copy",
@@ -67,6 +68,7 @@ class ProspectDetail:
             with ui.column().classes("flex-[3] min-w-[360px] gap-4"):
                 self.community_card()
                 self.outreach_card()
+                render_outreach_panel(self.prospect_id)
                 render_activation_checklist(self.prospect_id)
             with ui.column().classes("flex-[2] min-w-[300px] gap-4"):
                 self.follow_up_card()

@@ -19,6 +19,7 @@ from recruiter.core.db import open_session
 from recruiter.core.models import KINDS, STAGES, Profile
 from recruiter.matching.matches import PAGE_SIZE, SORTS, MatchFilters, match_page, matches_csv, ranking_state
 from recruiter.outreach.pipeline import PipelineError, apply_feedback, move_communities, open_prospect
+from recruiter.outreach.sequences import EnrollReport, enroll, list_sequences
 from ui.background import ensure_ranking, is_ranking
 from ui.components.kind_performance import render_kind_performance
 from ui.layout import STAGE_COLORS, STAGE_LABELS, empty_state, frame
@@ -171,6 +172,8 @@ class ProspectList:
                 self.bulk_stage = ui.select(STAGE_LABELS, value="shortlisted", label="Move to").classes("w-40") \
                     .props("dense")
                 ui.button("Move", icon="east", on_click=self.move_selected).props("flat dense")
+                ui.button("Enroll in sequence…", icon="forward_to_inbox", on_click=self.enroll_selected) \
+                    .props("flat dense").mark("enroll-selected")
                 ui.button("Clear selection", on_click=self.clear_selection).props("flat dense color=grey")
             self.table = ui.table(columns=COLUMNS, rows=self.table_rows(), row_key="community_id",
                                   selection="multiple", pagination=None,
@@ -333,6 +336,41 @@ class ProspectList:
         ui.notify(f"{moved} moved to {STAGE_LABELS[stage]}", color="positive" if moved else "warning")
         for message in skipped[:5]:
             ui.notify(f"Not moved: {message}", color="warning", multi_line=True)
+        self.reload()
+
+    async def enroll_selected(self) -> None:
+        """Enroll the selected communities in a sequence (those without an address etc. are named, not enrolled)."""
+        ids = self.selected_ids()
+        if not ids:
+            ui.notify("Select rows first", color="warning")
+            return
+        with open_session() as session:
+            names = [s.name for s in list_sequences(session=session)]
+        if not names:
+            ui.notify("No sequence yet: create one on the Sequences page", color="warning")
+            return
+        with self.root, ui.dialog() as dialog, ui.card().classes("min-w-[360px]"):
+            ui.label(f"Enroll {len(ids)} selected in a sequence").classes("text-lg font-medium")
+            chosen = ui.select(names, value=names[0], label="Sequence").classes("w-full").mark("enroll-sequence")
+            ui.label("Communities without a contact address, contacted before, bounced or opted out are skipped.") \
+                .classes("text-sm text-grey-7")
+            with ui.row().classes("justify-end w-full"):
+                ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat")
+                ui.button("Enroll", on_click=lambda: dialog.submit(chosen.value)).mark("enroll-confirm")
+        sequence = await dialog
+        dialog.delete()
+        if not sequence:
+            return
+
+        def work() -> EnrollReport:
+            with open_session() as session:
+                return enroll(ids, sequence=sequence, session=session, profile=self.profile.id)
+
+        report = await run.io_bound(work)
+        ui.notify(report.summary(), color="positive" if report.enrolled else "warning")
+        for skipped in report.skipped[:5]:
+            ui.notify(f"Not enrolled: {skipped}", color="warning", multi_line=True)
+        self.clear_selection()
         self.reload()
 
     async def export(self) -> None:
