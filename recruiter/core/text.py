@@ -70,3 +70,11 @@ def spreadsheet_safe(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def from_spreadsheet(value: Any) -> Any:
+    """Undo `spreadsheet_safe`: drop a leading apostrophe that protects a formula-like start (= + - @ tab CR),
+    so an export imported again gives back the exact text. Any other leading apostrophe is the value's own."""
+    if isinstance(value, str) and value.startswith("'") and value[1:2] and value[1] in FORMULA_STARTS:
+        return value[1:]
+    return value
