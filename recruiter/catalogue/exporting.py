@@ -96,6 +96,8 @@ def xlsx_value(value: Any) -> tuple[Any, int]:
     if isinstance(value, list):
         value = "|".join(map(str, value))
     text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    if text.startswith("'") and text.lstrip("'").startswith(FORMULA_STARTS):
+        text = "'" + text  # import strips a protective apostrophe: this one is the text's own
     if len(text) > XLSX_CELL_LIMIT:
         return text[: XLSX_CELL_LIMIT - 1] + "…", 1
     return text, 0

@@ -190,10 +190,18 @@ def sniff_encoding(sample: bytes) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(sample).best()
-    if best is None or best.encoding is None:
+    results = [m for m in from_bytes(sample) if m.encoding]
+    if not results:
         raise RowError("line 1: not a text file, or an unknown text encoding; save it as UTF-8")
-    return best.encoding
+    # A short sample fits several code pages equally well: prefer Windows-1252 (what spreadsheets on Western
+    # systems write), then a candidate whose language was recognised.
+    least = min(m.chaos for m in results)
+    tied = [m for m in results if m.chaos <= least + 0.01]
+    for match in tied:
+        if match.encoding in ("cp1252", "latin_1", "iso8859_15"):
+            return match.encoding
+    known = [m for m in tied if m.language and m.language != "Unknown"]
+    return (known or tied)[0].encoding
 
 
 class _CountingReader(io.RawIOBase):
@@ -336,6 +344,8 @@ def _read_txt(stream: IO[str]) -> Iterator[RawRow]:
         if not text or text.startswith("#"):
             continue
         parts = text.split(None, 1)
+        if not _URLISH.match(parts[0]):
+            parts = [text]  # not a URL: the error names the whole line
         url = parts[0].strip(",;")
         name = parts[1].strip().lstrip("#-|,;").strip() if len(parts) > 1 else ""
         yield RawRow(lines.count, {"url": url, "name": name} if name else {"url": url})
@@ -564,6 +574,11 @@ def _read_opml(raw: IO[bytes]) -> Iterator[RawRow]:
             if event == "start":
                 if not seen_root:
                     seen_root = True
+                    if local in ("rss", "feed", "rdf"):
+                        raise RowError("line 1: an RSS/Atom feed, not an OPML list of feeds; add it with "
+                                       "`recruiter scrape FEED_URL --save`")
+                    if local == "html":
+                        raise RowError("line 1: a web page, not an OPML list of feeds")
                     namespaces = " ".join(str(v) for v in (element.nsmap or {}).values())
                     if "itunes" in namespaces.lower() or "podcast" in namespaces.lower():
                         podcast_file = True
