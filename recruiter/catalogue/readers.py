@@ -657,11 +657,16 @@ def _read_xlsx(path: Path) -> Iterator[RawRow]:
                        + ", ".join(SUPPORTED))
     try:
         with zipfile.ZipFile(path) as archive:
-            strings = sum(i.file_size for i in archive.infolist() if i.filename.lower().endswith("sharedstrings.xml"))
+            members = archive.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
         raise RowError(f"line 1: not a readable XLSX workbook: {exc}") from None
+    strings = sum(i.file_size for i in members if i.filename.lower().endswith("sharedstrings.xml"))
     if strings > MAX_SHARED_STRINGS:
         raise RowError(f"line 1: the workbook's text table is too large ({strings >> 20} MB); save it as CSV")
+    for member in members:  # a zip bomb: a few KB that expand to gigabytes of XML
+        if member.file_size > 64 << 20 and member.file_size > 200 * max(1, member.compress_size):
+            raise RowError(f"line 1: {member.filename} expands {member.file_size // max(1, member.compress_size)}"
+                           f" times; not read (save the sheet as CSV if it is genuine)")
     import warnings
 
     from openpyxl import load_workbook

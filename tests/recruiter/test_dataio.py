@@ -585,3 +585,11 @@ def _run_cli(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.
                    "RECRUITER_DB": f"sqlite:///{tmp_path / 'cli.db'}", **(env or {})}
     return subprocess.run([str(Path(sys.executable).parent / "recruiter"), *args], capture_output=True,
                           text=True, env=environment, timeout=300)
+
+
+def test_xlsx_zip_bomb_is_refused(cli, tmp_path: Path) -> None:
+    path = _xlsx(tmp_path / "bomb.xlsx", [["url"], ["https://a.example.com"]])
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/media/padding.xml", "<a>" + "x" * (100 << 20) + "</a>")
+    result = cli("import", path)
+    assert result.exit_code == 1 and "expands" in result.output
