@@ -59,25 +59,26 @@ def write_xlsx(path: Path | str, rows: Iterator[dict[str, Any]], columns: list[s
 
     path = Path(path)
     report = XlsxReport()
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(sheet_title)
-    sheet.append(columns)
-    for row in rows:
-        cells = []
-        for column in columns:
-            value, cut = xlsx_value(row.get(column))
-            report.cut_cells += cut
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # never "f": openpyxl would otherwise write text starting with = as a formula
-                if value.startswith(FORMULA_STARTS):
-                    cell.quotePrefix = True
-            cells.append(cell)
-        sheet.append(cells)
-        report.rows += 1
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    # The temporary file first: a folder that does not exist fails before any work (and any half-written file).
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(sheet_title)
+        sheet.append(columns)
+        for row in rows:
+            cells = []
+            for column in columns:
+                value, cut = xlsx_value(row.get(column))
+                report.cut_cells += cut
+                cell = WriteOnlyCell(sheet, value=value)
+                if isinstance(value, str):
+                    cell.data_type = "s"  # never "f": openpyxl would write text starting with = as a formula
+                    if value.startswith(FORMULA_STARTS):
+                        cell.quotePrefix = True
+                cells.append(cell)
+            sheet.append(cells)
+            report.rows += 1
         workbook.save(temporary)
         os.replace(temporary, path)
     except BaseException:

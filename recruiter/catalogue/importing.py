@@ -536,11 +536,11 @@ def _guarded(rows: Iterator[RawRow], path: Path) -> Iterator[RawRow]:
     except RowError as exc:
         reason = str(exc)
     except IsADirectoryError:
-        reason = "is a directory, not a file"
+        reason = "cannot read: is a directory, not a file"
     except FileNotFoundError:
-        reason = "no such file"
+        reason = "cannot read: no such file"
     except PermissionError:
-        reason = "permission denied"
+        reason = "cannot read: permission denied"
     except OSError as exc:
         reason = f"cannot read: {exc.strerror or exc}"
     except UnicodeError as exc:

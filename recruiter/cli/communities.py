@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from recruiter.cli.common import check_format, check_kind, emit, progress_bar, session_scope
+from recruiter.cli.common import CliError, check_format, check_kind, emit, progress_bar, session_scope
 from recruiter.cli.root import app
 from recruiter.core.models import KINDS
 
@@ -68,7 +68,10 @@ def export_command(
         if output is None:
             raise typer.BadParameter("xlsx is a binary file: give -o FILE.xlsx", param_hint="--format")
         with session_scope() as session:
-            written = write_xlsx(output, iter_export_rows(session=session, kind=kind), EXPORT_COLUMNS)
+            try:
+                written = write_xlsx(output, iter_export_rows(session=session, kind=kind), EXPORT_COLUMNS)
+            except OSError as exc:
+                raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
         if written.cut_cells:
             typer.echo(f"{written.cut_cells} cells longer than Excel keeps (32,767 characters) were cut; "
                        "--format json keeps everything", err=True)
@@ -77,8 +80,11 @@ def export_command(
     with session_scope() as session:
         rows = export_rows(session=session, kind=kind)
     if output:
-        with open(output, "w", encoding="utf-8", newline="") as fh:
-            emit(rows, fmt, EXPORT_COLUMNS, out=fh)
+        try:
+            with open(output, "w", encoding="utf-8", newline="") as fh:
+                emit(rows, fmt, EXPORT_COLUMNS, out=fh)
+        except OSError as exc:
+            raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
         typer.echo(f"{len(rows)} communities written to {output}", err=True)
     else:
         emit(rows, fmt, EXPORT_COLUMNS)

@@ -593,3 +593,10 @@ def test_xlsx_zip_bomb_is_refused(cli, tmp_path: Path) -> None:
         archive.writestr("xl/media/padding.xml", "<a>" + "x" * (100 << 20) + "</a>")
     result = cli("import", path)
     assert result.exit_code == 1 and "expands" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_export_to_a_missing_folder_is_one_line(cli, tmp_path: Path, fmt: str) -> None:
+    result = cli("export", "--format", fmt, "-o", tmp_path / "no" / "such" / f"out.{fmt}")
+    assert result.exit_code == 2 and "cannot write" in result.output
+    assert len(result.output.strip().splitlines()) == 1
