@@ -12,6 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ["bench_foundation.py"],
+    ["bench_import.py"],
     ["bench_scrape.py"],
     ["fitbench_run.py"],
     ["bench_ui.py"],

@@ -1,20 +1,53 @@
-"""Creating, reading, updating, deleting, exporting and importing ideal-client profiles."""
+"""Creating, reading, updating, deleting, exporting and importing ideal-client profiles.
+
+A profile is the merchant's own words, so nothing here replaces one silently: creating a name that exists is
+refused (`ProfileExists`), `amend_profile` changes only what it is given (keywords, exclusions and examples are
+added to, removed from or cleared one by one), and importing a file skips existing names unless asked to
+update them. The CLI and the web app call these same functions.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 
 from recruiter.core.canonical import canonical_url
-from recruiter.core.errors import RecruiterError
+from recruiter.core.errors import Conflict, RecruiterError
 from recruiter.core.models import Match, Profile, ProfileCreate, utcnow
+
+MAX_PROFILES_FILE = 20 * 1024 * 1024  # bytes: a profiles file is a few KB; anything this big is not one
 
 
 class ProfileError(RecruiterError, ValueError):
     pass
+
+
+class ProfileExists(ProfileError, Conflict):
+    """A profile with that name already exists (creating it again would replace the merchant's words)."""
+
+
+@dataclass
+class ListEdit:
+    """A change to one of a profile's lists: clear it first (or not), remove some entries, add others."""
+
+    add: list[str] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+    clear: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.add or self.remove or self.clear)
+
+    def apply(self, current: list[str], *, key=lambda value: value.strip().lower()) -> list[str]:
+        gone = {key(v) for v in self.remove}
+        out: dict[str, str] = {}
+        for value in ([] if self.clear else [v for v in current if key(v) not in gone]) + list(self.add):
+            if value.strip():
+                out.setdefault(key(value), value)
+        return list(out.values())
 
 
 def _clean_list(values: list[str] | None) -> list[str]:
@@ -31,14 +64,14 @@ def _clean_examples(values: list[str] | None) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def save_profile(data: ProfileCreate, *, session: Session) -> Profile:
-    """Create the profile, or update the one with the same name."""
-    name = data.name.strip()
+def create_profile(data: ProfileCreate, *, session: Session) -> Profile:
+    """Create a profile; `ProfileExists` when the name is taken (change that one with `amend_profile`)."""
+    name = (data.name or "").strip()
     if not name:
         raise ProfileError("a profile needs a name")
-    profile = get_profile(name, session=session)
-    if profile is None:
-        profile = Profile(name=name)
+    if get_profile(name, session=session) is not None:
+        raise ProfileExists(f"a profile named {name!r} already exists")
+    profile = Profile(name=name)
     profile.description = (data.description or "").strip()
     profile.keywords = _clean_list(data.keywords)
     profile.exclusions = _clean_list(data.exclusions)
@@ -50,14 +83,58 @@ def save_profile(data: ProfileCreate, *, session: Session) -> Profile:
     return profile
 
 
+save_profile = create_profile  # the name callers written before creating was refused for an existing name use
+
+
+def amend_profile(
+    profile: Profile,
+    *,
+    session: Session,
+    description: str | None = None,
+    rename: str | None = None,
+    keywords: ListEdit | None = None,
+    exclusions: ListEdit | None = None,
+    examples: ListEdit | None = None,
+) -> Profile:
+    """Change only what is given: a new description or name, and edits to the three lists."""
+    changes: dict[str, Any] = {}
+    if description is not None:
+        changes["description"] = description
+    if rename is not None:
+        changes["name"] = rename
+    if keywords:
+        changes["keywords"] = keywords.apply(list(profile.keywords or []))
+    if exclusions:
+        changes["exclusions"] = exclusions.apply(list(profile.exclusions or []))
+    if examples:
+        edit = ListEdit(add=_clean_examples(examples.add), remove=_example_keys(examples.remove),
+                        clear=examples.clear)
+        changes["examples"] = edit.apply(list(profile.examples or []), key=_example_key)
+    if not changes:
+        raise ProfileError("nothing to change: give a description, a new name or keywords, exclusions or examples")
+    return update_profile(profile, session=session, **changes)
+
+
+def _example_key(value: str) -> str:
+    try:
+        return canonical_url(value)
+    except ValueError:
+        return value.strip().lower()
+
+
+def _example_keys(values: list[str]) -> list[str]:
+    return [_example_key(v) for v in values]
+
+
 def update_profile(profile: Profile, *, session: Session, **changes: Any) -> Profile:
+    """Replace the fields given (name, description, keywords, exclusions, examples) with the values given."""
     if "name" in changes:
         name = (changes["name"] or "").strip()
         if not name:
             raise ProfileError("a profile needs a name")
         other = get_profile(name, session=session)
         if other is not None and other.id != profile.id:
-            raise ProfileError(f"a profile named {name!r} already exists")
+            raise ProfileExists(f"a profile named {name!r} already exists")
         profile.name = name
     if "description" in changes:
         profile.description = (changes["description"] or "").strip()
@@ -105,7 +182,7 @@ def duplicate_profile(profile: Profile, *, session: Session) -> Profile:
     name, number = base, 2
     while get_profile(name, session=session) is not None:
         name, number = f"{base} {number}", number + 1
-    return save_profile(
+    return create_profile(
         ProfileCreate(name=name, description=profile.description, keywords=profile.keywords,
                       exclusions=profile.exclusions, examples=profile.examples),
         session=session,
@@ -124,18 +201,37 @@ def profile_to_dict(profile: Profile) -> dict[str, Any]:
     }
 
 
-def import_profiles(path: Path, *, session: Session) -> tuple[list[Profile], list[str]]:
-    """Read profiles from a JSON list (or one object); also accepts the benchmark's {id, text} shape."""
+@dataclass
+class ProfileImport:
+    saved: list[Profile] = field(default_factory=list)     # created, or updated when asked
+    skipped: list[str] = field(default_factory=list)       # names that exist and were left as they are
+    errors: list[str] = field(default_factory=list)
+
+
+def import_profiles(path: Path, *, session: Session, update: bool = False) -> ProfileImport:
+    """Read profiles from a JSON list (or one object, or {"profiles": [...]}; also the benchmark's {id, text}).
+
+    A name that exists is skipped and reported, unless `update`: then the fields the file gives replace the
+    stored ones and the others stay."""
+    path = Path(path)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_PROFILES_FILE:
+            raise ProfileError(f"{path}: too large for a profiles file ({path.stat().st_size >> 20} MB)")
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ProfileError(f"{path}: not UTF-8 text (profile files are JSON, as `profile export` writes them)") \
+            from None
+    except RecursionError:
+        raise ProfileError(f"{path}: line 1: invalid JSON: nested too deeply") from None
     except ValueError as exc:
-        raise ProfileError(f"{path}: line {getattr(exc, 'lineno', 1)}: invalid JSON: {exc}") from None
+        raise ProfileError(f"{path}: line {getattr(exc, 'lineno', 1)}: invalid JSON: "
+                           f"{getattr(exc, 'msg', exc)}") from None
     items = data if isinstance(data, list) else data.get("profiles", [data]) if isinstance(data, dict) else None
-    if items is None:
+    if not isinstance(items, list):
         raise ProfileError(f"{path}: expected a JSON list of profiles")
-    saved, errors = [], []
+    result = ProfileImport()
     for number, item in enumerate(items, start=1):
         try:
             if not isinstance(item, dict):
@@ -143,17 +239,31 @@ def import_profiles(path: Path, *, session: Session) -> tuple[list[Profile], lis
             name = item.get("name") or item.get("id")
             if not isinstance(name, str) or not name.strip():
                 raise ProfileError("missing name")
-            saved.append(save_profile(ProfileCreate(
+            description = item.get("description", item.get("text"))
+            if description is not None and not isinstance(description, str):
+                raise ProfileError("description must be text")
+            existing = get_profile(name.strip(), session=session)
+            if existing is not None and not update:
+                result.skipped.append(name.strip())
+                continue
+            if existing is not None:
+                changes: dict[str, Any] = {} if description is None else {"description": description}
+                for key in ("keywords", "exclusions", "examples"):
+                    if key in item:
+                        changes[key] = _as_list(item[key])
+                result.saved.append(update_profile(existing, session=session, **changes))
+                continue
+            result.saved.append(create_profile(ProfileCreate(
                 name=name,
-                description=str(item.get("description") or item.get("text") or ""),
+                description=description or "",
                 keywords=_as_list(item.get("keywords")),
                 exclusions=_as_list(item.get("exclusions")),
                 examples=_as_list(item.get("examples")),
             ), session=session))
         except (ProfileError, TypeError) as exc:
             session.rollback()
-            errors.append(f"profile {number}: {exc}")
-    return saved, errors
+            result.errors.append(f"profile {number}: {exc}")
+    return result
 
 
 def _as_list(value: Any) -> list[str]:

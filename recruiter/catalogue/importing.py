@@ -1,284 +1,157 @@
-"""Reading communities from files (CSV, JSON, JSONL, OPML) and upserting them by canonical URL.
+"""Importing communities: any row shape mapped onto community fields, then upserted by canonical URL in batches.
 
-Every row is read with the line it starts on, so a bad row is reported as ``line N: reason`` and skipped
-while the good rows are kept. Saving merges into what is stored: a value is only replaced by a non-empty
-one, so a thinner second source never erases what a richer first one found.
+Why batches: an import of a million rows must cost what one of a few thousand does. Rows stream from
+`recruiter.catalogue.readers`, are normalized, and every `BATCH` of them is looked up, merged, inserted and
+committed before the next is read; the report keeps counts and the first errors, never every URL.
+
+Saving merges into what is stored and never loses it:
+- a value is only replaced by a non-empty one, contacts (emails, socials) accumulate;
+- a stored name is replaced only by a file's own name column, never by a title or a scraper's guess;
+- a kind a source only guessed (a URL pattern, an OPML default, a scraper's "blog") never replaces a surer one;
+- a feed and its site are one community: a record whose URL is a stored community's feed, or whose feed is a
+  stored community's URL or feed, merges into it, keyed by the site when the site is known.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from recruiter.catalogue.columns import ALIAS_LOOKUP, ALIASES, BOOKKEEPING, KIND_SYNONYMS, column_key
+from recruiter.catalogue.readers import (
+    KIND_GUESS_KEY,
+    RawRow,
+    ReadStats,
+    RowError,
+    detect_format,
+    is_podcast_host,
+    read_rows,
+)
 from recruiter.core.canonical import canonical_url, guess_kind
 from recruiter.core.config import embedding_model_name
 from recruiter.core.db import bump_data_version, chunked
-from recruiter.core.errors import RecruiterError
 from recruiter.core.models import KINDS, Community, utcnow
 from recruiter.core.text import community_text, content_hash
 
-# Column names people use for the same thing, compared after lower-casing and dropping ' ', '_', '-'.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "url": ("url", "link", "feedurl", "feed", "xmlurl", "htmlurl", "website", "homepage", "href", "uri",
-            "siteurl", "channelurl", "subreddit", "rss"),
-    "name": ("name", "communityname", "channel", "podcast", "show", "blog"),
-    "title": ("title", "headline", "tagline", "text"),
-    "description": ("description", "about", "summary", "bio", "publicdescription", "desc", "details", "subtitle"),
-    "audience_size": ("audiencesize", "audience", "subscribers", "subscribercount", "followers",
-                      "followercount", "members", "listeners", "size", "readers"),
-    "kind": ("kind", "type", "category_kind", "platform", "communitytype"),
-    "language": ("language", "lang", "locale"),
-    "recent_posts": ("recentposts", "posts", "recenttitles", "episodes", "items", "recentpostsitles"),
-    "emails": ("emails", "email", "contactemail", "contactemails", "contact"),
-    "socials": ("socials", "social", "sociallinks", "links"),
-    "site_name": ("sitename",),
-    "author": ("author", "owner", "host", "creator", "byline"),
-    "feed_url": ("feedurl_", "rssurl", "feedlink"),
-}
-_ALIAS_LOOKUP = {alias: key for key, aliases in ALIASES.items() for alias in aliases}
-KIND_SYNONYMS = {
-    "reddit": "subreddit", "sub": "subreddit", "rss": "blog", "feed": "blog", "website": "blog", "site": "blog",
-    "channel": "youtube", "yt": "youtube", "video": "youtube", "pod": "podcast", "substack": "newsletter",
-    "email": "newsletter", "community": "forum", "discourse": "forum", "board": "forum", "": "",
-}
+__all__ = ["ALIASES", "ALIAS_LOOKUP", "BATCH", "ImportReport", "RawRow", "RowError", "detect_format",
+           "import_files", "normalize_record", "parse_audience", "read_rows", "save_records"]
+
+BATCH = 2000                 # rows normalized, merged and committed together
+MAX_KEPT_ERRORS = 20         # row errors a report keeps (and the CLI prints) before "… and N more"
+MAX_AUDIENCE = 10**12
+MAX_EXTRA_KEYS, MAX_EXTRA_TEXT = 50, 10_000
+MAX_LIST_ITEMS = 200
+# Column widths of the community table (PostgreSQL enforces them; SQLite does not): longer text is cut.
+TEXT_LIMITS = {"name": 500, "title": 1000, "site_name": 500, "author": 500, "language": 20, "description": 100_000}
 TEXT_FIELDS = ("name", "title", "description", "language", "site_name", "author", "feed_url")
 LIST_FIELDS = ("recent_posts", "emails", "socials")
 MERGED_LIST_FIELDS = {"emails", "socials"}  # contacts accumulate; recent posts are replaced by newer ones
-
-
-class RowError(RecruiterError, ValueError):
-    pass
-
-
-@dataclass
-class RawRow:
-    line: int
-    data: Any
-    source: str = ""
+WEAK_KINDS = {"other", "blog"}  # what a source says when it knows nothing better
+_SPECIAL_HOSTS = ("reddit.com", "youtube.com", "podcasts.apple.com")
 
 
 @dataclass
 class ImportReport:
+    """Counts of one import (or several files into one report) and the first few errors."""
+
     read: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    duplicates: int = 0      # rows naming a community an earlier row of the same import created
+    merged: int = 0          # rows merged into a community by its feed or site rather than its URL
     embedded: int = 0
-    errors: list[str] = field(default_factory=list)
-    urls: list[str] = field(default_factory=list)
+    error_count: int = 0
+    errors: list[str] = field(default_factory=list)   # the first MAX_KEPT_ERRORS
+    notes: list[str] = field(default_factory=list)
 
     @property
     def imported(self) -> int:
-        return self.created + self.updated + self.unchanged
+        return self.created + self.updated + self.unchanged + self.duplicates
+
+    @property
+    def skipped(self) -> int:
+        return self.error_count
+
+    def add_error(self, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_KEPT_ERRORS:
+            self.errors.append(message)
+
+    def error_lines(self) -> list[str]:
+        """The kept errors, then `… and N more` when there were more."""
+        more = self.error_count - len(self.errors)
+        return self.errors + ([f"… and {more} more"] if more > 0 else [])
 
     def summary(self) -> str:
-        return (f"{self.read} rows read: {self.created} new, {self.updated} updated, {self.unchanged} unchanged, "
-                f"{len(self.errors)} skipped; {self.embedded} embedded")
-
-
-# --- reading files ---------------------------------------------------------------------------------------
-
-def detect_format(path: Path, head: str) -> str:
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv"):
-        return suffix[1:]
-    if suffix in (".jsonl", ".ndjson"):
-        return "jsonl"
-    if suffix == ".json":
-        return "json"
-    if suffix in (".opml", ".xml"):
-        return "opml"
-    stripped = head.lstrip()
-    if stripped.startswith("["):
-        return "json"
-    if stripped.startswith("{"):
-        first = stripped.splitlines()[0] if stripped else ""
-        try:
-            json.loads(first)
-            return "jsonl"
-        except ValueError:
-            return "json"
-    if stripped.startswith("<"):
-        return "opml"
-    return "csv"
-
-
-def read_rows(path: Path | str, *, text: str | None = None) -> Iterator[RawRow]:
-    """Yield every row of a communities file with the line it starts on.
-
-    A file that cannot be parsed at all raises RowError naming the line where parsing failed."""
-    path = Path(path)
-    if text is None:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8-sig", errors="replace")
-    fmt = detect_format(path, text[:2000])
-    if fmt in ("csv", "tsv"):
-        yield from _read_csv(text, delimiter="\t" if fmt == "tsv" else None)
-    elif fmt == "jsonl":
-        yield from _read_jsonl(text)
-    elif fmt == "json":
-        yield from _read_json(text)
-    else:
-        yield from _read_opml(text)
-
-
-def _read_csv(text: str, delimiter: str | None) -> Iterator[RawRow]:
-    if delimiter is None:
-        try:
-            delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
-        except csv.Error:
-            delimiter = ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        return
-    keys = [h.strip() for h in header]
-    while True:
-        line = reader.line_num + 1
-        try:
-            values = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield RawRow(line, RowError(f"unreadable CSV: {exc}"))
-            continue
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) > len(keys):
-            yield RawRow(line, RowError(f"{len(values)} fields but the header has {len(keys)}"))
-            continue
-        yield RawRow(line, dict(zip(keys, values, strict=False)))
-
-
-def _read_jsonl(text: str) -> Iterator[RawRow]:
-    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 is not a row break
-        if not line.strip():
-            continue
-        try:
-            yield RawRow(number, json.loads(line))
-        except ValueError as exc:
-            yield RawRow(number, RowError(f"invalid JSON: {exc}"))
-
-
-def _read_json(text: str) -> Iterator[RawRow]:
-    """A JSON list of objects (or an object holding one), each reported at the line it starts on."""
-    decoder = json.JSONDecoder()
-    pos = _skip_ws(text, 0)
-    if pos < len(text) and text[pos] == "{":
-        try:
-            doc = json.loads(text)
-        except ValueError as exc:
-            raise RowError(f"line {_line_of(text, getattr(exc, 'pos', 0))}: invalid JSON: {exc}") from exc
-        items = next((v for k, v in doc.items() if isinstance(v, list)), None)
-        if items is None:
-            yield RawRow(1, doc)
-            return
-        # Line numbers of a nested list: locate the list, then walk it like a top-level one.
-        key = next(k for k, v in doc.items() if v is items)
-        match = re.search(rf'"{re.escape(key)}"\s*:\s*\[', text)
-        pos = match.end() - 1 if match else pos
-    if pos >= len(text) or text[pos] != "[":
-        raise RowError(f"line {_line_of(text, pos)}: expected a JSON list of communities")
-    pos += 1
-    while True:
-        pos = _skip_ws(text, pos)
-        if pos >= len(text):
-            raise RowError(f"line {_line_of(text, pos)}: the JSON list is not closed")
-        if text[pos] == "]":
-            return
-        try:
-            value, end = decoder.raw_decode(text, pos)
-        except ValueError as exc:
-            yield RawRow(_line_of(text, pos), RowError(f"invalid JSON: {exc.msg if hasattr(exc, 'msg') else exc}"))
-            return  # the rest of the list cannot be located reliably
-        yield RawRow(_line_of(text, pos), value)
-        pos = _skip_ws(text, end)
-        if pos < len(text) and text[pos] == ",":
-            pos += 1
-
-
-def _skip_ws(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in " \t\r\n":
-        pos += 1
-    return pos
-
-
-def _line_of(text: str, pos: int) -> int:
-    return text.count("\n", 0, pos) + 1
-
-
-def _read_opml(text: str) -> Iterator[RawRow]:
-    from lxml import etree
-
-    parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
-    try:
-        root = etree.fromstring(text.encode("utf-8"), parser)
-    except etree.XMLSyntaxError as exc:
-        raise RowError(f"line {exc.lineno}: invalid OPML: {exc.msg}") from exc
-    if root is None:
-        raise RowError("line 1: not an OPML or XML document")
-    for outline in root.iter("outline"):
-        attrs = {k: v for k, v in outline.attrib.items()}
-        if not (attrs.get("xmlUrl") or attrs.get("htmlUrl") or attrs.get("url")):
-            continue  # a folder of outlines, not a feed
-        category = outline.getparent().get("text") if outline.getparent() is not None else None
-        row = {
-            "url": attrs.get("xmlUrl") or attrs.get("url") or attrs.get("htmlUrl"),
-            "name": attrs.get("title") or attrs.get("text") or "",
-            "description": attrs.get("description") or "",
-            "language": attrs.get("language"),
-            "kind": "podcast" if (attrs.get("type") or "").lower() in ("podcast",) else "blog",
-        }
-        if attrs.get("xmlUrl"):
-            row["feed_url"] = attrs["xmlUrl"]
-        if category and category != row["name"]:
-            row["category"] = category
-        yield RawRow(outline.sourceline or 0, row)
+        extra = ""
+        if self.duplicates:
+            extra += f", {self.duplicates} repeated rows merged"
+        if self.merged:
+            extra += f", {self.merged} merged with their feed or site"
+        return (f"{self.read} rows read: {self.created} new, {self.updated} updated, {self.unchanged} unchanged"
+                f"{extra}, {self.error_count} skipped; {self.embedded} embedded")
 
 
 # --- validating rows -------------------------------------------------------------------------------------
 
 def normalize_record(data: Any) -> dict[str, Any]:
-    """Map a row with any of the usual column names onto community fields; raise RowError saying what is wrong."""
+    """Map a row with any of the usual column names onto community fields; raise RowError saying what is wrong.
+
+    The result also says how sure it is: `kind_explicit` (the row named the kind) and `url_from_site` (the row's
+    own URL was a feed and its site became the URL)."""
     if isinstance(data, RowError):
         raise data
     if not isinstance(data, dict):
         raise RowError(f"expected an object with a url, got {type(data).__name__}")
     record: dict[str, Any] = {}
     extra: dict[str, Any] = {}
+    kind_guess = data.get(KIND_GUESS_KEY)
     for raw_key, value in data.items():
-        key = _ALIAS_LOOKUP.get(re.sub(r"[\s_\-]", "", str(raw_key).lower()))
+        if raw_key == KIND_GUESS_KEY:
+            continue
+        compared = column_key(raw_key)
+        key = ALIAS_LOOKUP.get(compared)
         if key is None:
-            if value not in (None, ""):
-                extra[str(raw_key)] = value
+            if compared not in BOOKKEEPING and value not in (None, "") and len(extra) < MAX_EXTRA_KEYS:
+                kept = _extra_value(value)
+                if kept is not None:
+                    extra[str(raw_key)[:200]] = kept
             continue
         if key in record and record[key] not in (None, "", []):
             continue  # first column wins (e.g. "url" over "link")
         record[key] = value
-    if not record.get("name") and record.get("title"):
-        record["name"] = record["title"]
 
-    raw_url = record.get("url")
-    if raw_url in (None, ""):
+    url = _url_field(record, "url", required=True)
+    feed = _url_field(record, "feed_url", required=False)
+    site = _url_field(record, "site_url", required=False)
+    from_site = False
+    if url is None:
+        url = site or feed
+        from_site = bool(site and feed and site != feed)
+    elif site and site != url and (feed is None or feed == url):
+        feed, url, from_site = url, site, True  # a feed with its site: the site is the community
+    if url is None:
         raise RowError("missing url")
-    if not isinstance(raw_url, str):
-        raise RowError(f"url must be text, got {type(raw_url).__name__}")
-    try:
-        url = canonical_url(raw_url)
-    except ValueError as exc:
-        raise RowError(f"invalid url: {exc}") from None
-    out: dict[str, Any] = {"url": url}
+    if site and _generic_site(site) and url == site:
+        if not feed:
+            raise RowError(f"{site} is a hosting platform's home page, not a community")
+        url, from_site = feed, False
+    out: dict[str, Any] = {"url": url, "url_from_site": from_site}
+    if feed:
+        out["feed_url"] = feed
 
     for key in TEXT_FIELDS:
+        if key == "feed_url":
+            continue
         value = record.get(key)
         if value is None:
             continue
@@ -286,12 +159,7 @@ def normalize_record(data: Any) -> dict[str, Any]:
             value = str(value)
         if not isinstance(value, str):
             raise RowError(f"{key} must be text, got {type(value).__name__}")
-        out[key] = value.strip()
-    if out.get("feed_url"):
-        try:
-            out["feed_url"] = canonical_url(out["feed_url"])
-        except ValueError:
-            out.pop("feed_url")
+        out[key] = _clip(value.replace("\x00", "").strip(), TEXT_LIMITS.get(key))
 
     out["audience_size"] = parse_audience(record.get("audience_size"))
     for key in LIST_FIELDS:
@@ -304,10 +172,60 @@ def normalize_record(data: Any) -> dict[str, Any]:
     kind = KIND_SYNONYMS.get(kind, kind)
     if kind and kind not in KINDS:
         raise RowError(f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
-    out["kind"] = kind or guess_kind(url)
+    out["kind_explicit"] = bool(kind)
+    out["kind"] = kind or kind_guess or guess_community_kind(url, feed)
     if extra:
-        out["extra"] = {k: v for k, v in extra.items() if isinstance(v, (str, int, float, bool, list))}
+        out["extra"] = extra
     return out
+
+
+def guess_community_kind(url: str, feed: str | None = None) -> str:
+    """The kind a URL implies when the row does not say: podcast hosts too, then the feed's URL."""
+    if is_podcast_host(url) or (feed and is_podcast_host(feed)):
+        return "podcast"
+    kind = guess_kind(url)
+    if kind == "other" and feed:
+        kind = guess_kind(feed)
+        return "blog" if kind == "other" else kind
+    return kind
+
+
+def _url_field(record: dict[str, Any], key: str, *, required: bool) -> str | None:
+    raw = record.get(key)
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, str):
+        raise RowError(f"{key.replace('_', ' ')} must be text, got {type(raw).__name__}")
+    if len(raw) > 2048:
+        raise RowError(f"{key.replace('_', ' ')} longer than 2048 characters")
+    try:
+        return canonical_url(raw)
+    except ValueError as exc:
+        if required:
+            raise RowError(f"invalid url: {exc}") from None
+        return None  # a broken feed or site column does not cost the row its community
+
+
+def _generic_site(url: str) -> bool:
+    """A podcast host's home page given as a show's site (some apps export that): not the show's own site."""
+    return urlsplit(url).path in ("", "/") and is_podcast_host(url)
+
+
+def _clip(text: str, limit: int | None) -> str:
+    return text if limit is None or len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _extra_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return _clip(value.replace("\x00", ""), MAX_EXTRA_TEXT)
+    if isinstance(value, bool) or (isinstance(value, int) and abs(value) < 2**53):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        items = [_extra_value(v) for v in value[:100] if isinstance(v, (str, int, float, bool))]
+        return [v for v in items if v is not None] or None
+    return None
 
 
 def parse_audience(value: Any) -> int | None:
@@ -325,8 +243,10 @@ def parse_audience(value: Any) -> int | None:
         number = float(match.group(1)) * {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2)]
     else:
         raise RowError(f"audience_size must be a number, got {type(value).__name__}")
-    if number < 0 or number != number:
-        raise RowError(f"audience_size {value!r} is negative")
+    if number != number or number < 0:
+        raise RowError(f"audience_size {value!r} is negative or not a number")
+    if number > MAX_AUDIENCE:
+        raise RowError(f"audience_size {value!r} is too large")
     return int(number)
 
 
@@ -337,7 +257,7 @@ def _parse_list(key: str, value: Any) -> list[str]:
         items = re.split(r"\s*[|;\n]\s*", value) if key != "recent_posts" else re.split(r"\s*[|\n]\s*", value)
     elif isinstance(value, list):
         items = []
-        for item in value:
+        for item in value[:MAX_LIST_ITEMS]:
             if isinstance(item, dict):  # items as {title, url}
                 item = item.get("title") or item.get("url") or ""
             if not isinstance(item, (str, int, float)):
@@ -346,8 +266,8 @@ def _parse_list(key: str, value: Any) -> list[str]:
     else:
         raise RowError(f"{key} must be a list or text, got {type(value).__name__}")
     seen: dict[str, None] = {}
-    for item in items:
-        item = item.strip()
+    for item in items[:MAX_LIST_ITEMS]:
+        item = _clip(item.replace("\x00", "").strip(), 1000)
         if key == "emails":
             item = item.removeprefix("mailto:").lower()
             if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", item):
@@ -368,83 +288,185 @@ def save_records(
     progress: Callable[[str, int, int], None] | None = None,
     report: ImportReport | None = None,
 ) -> ImportReport:
-    """Validate, canonicalize and upsert community records; embedding them is the matching layer's job
-    (`recruiter.matching.index.refresh_index`), which every read path also does when the data changed.
+    """Validate, canonicalize and upsert community records, committing every `BATCH` rows.
 
-    Records are plain dicts (scrapers) or RawRows (files, with line numbers for error messages). A stored
-    non-empty value is only ever replaced by another non-empty value."""
+    Records are plain dicts (scrapers) or RawRows (files, with line numbers for error messages); they may be a
+    generator, which is consumed once and never held whole. Embedding is the matching layer's job
+    (`recruiter.matching.index.refresh_index`, which every read path also runs when the data changed): this
+    returns right after the last commit."""
     report = report or ImportReport()
-    model = embedding_model_name()
-    pending: dict[str, dict[str, Any]] = {}
+    where = f"{label}: " if label else ""
+    batch: list[dict[str, Any]] = []
     for position, item in enumerate(records, start=1):
         row = item if isinstance(item, RawRow) else RawRow(position, item)
+        if isinstance(row.data, _FileError):
+            report.add_error(str(row.data))
+            continue
         report.read += 1
         try:
-            record = normalize_record(row.data)
+            batch.append(normalize_record(row.data))
         except RowError as exc:
-            where = f"{label}: " if label else ""
-            report.errors.append(f"{where}line {row.line}: {exc}")
-            continue
-        if record["url"] in pending:  # the same community twice in one batch: later values fill in
-            record = _merge_dicts(pending[record["url"]], record)
-        pending[record["url"]] = record
-
-    urls = list(pending)
-    report.urls.extend(urls)
-    existing: dict[str, Community] = {}
-    for part in chunked(urls):
-        for community in session.exec(select(Community).where(Community.url.in_(part))).all():
-            existing[community.url] = community
-
-    now = utcnow()
-    new_rows: list[dict[str, Any]] = []
-    changed = False
-    for number, (url, record) in enumerate(pending.items(), start=1):
-        current = existing.get(url)
-        if current is None:
-            row = {k: record.get(k) for k in ("url", "kind", *TEXT_FIELDS, "audience_size", *LIST_FIELDS)}
-            for key in ("name", "title", "description"):
-                row[key] = row[key] or ""
-            row.update(extra=record.get("extra") or {}, source=source, first_seen=now, last_seen=now)
-            row["content_hash"] = content_hash(community_text(row), model)
-            new_rows.append(row)
-        elif _merge_into(current, record, source=source, now=now, model=model):
-            session.add(current)
-            report.updated += 1
-            changed = True
-        else:
-            report.unchanged += 1
-        if progress and number % 500 == 0:
-            progress("saving", number, len(pending))
-    if new_rows:
-        for part in chunked(new_rows, 1000):
-            session.execute(Community.__table__.insert(), part)
-        report.created += len(new_rows)
-        changed = True
-    if changed:
-        bump_data_version(session=session)  # commits the rows and the version together
-    session.commit()
+            report.add_error(f"{where}line {row.line}: {exc}")
+        if len(batch) >= BATCH:
+            _save_batch(batch, session=session, source=source, report=report)
+            batch = []
+            if progress:
+                progress("importing", report.read, 0)
+    if batch:
+        _save_batch(batch, session=session, source=source, report=report)
+    if progress:
+        progress("importing", report.read, report.read)
     return report
 
 
-def _merge_dicts(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(old)
-    for key, value in new.items():
-        if value not in (None, "", [], {}):
-            merged[key] = value
-    return merged
+class _NewCommunity:
+    """A community this batch creates: merged like a stored one, inserted in bulk at the end of the batch."""
+
+    def __init__(self, record: dict[str, Any], *, source: str, now) -> None:
+        self.url = record["url"]
+        self.kind = record["kind"]
+        for key in TEXT_FIELDS:
+            setattr(self, key, record.get(key) or None)  # language, site_name, author, feed_url: NULL when empty
+        self.name = record.get("name") or record.get("title") or ""
+        self.title = self.title or ""
+        self.description = self.description or ""
+        self.audience_size = record.get("audience_size")
+        for key in LIST_FIELDS:
+            setattr(self, key, list(record.get(key) or []))
+        self.extra = dict(record.get("extra") or {})
+        self.source, self.first_seen, self.last_seen = source, now, now
+
+    def as_row(self, model: str) -> dict[str, Any]:
+        row = {key: getattr(self, key) for key in ("url", "kind", *TEXT_FIELDS, "audience_size", *LIST_FIELDS,
+                                                   "extra", "source", "first_seen", "last_seen")}
+        row["content_hash"] = content_hash(community_text(row), model)
+        return row
 
 
-def _merge_into(current: Community, record: dict[str, Any], *, source: str, now, model: str) -> bool:
-    """Fill the stored community with the record's non-empty values; True when anything changed."""
+class _Batch:
+    """One batch's view of the catalogue: the stored communities its rows can touch, by URL and by feed, plus
+    the ones it creates, so rows of the same batch merge with each other exactly as with stored ones."""
+
+    def __init__(self, records: list[dict[str, Any]], *, session: Session) -> None:
+        keys = sorted({r["url"] for r in records} | {r["feed_url"] for r in records if r.get("feed_url")})
+        self.by_url: dict[str, Any] = {}
+        self.by_feed: dict[str, Any] = {}
+        self.rekeyed: set[int] = set()
+        for part in chunked(keys):
+            for community in session.exec(select(Community).where(Community.url.in_(part))).all():
+                self.add(community)
+        # Without an index on feed_url this scans the table once per chunk; only rows that can be feeds ask.
+        feedish = [k for k in keys if not urlsplit(k).hostname or not urlsplit(k).hostname.endswith(_SPECIAL_HOSTS)]
+        for part in chunked(feedish):
+            for community in session.exec(select(Community).where(Community.feed_url.in_(part))).all():
+                self.add(community)
+
+    def add(self, community: Any) -> None:
+        self.by_url[community.url] = community
+        if community.feed_url:
+            self.by_feed.setdefault(community.feed_url, community)
+
+    def rekey(self, community: Any, url: str) -> None:
+        self.by_url.pop(community.url, None)
+        self.rekeyed.add(id(community))
+        community.url = url
+        self.by_url[url] = community
+
+    def find(self, record: dict[str, Any]) -> tuple[Any | None, bool]:
+        """The community a record belongs to, and whether it was found by feed or site rather than by URL."""
+        url, feed = record["url"], record.get("feed_url")
+        found = self.by_url.get(url)
+        if found is not None:
+            if record.get("url_from_site") and feed and found.feed_url and found.feed_url != feed:
+                # Another show on the same site URL (a host's page given as the site): the feed tells them apart.
+                record["url"], record["url_from_site"] = feed, False
+                return self.find(record)
+            return found, False
+        found = self.by_feed.get(url)  # the record is the feed of a stored site
+        if found is None and feed:
+            found = self.by_url.get(feed) or self.by_feed.get(feed)
+        if found is None:
+            return None, False
+        # The site is the community's URL when known: a community keyed by its feed takes the record's site URL.
+        if feed and url != feed and found.url == (found.feed_url or feed) and found.url != url:
+            self.rekey(found, url)
+        return found, True
+
+
+def _save_batch(records: list[dict[str, Any]], *, session: Session, source: str, report: ImportReport) -> None:
+    """Merge and commit one batch; a row another import inserted meanwhile is merged on a second try."""
+    for attempt in (1, 2):
+        counts = ImportReport()
+        try:
+            _merge_batch([dict(r) for r in records], session=session, source=source, report=counts)
+        except IntegrityError:
+            session.rollback()
+            if attempt == 2:
+                raise
+            continue
+        for name in ("created", "updated", "unchanged", "duplicates", "merged"):
+            setattr(report, name, getattr(report, name) + getattr(counts, name))
+        return
+
+
+def _merge_batch(records: list[dict[str, Any]], *, session: Session, source: str, report: ImportReport) -> None:
+    model = embedding_model_name()
+    now = utcnow()
+    view = _Batch(records, session=session)
+    new: dict[int, _NewCommunity] = {}
+    changed: dict[int, Community] = {}
+    for record in records:
+        target, by_link = view.find(record)
+        if by_link:
+            report.merged += 1
+        if target is None:
+            created = _NewCommunity(record, source=source, now=now)
+            new[id(created)] = created
+            view.add(created)
+            report.created += 1
+            continue
+        if isinstance(target, _NewCommunity):
+            _merge_into(target, record, source=source)
+            report.duplicates += 1
+            continue
+        if _merge_into(target, record, source=source) or id(target) in view.rekeyed:
+            target.last_seen = now
+            target.content_hash = content_hash(community_text(target), model)
+            changed[id(target)] = target
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    for community in changed.values():
+        session.add(community)
+    session.flush()
+    rows = [c.as_row(model) for c in new.values()]
+    for part in chunked(rows, 1000):
+        session.execute(Community.__table__.insert(), part)
+    if changed or rows:
+        bump_data_version(session=session)  # commits the rows and the version together
+    session.commit()
+
+
+def _merge_into(current: Any, record: dict[str, Any], *, source: str) -> bool:
+    """Fill the community with the record's non-empty values by the rules in the module docstring; True when
+    anything changed."""
     changed = False
-    for key in (*TEXT_FIELDS, "kind", "audience_size"):
+    for key in TEXT_FIELDS:
         value = record.get(key)
         if value in (None, "") or getattr(current, key) == value:
             continue
-        if key == "kind" and value == "other":
-            continue
+        if key == "name" and getattr(current, "name", "") and source != "import":
+            continue  # a scraper's name never replaces a stored one (a file's own name column does)
         setattr(current, key, value)
+        changed = True
+    if not getattr(current, "name", "") and record.get("title"):
+        current.name = record["title"]  # a title only fills an empty name
+        changed = True
+    if _kind_wins(current.kind, record, source=source):
+        current.kind = record["kind"]
+        changed = True
+    if record.get("audience_size") is not None and record["audience_size"] != current.audience_size:
+        current.audience_size = record["audience_size"]
         changed = True
     for key in LIST_FIELDS:
         value = record.get(key) or []
@@ -460,10 +482,22 @@ def _merge_into(current: Community, record: dict[str, Any], *, source: str, now,
         if merged != current.extra:
             current.extra = merged
             changed = True
-    if changed:
-        current.last_seen = now
-        current.content_hash = content_hash(community_text(current), model)
     return changed
+
+
+def _kind_wins(stored: str | None, record: dict[str, Any], *, source: str) -> bool:
+    """Whether the record's kind replaces the stored one: anything beats `other`; a guessed kind beats nothing
+    else; a file that names the kind is the user's word; a scraper's `blog` never demotes a podcast or forum."""
+    kind = record.get("kind")
+    if not kind or kind == stored or kind == "other":
+        return False
+    if not stored or stored == "other":
+        return True
+    if not record.get("kind_explicit"):
+        return False
+    if source == "import":
+        return True
+    return kind not in WEAK_KINDS or stored in WEAK_KINDS
 
 
 def import_files(
@@ -471,21 +505,44 @@ def import_files(
     *,
     session: Session,
     progress: Callable[[str, int, int], None] | None = None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
-    """Import every file into one report; a file that cannot be read at all is reported and skipped."""
-    report = ImportReport()
+    """Import every file into one report, streaming each; a file that cannot be read at all is reported (one
+    line) and skipped, keeping what its earlier rows already imported."""
+    report = report or ImportReport()
     for path in paths:
-        try:
-            rows = list(read_rows(path))
-        except RowError as exc:
-            report.errors.append(f"{path}: {exc}")
-            continue
-        except OSError as exc:
-            report.errors.append(f"{path}: cannot read: {exc.strerror or exc}")
-            continue
-        except UnicodeError as exc:
-            report.errors.append(f"{path}: not a text file: {exc}")
-            continue
-        save_records(rows, session=session, source="import", label=str(path) if len(paths) > 1 else "",
-                     progress=progress, report=report)
+        path = Path(path)
+        label = str(path) if len(paths) > 1 else ""
+        stats = ReadStats()
+        save_records(_guarded(read_rows(path, stats=stats), path), session=session, source="import",
+                     label=label, progress=progress, report=report)
+        if stats.replaced:
+            report.notes.append(f"{path}: {stats.replaced} byte sequences that are not valid {stats.encoding} "
+                                f"were replaced with \ufffd")
+        elif stats.encoding not in ("utf-8", "utf-8-sig"):
+            report.notes.append(f"{path}: read as {stats.encoding} (not UTF-8)")
     return report
+
+
+class _FileError(str):
+    """The one line saying why the rest of a file could not be read (the rows before it are still saved)."""
+
+
+def _guarded(rows: Iterator[RawRow], path: Path) -> Iterator[RawRow]:
+    """The rows of a file, then (when reading the whole file failed) one row carrying a `_FileError`."""
+    try:
+        yield from rows
+        return
+    except RowError as exc:
+        reason = str(exc)
+    except IsADirectoryError:
+        reason = "cannot read: is a directory, not a file"
+    except FileNotFoundError:
+        reason = "cannot read: no such file"
+    except PermissionError:
+        reason = "cannot read: permission denied"
+    except OSError as exc:
+        reason = f"cannot read: {exc.strerror or exc}"
+    except UnicodeError as exc:
+        reason = f"not a text file: {getattr(exc, 'reason', exc)}"
+    yield RawRow(0, _FileError(f"{path}: {reason}"))

@@ -24,5 +24,6 @@ def seed_examples(*, session: Session, only_if_empty: bool = False,
         return f"no sample communities found in {folder}"
     report = import_files(files, session=session, progress=progress)
     profiles_file = folder / "profiles.json"
-    saved = import_profiles(profiles_file, session=session)[0] if profiles_file.exists() else []
+    # Sample profiles the user already has (perhaps edited) are left as they are.
+    saved = import_profiles(profiles_file, session=session).saved if profiles_file.exists() else []
     return f"sample data loaded: {report.summary()}; {len(saved)} profiles"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from recruiter.cli.common import check_format, check_kind, emit, progress_bar, session_scope
+from recruiter.cli.common import CliError, check_format, check_kind, emit, progress_bar, session_scope
 from recruiter.cli.root import app
 from recruiter.core.models import KINDS
 
@@ -16,12 +16,15 @@ app.add_typer(index_app, name="index")
 
 @app.command("import")
 def import_command(
-    files: list[Path] = typer.Argument(..., help="CSV, JSON (list), JSONL or OPML files of communities."),
+    files: list[Path] = typer.Argument(..., help="CSV, TSV, XLSX, JSON (a list), JSONL, OPML or TXT (one URL a "
+                                                  "line) files of communities."),
 ) -> None:
     """Import communities from files, upserting by canonical URL; bad rows are reported and skipped.
 
-    Columns may be named url/link/feed_url, name/title, description/about/summary,
-    audience_size/subscribers/followers, kind, language, recent_posts, emails, socials.
+    Columns may be named url/link/website, feed_url/xmlUrl/rss, name, title, description/about/summary,
+    audience_size/subscribers/followers, kind, language, recent_posts, emails, socials (CSV, TSV and the first
+    sheet of an XLSX, under a header row). Files are read as they stream in, whatever their size. A stored
+    value is only replaced by a non-empty one; a feed and its site become one community.
 
     Example: recruiter import communities.csv podcasts.opml
     """
@@ -31,32 +34,57 @@ def import_command(
     with session_scope() as session, progress_bar("importing") as progress:
         report = import_files(files, session=session, progress=progress)
         report.embedded = refresh_index(session=session, progress=progress)
-    for error in report.errors:
-        typer.echo(error)
+    for line in report.error_lines() + report.notes:
+        typer.echo(line)
     typer.echo(report.summary())
     if report.imported == 0:
         raise typer.Exit(1)
 
 
+EXPORT_FORMATS = ("csv", "json", "jsonl", "xlsx")
+
+
 @app.command("export")
 def export_command(
-    fmt: str = typer.Option("json", "--format", "-f", help="csv, json or jsonl."),
+    fmt: str | None = typer.Option(None, "--format", "-f",
+                                   help="csv, json, jsonl or xlsx (default: the -o file's suffix, else json)."),
     kind: str | None = typer.Option(None, "--kind", help=f"Only this kind ({', '.join(KINDS)})."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout."),
 ) -> None:
-    """Export communities (all, or one kind) as CSV, JSON or JSONL.
+    """Export communities (all, or one kind) as CSV, JSON, JSONL or XLSX; `recruiter import` reads each back.
 
-    Example: recruiter export --format csv --kind podcast > podcasts.csv
+    Spreadsheet cells never start a formula: CSV text starting with = + - @ gets a leading apostrophe (which
+    import strips again), XLSX writes it as a text cell. XLSX needs -o FILE.
+
+    Example: recruiter export --format xlsx --kind podcast -o podcasts.xlsx
     """
-    from recruiter.catalogue.exporting import EXPORT_COLUMNS, export_rows
+    from recruiter.catalogue.exporting import EXPORT_COLUMNS, export_rows, iter_export_rows, write_xlsx
 
-    check_format(fmt, ("csv", "json", "jsonl"))
+    suffix = output.suffix.lower().lstrip(".") if output else ""
+    fmt = fmt or (suffix if suffix in EXPORT_FORMATS else "json")
+    check_format(fmt, EXPORT_FORMATS)
     check_kind(kind)
+    if fmt == "xlsx":
+        if output is None:
+            raise typer.BadParameter("xlsx is a binary file: give -o FILE.xlsx", param_hint="--format")
+        with session_scope() as session:
+            try:
+                written = write_xlsx(output, iter_export_rows(session=session, kind=kind), EXPORT_COLUMNS)
+            except OSError as exc:
+                raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
+        if written.cut_cells:
+            typer.echo(f"{written.cut_cells} cells longer than Excel keeps (32,767 characters) were cut; "
+                       "--format json keeps everything", err=True)
+        typer.echo(f"{written.rows} communities written to {output}", err=True)
+        return
     with session_scope() as session:
         rows = export_rows(session=session, kind=kind)
     if output:
-        with open(output, "w", encoding="utf-8", newline="") as fh:
-            emit(rows, fmt, EXPORT_COLUMNS, out=fh)
+        try:
+            with open(output, "w", encoding="utf-8", newline="") as fh:
+                emit(rows, fmt, EXPORT_COLUMNS, out=fh)
+        except OSError as exc:
+            raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
         typer.echo(f"{len(rows)} communities written to {output}", err=True)
     else:
         emit(rows, fmt, EXPORT_COLUMNS)

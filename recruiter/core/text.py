@@ -67,6 +67,19 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def spreadsheet_safe(value: Any) -> Any:
     """A cell value that a spreadsheet will not run as a formula: text starting with = + - @ (tab, CR) gets a
     leading apostrophe, which spreadsheets hide and `recruiter import` strips again."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    if isinstance(value, str) and (value.startswith(FORMULA_STARTS) or _protected(value)):
+        return "'" + value  # text that already looks protected gets one more, so import gives it back exactly
+    return value
+
+
+def _protected(value: str) -> bool:
+    """Apostrophes, then a formula start: what `spreadsheet_safe` writes, so one apostrophe is ours to strip."""
+    return value.startswith("'") and value.lstrip("'").startswith(FORMULA_STARTS)
+
+
+def from_spreadsheet(value: Any) -> Any:
+    """Undo `spreadsheet_safe`: drop a leading apostrophe that protects a formula-like start (= + - @ tab CR),
+    so an export imported again gives back the exact text. Any other leading apostrophe is the value's own."""
+    if isinstance(value, str) and _protected(value):
+        return value[1:]
     return value

@@ -60,14 +60,25 @@ def _iso(parsed_time, raw: str | None) -> str | None:
     return raw or None
 
 
+# Namespaces only podcast feeds use: the Podcast Index's `podcast:` tags and Google Play's podcast tags.
+_PODCAST_NAMESPACES = ("podcastindex.org/namespace", "google.com/schemas/play-podcasts")
+
+
 def _is_podcast(parsed) -> bool:
-    """Audio/video enclosures or iTunes channel tags; a declared namespace alone is not enough."""
+    """A podcast when the feed uses the iTunes or Podcast Index namespace (an element of it on the channel or an
+    episode), or carries audio/video enclosures. A declared iTunes namespace with no element of it is not
+    enough: some blog platforms declare it on every feed."""
     feed = parsed.feed
-    if any(key.startswith("itunes_") for key in feed) or any(
+    namespaces = " ".join(str(v) for v in (parsed.get("namespaces") or {}).values()).lower()
+    if any(ns in namespaces for ns in _PODCAST_NAMESPACES):
+        return True
+    if any(key.startswith(("itunes_", "podcast_", "googleplay_")) for key in feed) or any(
         "itunes" in str(tag.get("scheme") or "") for tag in feed.get("tags") or []
     ):
         return True
     for entry in parsed.entries[:10]:
+        if any(key.startswith(("itunes_", "podcast_")) for key in entry):
+            return True
         for enclosure in entry.get("enclosures") or []:
             if str(enclosure.get("type") or "").startswith(_AUDIO_TYPES):
                 return True

@@ -92,8 +92,9 @@ def test_opml_outlines(tmp_path: Path, memory_session) -> None:
     assert [r.line for r in rows] == [4, 7]
     report = save_records(rows, session=memory_session)
     assert report.created == 2
-    sprudge = memory_session.exec(select(Community).where(Community.url == "https://sprudge.com/feed")).one()
+    sprudge = memory_session.exec(select(Community).where(Community.url == "https://sprudge.com")).one()
     assert (sprudge.name, sprudge.kind, sprudge.extra.get("category")) == ("Sprudge", "blog", "Coffee")
+    assert sprudge.feed_url == "https://sprudge.com/feed"  # the site is the community, the feed is its feed
     pod = memory_session.exec(select(Community).where(Community.url == "https://pod.example.com/rss.xml")).one()
     assert pod.kind == "podcast"
 
@@ -113,7 +114,7 @@ def test_tolerant_column_names() -> None:
     record = normalize_record({"Feed URL": "https://a.example.com/feed", "Title": "T", "About": "d",
                                "Subscriber Count": "2,000", "Emails": "a@x.com; mailto:B@x.com; nope"})
     assert record["url"] == "https://a.example.com/feed"
-    assert (record["name"], record["title"], record["description"]) == ("T", "T", "d")
+    assert (record.get("name"), record["title"], record["description"]) == (None, "T", "d")
     assert record["audience_size"] == 2000
     assert record["emails"] == ["a@x.com", "b@x.com"]
 

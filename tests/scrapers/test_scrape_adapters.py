@@ -184,3 +184,24 @@ def test_feed_show_notes_give_snowball_links():
     &lt;a href="/local"&gt;here&lt;/a&gt; &lt;a href="https://twitter.com/guest"&gt;tw&lt;/a&gt;&lt;/p&gt;</description></item>
     </channel></rss>"""
     assert feed.parse_feed(body, "https://show.test/feed")["outbound_links"] == ["https://guest.test/"]
+
+
+def _rss(namespaces: str, channel: str = "", item: str = "") -> bytes:
+    return (f'<?xml version="1.0"?><rss version="2.0" {namespaces}><channel><title>Show</title>'
+            f"<link>https://show.test/</link>{channel}<item><title>One</title>{item}</item></channel></rss>").encode()
+
+
+ITUNES = 'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
+PODCAST_NS = 'xmlns:podcast="https://podcastindex.org/namespace/1.0"'
+
+
+@pytest.mark.parametrize(("body", "kind"), [
+    (_rss(PODCAST_NS, "<podcast:locked>yes</podcast:locked>"), "podcast"),
+    (_rss(PODCAST_NS), "podcast"),
+    (_rss(ITUNES, item="<itunes:duration>12:00</itunes:duration>"), "podcast"),
+    (_rss(ITUNES, "<itunes:explicit>no</itunes:explicit>"), "podcast"),
+    (_rss(ITUNES), "blog"),  # declared, never used: some blog platforms declare it on every feed
+    (_rss(""), "blog"),
+])
+def test_feed_kind_from_podcast_namespaces(body: bytes, kind: str) -> None:
+    assert feed.parse_feed(body, "https://show.test/feed")["kind"] == kind

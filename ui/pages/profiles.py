@@ -9,10 +9,10 @@ from nicegui import background_tasks, run, ui
 
 from profiles.service import (
     ProfileError,
+    create_profile,
     delete_profile,
     duplicate_profile,
     list_profiles,
-    save_profile,
     update_profile,
 )
 from recruiter.core.canonical import canonical_url
@@ -34,7 +34,7 @@ def profiles_page() -> None:
     async def create() -> None:
         try:
             with open_session() as session:
-                profile = save_profile(ProfileCreate(name=new_name.value or "", description=new_description.value or ""),
+                profile = create_profile(ProfileCreate(name=new_name.value or "", description=new_description.value or ""),
                                        session=session)
         except ProfileError as exc:
             ui.notify(str(exc), color="negative")
