@@ -58,6 +58,9 @@ def find_community(url_or_id: str | int, *, session: Session) -> Community:
     except ValueError as exc:
         raise PipelineError(str(exc)) from None
     community = session.exec(select(Community).where(Community.url == url)).first()
+    if community is None:  # a podcast or blog may be named by its feed: it is kept under its site's URL
+        community = session.exec(select(Community).where(Community.feed_url == url)
+                                 .order_by(Community.id)).first()
     if community is None:
         raise NotFound(f"no community with URL {url} (import or scrape it first)")
     return community

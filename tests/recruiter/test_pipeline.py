@@ -66,3 +66,11 @@ def test_unknown_stage_and_community(memory_session, community) -> None:
         set_stage(community, "won", session=memory_session)
     with pytest.raises(RecruiterError, match="no community"):
         find_community("https://nowhere.example.com", session=memory_session)
+
+
+def test_a_community_is_found_by_its_feed_url_too(memory_session) -> None:
+    from recruiter.outreach.pipeline import find_community
+
+    save_records([{"url": "https://show.example.com/", "name": "The Show", "feed_url": "https://feeds.example.com/show.xml"}],
+                 session=memory_session)
+    assert find_community("https://feeds.example.com/show.xml", session=memory_session).name == "The Show"
