@@ -1,5 +1,8 @@
 """The scrape record (what ``recruiter scrape`` prints) and its conversion to the
 core's import record.
+
+``site_url`` is the page a feed says it belongs to (its ``<link>``): the catalogue keeps a podcast or blog under
+its site's URL, so a scraped feed and the site scraped or imported before merge into one community.
 """
 
 from __future__ import annotations
@@ -7,7 +10,7 @@ from __future__ import annotations
 KINDS = ("blog", "podcast", "subreddit", "youtube", "newsletter", "forum", "other")
 RECORD_FIELDS = (
     "url", "ok", "error", "kind", "name", "title", "site_name", "author", "description", "language",
-    "feed_url", "audience_size", "emails", "socials", "items",
+    "feed_url", "audience_size", "emails", "socials", "items", "site_url",
 )
 MAX_ITEMS = 50
 
@@ -17,7 +20,7 @@ def new_record(url: str) -> dict:
     return {
         "url": url, "ok": False, "error": None, "kind": None, "name": None, "title": None, "site_name": None,
         "author": None, "description": None, "language": None, "feed_url": None, "audience_size": None,
-        "emails": [], "socials": [], "items": [],
+        "emails": [], "socials": [], "items": [], "site_url": None,
     }
 
 
@@ -67,8 +70,10 @@ def finalize(record: dict) -> dict:
     out.update({k: record.get(k) for k in RECORD_FIELDS if k in record})
     for key in ("name", "title", "site_name"):
         out[key] = trimmed(out[key])
-    for key in ("author", "language", "feed_url"):
-        out[key] = clean_text(out[key], 2048 if key == "feed_url" else 300)
+    for key in ("author", "language", "feed_url", "site_url"):
+        out[key] = clean_text(out[key], 2048 if key.endswith("_url") else 300)
+    if out["site_url"] and (not out["site_url"].startswith(("http://", "https://")) or out["site_url"] == out["url"]):
+        out["site_url"] = None  # a feed's own <link> to itself, or a relative or odd one, names no other page
     out["description"] = clean_text(out["description"], 2000)
     if out["kind"] not in KINDS and out["kind"] is not None:
         out["kind"] = "other"
@@ -93,7 +98,7 @@ def to_import_record(record: dict) -> dict:
     """The core's import shape: ``items`` become ``recent_posts`` (titles only)."""
     keys = (
         "url", "kind", "name", "title", "description", "language", "audience_size", "emails", "socials",
-        "feed_url", "site_name", "author",
+        "feed_url", "site_name", "author", "site_url",
     )
     out = {k: record.get(k) for k in keys}
     out["recent_posts"] = [item["title"] for item in record.get("items") or [] if item.get("title")]

@@ -151,7 +151,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> dict:
         "author": author,
         "language": feed.get("language"),
         "feed_url": url,
-        "link": feed.get("link"),
+        "site_url": feed.get("link"),
         "categories": categories,
         "emails": emails,
         "items": items,

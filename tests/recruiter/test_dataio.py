@@ -600,3 +600,22 @@ def test_export_to_a_missing_folder_is_one_line(cli, tmp_path: Path, fmt: str) -
     result = cli("export", "--format", fmt, "-o", tmp_path / "no" / "such" / f"out.{fmt}")
     assert result.exit_code == 2 and "cannot write" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_scraped_feed_merges_into_its_site_by_the_feeds_link(memory_session) -> None:
+    from sqlmodel import func, select
+
+    from recruiter.catalogue.importing import save_records
+    from recruiter.core.models import Community
+    from scrapers.records import finalize, to_import_record
+
+    save_records([{"url": "https://trailnotes.example.com/", "name": "Trail Notes", "kind": "blog"}],
+                 session=memory_session)
+    feed = finalize({"url": "https://feeds.example.net/trailnotes.xml", "ok": True, "kind": "podcast",
+                     "title": "Trail Notes Podcast", "feed_url": "https://feeds.example.net/trailnotes.xml",
+                     "site_url": "https://trailnotes.example.com/"})
+    assert feed["site_url"] == "https://trailnotes.example.com/"
+    save_records([to_import_record(feed)], session=memory_session, source="scrape")
+    assert memory_session.exec(select(func.count()).select_from(Community)).one() == 1
+    community = memory_session.exec(select(Community)).one()
+    assert community.feed_url == "https://feeds.example.net/trailnotes.xml" and community.name == "Trail Notes"
