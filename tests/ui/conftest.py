@@ -13,6 +13,7 @@ real app with the real model.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,11 @@ def ui_home(prepared_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     from recruiter.core.db import dispose_engines
     from recruiter.matching.index import forget_loaded_indexes
 
+    # NiceGUI's user fixture forgets only the page modules that registered routes during the test before: a page
+    # module imported by a plain test (to call one of its functions) would stay cached, `register_pages` would
+    # not run it again, and its pages would answer 404 in every later user test.
+    for name in [m for m in sys.modules if m.startswith("ui.pages.")]:
+        del sys.modules[name]
     home = tmp_path / "home"
     shutil.copytree(prepared_home, home)
     monkeypatch.setenv("RECRUITER_HOME", str(home))

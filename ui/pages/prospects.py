@@ -17,7 +17,15 @@ from nicegui import app, background_tasks, run, ui
 from profiles.service import default_profile, get_profile, list_profiles, touch_profile
 from recruiter.core.db import open_session
 from recruiter.core.models import KINDS, STAGES, Profile
-from recruiter.matching.matches import PAGE_SIZE, SORTS, MatchFilters, match_page, matches_csv, ranking_state
+from recruiter.matching.matches import (
+    PAGE_SIZE,
+    SORTS,
+    MatchFilters,
+    MatchRow,
+    match_page,
+    matches_csv,
+    ranking_state,
+)
 from recruiter.outreach.pipeline import PipelineError, apply_feedback, move_communities, open_prospect
 from ui.background import ensure_ranking, is_ranking
 from ui.components.kind_performance import render_kind_performance
@@ -197,15 +205,16 @@ class ProspectList:
             self.start_ranking(force=True)
 
     # --- data -----------------------------------------------------------------------------------------
-    def load(self) -> tuple[list[dict], int]:
+    def load(self) -> tuple[list[MatchRow], int]:
         with open_session() as session:
             return match_page(self.profile.id, session=session, filters=self.filters,
                               offset=(self.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
 
     def table_rows(self) -> list[dict]:
-        return [dict(row, profile_id=self.profile.id, stage_label=STAGE_LABELS.get(row["stage"], row["stage"]),
-                     stage_color=STAGE_COLORS.get(row["stage"], "grey"),
-                     next_follow_up=row["next_follow_up"] or "") for row in self.rows]
+        return [{**row.as_dict(), "profile_id": self.profile.id,
+                 "stage_label": STAGE_LABELS.get(row.stage, row.stage.value),
+                 "stage_color": STAGE_COLORS.get(row.stage, "grey"),
+                 "next_follow_up": row.next_follow_up.isoformat() if row.next_follow_up else ""} for row in self.rows]
 
     def pages(self) -> int:
         return max(1, -(-self.total // PAGE_SIZE))
@@ -219,7 +228,7 @@ class ProspectList:
             self.rows, self.total = self.load()
         self.table.rows = self.table_rows()
         self.table.selected = [r for r in self.table.selected if any(
-            r["community_id"] == row["community_id"] for row in self.rows)]
+            r["community_id"] == row.community_id for row in self.rows)]
         self.table.update()
         self.pagination.max = self.pages()
         self.pagination.value = self.page
