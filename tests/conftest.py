@@ -31,6 +31,28 @@ HEAVY_MODULES = ("torch", "sentence_transformers", "transformers")
 _HEAVY_KEY = pytest.StashKey[str]()
 
 
+def _cache_typer_commands() -> None:
+    """Typer's CliRunner rebuilds the whole click command tree (every command's signature and type hints) on each
+    invoke: a third of the fast tier's CPU. The app does not change during a run, so build it once per app."""
+    import typer.testing
+
+    build = getattr(typer.testing, "_get_command", None)
+    if build is None:  # a Typer without the helper: nothing to cache
+        return
+    built: dict[int, tuple[object, object]] = {}
+
+    def cached(app):
+        key = id(app)
+        if key not in built or built[key][0] is not app:
+            built[key] = (app, build(app))
+        return built[key][1]
+
+    typer.testing._get_command = cached
+
+
+_cache_typer_commands()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test that runs the real model is slow, whatever its file says."""
     for item in items:

@@ -12,6 +12,7 @@ real app with the real model.
 
 from __future__ import annotations
 
+import gc
 import shutil
 import sys
 import tempfile
@@ -58,6 +59,11 @@ def ui_home(prepared_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     # not run it again, and its pages would answer 404 in every later user test.
     for name in [m for m in sys.modules if m.startswith("ui.pages.")]:
         del sys.modules[name]
+    # NiceGUI's user fixture runs a full gc.collect() before and after every test; over everything this process
+    # has imported (NiceGUI, FastAPI, SQLAlchemy, numpy, faiss...) that is most of a UI test's time. What is alive
+    # now lives on (modules, the prepared data): freeze it, so the collections look only at this test's objects.
+    gc.collect()
+    gc.freeze()
     home = tmp_path / "home"
     shutil.copytree(prepared_home, home)
     monkeypatch.setenv("RECRUITER_HOME", str(home))
