@@ -25,7 +25,17 @@ from typing import Any
 from sqlmodel import Session, func, select
 
 from recruiter.core.errors import InvalidValue
-from recruiter.core.models import Community, PerformanceDay, Prospect, ReferralCode, Stage, StageChange, as_utc, utcnow
+from recruiter.core.models import (
+    Community,
+    CommunityKind,
+    PerformanceDay,
+    Prospect,
+    ReferralCode,
+    Stage,
+    StageChange,
+    as_utc,
+    utcnow,
+)
 from recruiter.outreach.templates import fill, merchant_name, message_values
 from recruiter.partners.activation import active_day, partners
 from recruiter.partners.money import ZERO, money_json, per, to_money
@@ -231,7 +241,7 @@ def top_practice(*, session: Session, today: date | None = None) -> str:
         .where(PerformanceDay.community_id.in_(ids), active_day(),
                PerformanceDay.day >= today - timedelta(days=WINDOW_DAYS - 1), PerformanceDay.day <= today)
         .group_by(PerformanceDay.community_id)).all())
-    parts = [f"are mostly {kind}s" if kind != "other" else "come in all kinds"]
+    parts = [f"are mostly {kind}s" if kind != CommunityKind.other else "come in all kinds"]
     if active_days:
         days = statistics.median(active_days.values())
         parts.append(f"send visitors on about {days:g} day{'s' if days != 1 else ''} a month")

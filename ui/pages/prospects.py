@@ -16,7 +16,7 @@ from nicegui import app, background_tasks, run, ui
 
 from profiles.service import default_profile, get_profile, list_profiles, touch_profile
 from recruiter.core.db import open_session
-from recruiter.core.models import KINDS, STAGES, Profile
+from recruiter.core.models import KINDS, STAGES, Feedback, Profile
 from recruiter.matching.matches import (
     PAGE_SIZE,
     SORTS,
@@ -172,9 +172,9 @@ class ProspectList:
                 ui.button("Export CSV", icon="download", on_click=self.export).props("outline")
             with ui.row().classes("w-full items-center gap-2 bg-indigo-50 rounded px-3 py-1 bulk-bar") as self.bulk_bar:
                 self.selected_label = ui.label("")
-                ui.button("Shortlist", icon="thumb_up", on_click=lambda: self.feedback_selected("shortlist")) \
+                ui.button("Shortlist", icon="thumb_up", on_click=lambda: self.feedback_selected(Feedback.shortlist)) \
                     .props("flat dense color=indigo")
-                ui.button("Not a fit", icon="thumb_down", on_click=lambda: self.feedback_selected("not_a_fit")) \
+                ui.button("Not a fit", icon="thumb_down", on_click=lambda: self.feedback_selected(Feedback.not_a_fit)) \
                     .props("flat dense color=red-5")
                 self.bulk_stage = ui.select(STAGE_LABELS, value="shortlisted", label="Move to").classes("w-40") \
                     .props("dense")
@@ -188,8 +188,8 @@ class ProspectList:
             self.table.add_slot("body-cell-stage", STAGE_SLOT)
             self.table.add_slot("body-cell-why", WHY_SLOT)
             self.table.add_slot("body-cell-actions", ACTIONS_SLOT)
-            self.table.on("shortlist", lambda e: self.feedback([e.args["community_id"]], "shortlist"))
-            self.table.on("reject", lambda e: self.feedback([e.args["community_id"]], "not_a_fit"))
+            self.table.on("shortlist", lambda e: self.feedback([e.args["community_id"]], Feedback.shortlist))
+            self.table.on("reject", lambda e: self.feedback([e.args["community_id"]], Feedback.not_a_fit))
             self.table.on("move", lambda e: self.move([e.args["community_id"]], e.args["stage"]))
             with ui.row().classes("w-full items-center"):
                 self.count_label = ui.label("")
@@ -305,17 +305,17 @@ class ProspectList:
         self.table.update()
         self.update_bulk_bar()
 
-    async def feedback(self, community_ids: list[int], verdict: str) -> None:
+    async def feedback(self, community_ids: list[int], verdict: Feedback) -> None:
         def work() -> int:
             with open_session() as session:
                 return apply_feedback(community_ids, verdict, session=session, profile_id=self.profile.id)
 
         done = await run.io_bound(work)
-        label = "shortlisted" if verdict == "shortlist" else "marked not a fit"
+        label = "shortlisted" if verdict is Feedback.shortlist else "marked not a fit"
         ui.notify(f"{done} {label}; the next ranking learns from it", color="positive" if done else "warning")
         self.reload()
 
-    async def feedback_selected(self, verdict: str) -> None:
+    async def feedback_selected(self, verdict: Feedback) -> None:
         if not self.selected_ids():
             ui.notify("Select rows first", color="warning")
         else:
