@@ -203,7 +203,8 @@ def parse_day(value: Any, *, today: date | None = None, day_first: bool | None =
 
 
 def parse_metric(value: Any, name: str) -> int | Decimal:
-    """A count (clicks, conversions) as an int, an amount (revenue, commission) as a `Decimal` in cents."""
+    """A count (clicks, conversions) as an int, an amount (revenue, commission) as an exact `Decimal` (a day's
+    total is rounded to cents once, after its rows are added up)."""
     try:
         number = parse_amount(value)
     except MoneyError:
@@ -214,7 +215,7 @@ def parse_metric(value: Any, name: str) -> int | Decimal:
         if number != number.to_integral_value():
             raise RowError(f"{name} {str(value).strip()!r} is not a whole number")
         return int(number)
-    return to_money(number)
+    return number
 
 
 class PartnerResolver:
