@@ -57,3 +57,11 @@ def test_imported_amounts_are_exact_and_reported_as_numbers(memory_session, tmp_
     assert kind_performance(session=memory_session)[0].revenue_per_partner == Decimal("1234.80")
     again = import_performance(path, session=memory_session)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 1)  # exact: nothing looks changed
+
+
+def test_a_day_is_rounded_once_after_its_rows_are_added_up() -> None:
+    from recruiter.partners.performance import parse_metric
+
+    rows = [parse_metric("0.005", "revenue") for _ in range(3)]
+    assert rows[0] == Decimal("0.005") and to_money(sum(rows)) == Decimal("0.02")  # not 3 x 0.00
+    assert parse_metric("1,000", "clicks") == 1000 and isinstance(parse_metric("7", "conversions"), int)
