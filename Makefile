@@ -9,7 +9,7 @@ PIP_FIND := $(if $(wildcard $(TORCH_WHEELS)),--find-links $(TORCH_WHEELS),)
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test test-fast lint bench clean
 
 install: $(STAMP)
 
@@ -31,6 +31,12 @@ lint: install
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The quick tier while iterating: no real model (the hashing backend stands in), no browser, no PostgreSQL.
+# It fails if anything in it imported PyTorch. `make test` (what CI runs) still runs everything.
+FAST_MARKERS := not slow and not browser and not postgres
+test-fast: lint
+	$(BIN)/python -m pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

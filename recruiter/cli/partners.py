@@ -123,11 +123,11 @@ def activation_list(fmt: str = typer.Option("table", "--format", "-f", help="tab
 
     Example: recruiter activation list --format csv
     """
-    from recruiter.partners.activation import STEPS, checklist_rows
+    from recruiter.partners.activation import STEPS, checklists
 
     cli.check_format(fmt)
     with cli.session_scope() as session:
-        rows = checklist_rows(session=session)
+        rows = [item.row() for item in checklists(session=session)]
     cli.emit(rows, fmt, ["name", "stage", "progress", *STEPS, "next_step", "days_to_first_click",
                          "days_to_first_sale"])
 
@@ -147,19 +147,23 @@ def activation_show(
     with cli.session_scope() as session:
         community = find_community(url, session=session)
         item = checklist(community, session=session)
-        message = render_template(item["next_step"], community, session=session) if item["next_step"] else ""
+        message = render_template(item.next_step, community, session=session) if item.next_step else ""
     if fmt == "json":
-        typer.echo(json.dumps({**item, "next_message": message}, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps({**item.public(), "next_message": message}, indent=2, ensure_ascii=False))
         return
-    typer.echo(f"{item['name'] or item['url']} ({item['stage'] or 'not in the pipeline'}), "
-               f"joined {item['joined_at'] or '-'}")
-    for step in item["steps"]:
-        typer.echo(f"  [{'x' if step['done'] else ' '}] {step['label']}"
-                   + (f"  ({step['done_at'][:10]}, {step['source']})" if step["done"] else ""))
-    typer.echo(f"  days to first click: {item['days_to_first_click'] if item['days_to_first_click'] is not None else '-'}"
-               f"; to first sale: {item['days_to_first_sale'] if item['days_to_first_sale'] is not None else '-'}")
+
+    def days(value: int | None) -> str:
+        return "-" if value is None else str(value)
+
+    typer.echo(f"{item.name or item.url} ({item.stage or 'not in the pipeline'}), "
+               f"joined {item.joined_at.isoformat(timespec='seconds') if item.joined_at else '-'}")
+    for step in item.steps:
+        typer.echo(f"  [{'x' if step.done else ' '}] {step.label}"
+                   + (f"  ({step.done_at.date().isoformat()}, {step.source})" if step.done_at else ""))
+    typer.echo(f"  days to first click: {days(item.days_to_first_click)}; "
+               f"to first sale: {days(item.days_to_first_sale)}")
     if message:
-        typer.echo(f"\nNext: {item['next_step']}. Message:\n\n{message}")
+        typer.echo(f"\nNext: {item.next_step}. Message:\n\n{message}")
 
 
 @activation_app.command("done")
@@ -204,7 +208,7 @@ def activation_stats(fmt: str = typer.Option("text", "--format", "-f", help="tex
     with cli.session_scope() as session:
         stats = activation_summary(session=session)
     if fmt == "json":
-        typer.echo(json.dumps(stats, indent=2))
+        typer.echo(json.dumps(stats.public(), indent=2))
         return
 
     def share(value: float | None) -> str:
@@ -213,11 +217,11 @@ def activation_stats(fmt: str = typer.Option("text", "--format", "-f", help="tex
     def days(value: float | None) -> str:
         return "-" if value is None else f"{value:g} days"
 
-    typer.echo(f"{stats['partners']} partners: {stats['promoted']} promoted ({share(stats['promoted_share'])}), "
-               f"{stats['sold']} sold ({share(stats['sold_share'])})")
-    typer.echo(f"median time from joining to first click: {days(stats['median_days_to_first_click'])}; "
-               f"to first sale: {days(stats['median_days_to_first_sale'])}")
-    typer.echo(f"{stats['stuck']} partners waiting {DEFAULT_STUCK_DAYS}+ days on a step "
+    typer.echo(f"{stats.partners} partners: {stats.promoted} promoted ({share(stats.promoted_share)}), "
+               f"{stats.sold} sold ({share(stats.sold_share)})")
+    typer.echo(f"median time from joining to first click: {days(stats.median_days_to_first_click)}; "
+               f"to first sale: {days(stats.median_days_to_first_sale)}")
+    typer.echo(f"{stats.stuck} partners waiting {DEFAULT_STUCK_DAYS}+ days on a step "
                f"(recruiter activation reminders)")
 
 

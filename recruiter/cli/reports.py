@@ -77,7 +77,8 @@ def performance_list(
     start = cli.parse_since(since)
     with cli.session_scope() as session:
         community_id = find_community(partner, session=session).id if partner else None
-        rows = performance_rows(session=session, community_id=community_id, since=start, limit=limit)
+        rows = [r.public() for r in performance_rows(session=session, community_id=community_id, since=start,
+                                                      limit=limit)]
     cli.emit(rows, fmt, ["date", "name", "platform", "clicks", "conversions", "revenue", "commission",
                          "source_file"])
 
@@ -123,7 +124,7 @@ def report_partners(
     cli.check_format(fmt)
     start = cli.parse_since(since)
     with cli.session_scope() as session:
-        rows = partner_scorecards(session=session, since=start, segment=segment)
+        rows = [card.public() for card in partner_scorecards(session=session, since=start, segment=segment)]
     cli.emit(rows, fmt, PARTNER_COLUMNS)
 
 
@@ -144,13 +145,13 @@ def report_playbook(
         community = find_community(partner, session=session) if partner else None
         book = playbook(segment, session=session, community=community)
     if fmt == "json":
-        typer.echo(json.dumps(book, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(book.public(), indent=2, ensure_ascii=False))
         return
-    typer.echo(f"{segment}: {book['goal']}")
-    for action in book["actions"]:
+    typer.echo(f"{segment}: {book.goal}")
+    for action in book.actions:
         typer.echo(f"  - {action}")
-    typer.echo(f"\nMessage:\n\n{book['message']}\n")
-    names = ", ".join(p["name"] or p["url"] for p in book["partners"]) or "none"
+    typer.echo(f"\nMessage:\n\n{book.message}\n")
+    names = ", ".join(p.name or p.url for p in book.partners) or "none"
     typer.echo(f"Partners in {segment}: {names}")
 
 
@@ -164,7 +165,7 @@ def report_funnel(fmt: str = typer.Option("table", "--format", "-f", help="table
 
     cli.check_format(fmt)
     with cli.session_scope() as session:
-        rows = funnel(session=session)
+        rows = [row.public() for row in funnel(session=session)]
     cli.emit(rows, fmt, ["stage", "reached", "conversion", "now", "median_days_in_stage"])
 
 
@@ -182,7 +183,7 @@ def report_trend(
 
     cli.check_format(fmt)
     with cli.session_scope() as session:
-        rows = trend(session=session, by=by, periods=periods)
+        rows = [row.public() for row in trend(session=session, by=by, periods=periods)]
     cli.emit(rows, fmt, ["period", "clicks", "conversions", "revenue", "commission", "active_partners"])
 
 
@@ -200,6 +201,6 @@ def report_kinds(
     cli.check_format(fmt)
     start = cli.parse_since(since)
     with cli.session_scope() as session:
-        rows = kind_performance(session=session, since=start)
+        rows = [row.public() for row in kind_performance(session=session, since=start)]
     cli.emit(rows, fmt, ["kind", "partners", "activated", "activation_rate", "clicks", "conversions", "revenue",
                          "revenue_per_partner", "epc", "conversion_rate"])

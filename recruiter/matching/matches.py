@@ -12,14 +12,28 @@ import io
 import re
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
 from recruiter.core.db import current_data_version, get_setting, open_session, set_setting
-from recruiter.core.models import Activity, Community, Match, Profile, Prospect, as_utc, check_stage, utcnow
+from recruiter.core.errors import InvalidValue
+from recruiter.core.models import (
+    KINDS,
+    Activity,
+    Community,
+    CommunityKind,
+    Feedback,
+    Match,
+    Profile,
+    Prospect,
+    Stage,
+    as_utc,
+    check_stage,
+    utcnow,
+)
 from recruiter.core.text import spreadsheet_safe
 from recruiter.matching.ranking import audience_label, rank_communities
 
@@ -110,30 +124,68 @@ def rank_profile(profile_id: int, *, db_url: str | None = None, limit: int = RAN
             _ranking_now.discard(key)
 
 
-def preview_matches(profile: Profile, *, db_url: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class MatchRow:
+    """One community in a profile's ranked list, with where it stands in the pipeline: a row of the Prospects
+    table, of the editor's preview and of the CSV export."""
+
+    community_id: int
+    prospect_id: int | None
+    fit: int
+    score: float
+    rank: int | None
+    name: str
+    url: str
+    kind: str
+    audience_size: int | None
+    audience: str
+    stage: Stage
+    feedback: Feedback | None
+    next_follow_up: date | None
+    why: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON values (the web table's row, the CSV's cells)."""
+        return {"community_id": self.community_id, "prospect_id": self.prospect_id, "fit": self.fit,
+                "score": self.score, "rank": self.rank, "name": self.name, "url": self.url, "kind": self.kind,
+                "audience_size": self.audience_size, "audience": self.audience, "stage": self.stage.value,
+                "feedback": self.feedback.value if self.feedback else None,
+                "next_follow_up": self.next_follow_up.isoformat() if self.next_follow_up else None,
+                "why": self.why}
+
+
+def preview_matches(profile: Profile, *, db_url: str | None = None, limit: int = 10) -> list[MatchRow]:
     """The top matches for a profile as edited (saved or not), stored nowhere: the editor's live preview."""
     with open_session(db_url) as session:  # ranking syncs the index first
         results = rank_communities(profile, session=session, limit=limit, store=False)
-    return [dict(r.public(), community_id=r.community_id) for r in results]
+    return [MatchRow(community_id=r.community_id, prospect_id=None, fit=r.fit, score=r.score, rank=position,
+                     name=r.name or r.url, url=r.url, kind=r.kind, audience_size=r.audience_size,
+                     audience=audience_label(r.audience_size), stage=Stage(r.stage or Stage.discovered),
+                     feedback=None, next_follow_up=None, why=r.why)
+            for position, r in enumerate(results, start=1)]
 
 
 # --- the ranked list -------------------------------------------------------------------------------------
 
 @dataclass
 class MatchFilters:
-    kind: str | None = None
+    kind: CommunityKind | str | None = None
     min_audience: int | None = None
-    stage: str | None = None
+    stage: Stage | str | None = None
     text: str = ""
     sort: str = "fit"
     include_not_a_fit: bool = False
 
 
 def _match_query(profile_id: int, filters: MatchFilters):
-    stage_expr = func.coalesce(Prospect.stage, "discovered")
+    stage_expr = func.coalesce(Prospect.stage, Stage.discovered.value)
     conditions = [Match.profile_id == profile_id]
     if filters.kind:
-        conditions.append(Community.kind == filters.kind)
+        try:
+            kind = CommunityKind(filters.kind)
+        except ValueError:
+            raise InvalidValue(f"unknown kind {filters.kind!r} (kinds: {', '.join(KINDS)})") from None
+        conditions.append(Community.kind == kind.value)
     if filters.min_audience:
         conditions.append(Community.audience_size >= int(filters.min_audience))
     if filters.stage:
@@ -143,13 +195,13 @@ def _match_query(profile_id: int, filters: MatchFilters):
         pattern = f"%{word.lower()}%"
         conditions.append(or_(func.lower(Community.name).like(pattern), func.lower(Community.title).like(pattern),
                               func.lower(Community.description).like(pattern), func.lower(Community.url).like(pattern)))
-    if not filters.include_not_a_fit and filters.stage != "declined":
-        conditions.append(or_(Prospect.feedback.is_(None), Prospect.feedback != "not_a_fit"))
+    if not filters.include_not_a_fit and filters.stage != Stage.declined:
+        conditions.append(or_(Prospect.feedback.is_(None), Prospect.feedback != Feedback.not_a_fit.value))
     return and_(*conditions), stage_expr
 
 
 def match_page(profile_id: int, *, session: Session, filters: MatchFilters | None = None, offset: int = 0,
-               limit: int = PAGE_SIZE) -> tuple[list[dict[str, Any]], int]:
+               limit: int = PAGE_SIZE) -> tuple[list[MatchRow], int]:
     """One page of the profile's stored matches passing the filters, and how many pass in all."""
     filters = filters or MatchFilters()
     where, stage_expr = _match_query(profile_id, filters)
@@ -168,15 +220,12 @@ def match_page(profile_id: int, *, session: Session, filters: MatchFilters | Non
              .join(Community, Community.id == Match.community_id)
              .outerjoin(Prospect, Prospect.community_id == Match.community_id)
              .where(where).order_by(*order, Match.id).offset(max(0, offset)).limit(limit))
-    rows = []
-    for (fit, score, why, rank, cid, name, title, url, kind, audience, pid, stage, feedback,
-         follow_up) in session.exec(query).all():
-        rows.append({
-            "community_id": cid, "prospect_id": pid, "fit": fit, "score": round(float(score), 4), "rank": rank,
-            "name": name or title or url, "url": url, "kind": kind, "audience_size": audience,
-            "audience": audience_label(audience), "stage": stage or "discovered", "feedback": feedback,
-            "next_follow_up": follow_up.isoformat() if follow_up else None, "why": why,
-        })
+    rows = [MatchRow(community_id=cid, prospect_id=pid, fit=fit, score=round(float(score), 4), rank=rank,
+                     name=name or title or url, url=url, kind=kind, audience_size=audience,
+                     audience=audience_label(audience), stage=Stage(stage or Stage.discovered),
+                     feedback=Feedback(feedback) if feedback else None, next_follow_up=follow_up, why=why)
+            for (fit, score, why, rank, cid, name, title, url, kind, audience, pid, stage, feedback, follow_up)
+            in session.exec(query).all()]
     return rows, total
 
 
@@ -191,5 +240,6 @@ def matches_csv(profile_id: int, *, session: Session, filters: MatchFilters | No
     writer = csv.DictWriter(out, fieldnames=MATCH_CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: spreadsheet_safe(row.get(k)) for k in MATCH_CSV_COLUMNS})
+        values = row.as_dict()
+        writer.writerow({k: spreadsheet_safe(values[k]) for k in MATCH_CSV_COLUMNS})
     return out.getvalue()

@@ -9,6 +9,7 @@ promotion makes it `activated`, the first sale `performing`. Stages only ever mo
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -25,6 +26,7 @@ from recruiter.core.models import (
     Community,
     PerformanceDay,
     Prospect,
+    Stage,
     StageChange,
     as_utc,
     utcnow,
@@ -40,7 +42,7 @@ STEP_LABELS = {
     "first_promotion": "First promotion",
     "first_sale": "First sale",
 }
-PARTNER_ORDER = ["joined", "activated", "performing"]
+PARTNER_ORDER = [Stage.joined, Stage.activated, Stage.performing]
 DEFAULT_STUCK_DAYS = 7
 
 # The message to send to get a partner past each step; placeholders are filled by render_template.
@@ -111,8 +113,13 @@ def _as_datetime(value: date | datetime | None) -> datetime:
     if value is None:
         return utcnow()
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return as_utc(value)
     return datetime.combine(value, time(12, 0), tzinfo=UTC)
+
+
+def active_day():
+    """A performance day with any activity: clicks, conversions or revenue (the SQL condition)."""
+    return (PerformanceDay.clicks > 0) | (PerformanceDay.conversions > 0) | (PerformanceDay.revenue > 0)
 
 
 def _prospect(community: Community, *, session: Session) -> Prospect | None:
@@ -149,9 +156,9 @@ def mark_step(community: Community, step: str, *, session: Session, source: str 
         log_activity(prospect, "activation", STEP_LABELS[step], session=session,
                      data={"step": step, "source": source})
     if step == "first_promotion":
-        advance_stage(community, "activated", session=session, at=when)
+        advance_stage(community, Stage.activated, session=session, at=when)
     elif step == "first_sale":
-        advance_stage(community, "performing", session=session, at=when)
+        advance_stage(community, Stage.performing, session=session, at=when)
     return row
 
 
@@ -166,7 +173,7 @@ def unmark_step(community: Community, step: str, *, session: Session) -> bool:
     return True
 
 
-def advance_stage(community: Community, target: str, *, session: Session, at: datetime | None = None) -> bool:
+def advance_stage(community: Community, target: Stage, *, session: Session, at: datetime | None = None) -> bool:
     """Move a partner forward to `target` (joined → activated → performing); never backwards, never a
     non-partner. The change is dated at the activity, but never before the stage it leaves."""
     prospect = _prospect(community, session=session)
@@ -176,8 +183,8 @@ def advance_stage(community: Community, target: str, *, session: Session, at: da
         return False
     when = max(as_utc(at or utcnow()), as_utc(prospect.stage_changed_at))
     when = min(when, utcnow())
-    if target == "performing" and prospect.stage == "joined":
-        set_stage(community, "activated", session=session, at=when)  # a sale implies a promotion
+    if target is Stage.performing and prospect.stage == Stage.joined:
+        set_stage(community, Stage.activated, session=session, at=when)  # a sale implies a promotion
     set_stage(community, target, session=session, at=when)
     return True
 
@@ -210,9 +217,8 @@ def first_activity(community_ids: list[int], *, session: Session) -> dict[int, d
     out: dict[int, dict[str, date]] = defaultdict(dict)
     if not community_ids:
         return out
-    active = (PerformanceDay.clicks > 0) | (PerformanceDay.conversions > 0) | (PerformanceDay.revenue > 0)
     for cid, day in session.exec(select(PerformanceDay.community_id, func.min(PerformanceDay.day))
-                                 .where(PerformanceDay.community_id.in_(community_ids), active)
+                                 .where(PerformanceDay.community_id.in_(community_ids), active_day())
                                  .group_by(PerformanceDay.community_id)).all():
         out[cid]["click"] = day
     for cid, day in session.exec(select(PerformanceDay.community_id, func.min(PerformanceDay.day))
@@ -228,7 +234,68 @@ def partners(*, session: Session) -> list[tuple[Prospect, Community]]:
                              .where(Prospect.stage.in_(PARTNER_STAGES)).order_by(Community.name)).all())
 
 
-def checklist(community: Community, *, session: Session, today: date | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ChecklistStep:
+    step: str
+    label: str
+    done_at: datetime | None
+    source: str | None
+
+    @property
+    def done(self) -> bool:
+        return self.done_at is not None
+
+    def public(self) -> dict[str, Any]:
+        return {"step": self.step, "label": self.label, "done": self.done,
+                "done_at": self.done_at.isoformat(timespec="seconds") if self.done_at else None,
+                "source": self.source}
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """A partner's activation checklist, with days from joining to the first click and to the first sale."""
+
+    url: str
+    name: str
+    stage: Stage | None
+    joined_at: datetime | None
+    steps: tuple[ChecklistStep, ...]
+    next_step: str | None
+    days_to_first_click: int | None
+    days_to_first_sale: int | None
+
+    @property
+    def done(self) -> int:
+        return sum(1 for step in self.steps if step.done)
+
+    @property
+    def total(self) -> int:
+        return len(self.steps)
+
+    @property
+    def is_partner(self) -> bool:
+        return self.stage is not None and self.stage in PARTNER_STAGES
+
+    def public(self) -> dict[str, Any]:
+        """{url, name, stage, joined_at, steps: [{step, label, done, done_at, source}], next_step, done, total,
+        days_to_first_click, days_to_first_sale, is_partner}."""
+        return {"url": self.url, "name": self.name, "stage": self.stage.value if self.stage else None,
+                "joined_at": self.joined_at.isoformat(timespec="seconds") if self.joined_at else None,
+                "steps": [step.public() for step in self.steps], "next_step": self.next_step,
+                "done": self.done, "total": self.total, "days_to_first_click": self.days_to_first_click,
+                "days_to_first_sale": self.days_to_first_sale, "is_partner": self.is_partner}
+
+    def row(self) -> dict[str, Any]:
+        """One flat row (the `activation list` table): which steps are done, progress and activation times."""
+        row: dict[str, Any] = {"url": self.url, "name": self.name, "stage": self.stage.value if self.stage else None,
+                               "next_step": self.next_step, "days_to_first_click": self.days_to_first_click,
+                               "days_to_first_sale": self.days_to_first_sale, "progress": f"{self.done}/{self.total}"}
+        for step in self.steps:
+            row[step.step] = "yes" if step.done else ""
+        return row
+
+
+def checklist(community: Community, *, session: Session, today: date | None = None) -> Checklist:
     """The partner's checklist with times: days from joining to the first click and to the first sale."""
     prospect = _prospect(community, session=session)
     steps = steps_by_community([community.id], session=session).get(community.id, {})
@@ -240,36 +307,18 @@ def checklist(community: Community, *, session: Session, today: date | None = No
             return None
         return max(0, (day - joined.date()).days)
 
-    items = []
-    for step in STEPS:
-        row = steps.get(step)
-        items.append({"step": step, "label": STEP_LABELS[step], "done": row is not None,
-                      "done_at": as_utc(row.done_at).isoformat(timespec="seconds") if row else None,
-                      "source": row.source if row else None})
-    pending = next_step({i["step"] for i in items if i["done"]})
-    return {
-        "url": community.url, "name": community.name, "stage": prospect.stage if prospect else None,
-        "joined_at": joined.isoformat(timespec="seconds") if joined else None,
-        "steps": items, "next_step": pending,
-        "done": sum(1 for i in items if i["done"]), "total": len(items),
-        "days_to_first_click": days_from_join(first.get("click")),
-        "days_to_first_sale": days_from_join(first.get("sale")),
-        "is_partner": bool(prospect and prospect.stage in PARTNER_STAGES),
-    }
+    items = tuple(ChecklistStep(step=step, label=STEP_LABELS[step],
+                                done_at=as_utc(steps[step].done_at) if step in steps else None,
+                                source=steps[step].source if step in steps else None) for step in STEPS)
+    return Checklist(url=community.url, name=community.name, stage=Stage(prospect.stage) if prospect else None,
+                     joined_at=joined, steps=items, next_step=next_step({i.step for i in items if i.done}),
+                     days_to_first_click=days_from_join(first.get("click")),
+                     days_to_first_sale=days_from_join(first.get("sale")))
 
 
-def checklist_rows(*, session: Session) -> list[dict[str, Any]]:
-    """One flat row per partner: which steps are done and the activation times."""
-    rows = []
-    for _prospect_row, community in partners(session=session):
-        item = checklist(community, session=session)
-        row = {k: item[k] for k in ("url", "name", "stage", "next_step", "days_to_first_click",
-                                    "days_to_first_sale")}
-        row["progress"] = f"{item['done']}/{item['total']}"
-        for step in item["steps"]:
-            row[step["step"]] = "yes" if step["done"] else ""
-        rows.append(row)
-    return rows
+def checklists(*, session: Session) -> list[Checklist]:
+    """Every partner's checklist, by name."""
+    return [checklist(community, session=session) for _prospect, community in partners(session=session)]
 
 
 def reminders(*, session: Session, days: int = DEFAULT_STUCK_DAYS, today: date | None = None) -> list[Reminder]:
@@ -312,15 +361,39 @@ def sync_from_performance(community_ids: list[int], *, session: Session) -> int:
                 ticked += row is None
             else:
                 # Ticked by hand before the numbers came: the stage still follows the activity.
-                advance_stage(community, "activated" if step == "first_promotion" else "performing",
+                advance_stage(community, Stage.activated if step == "first_promotion" else Stage.performing,
                               session=session, at=as_utc(row.done_at))
     return ticked
 
 
-def activation_summary(*, session: Session) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ActivationSummary:
     """How activation goes across the program: how many partners promoted and sold, and how fast (medians)."""
-    import statistics
 
+    partners: int
+    promoted: int
+    sold: int
+    median_days_to_first_click: float | None
+    median_days_to_first_sale: float | None
+    stuck: int
+
+    @property
+    def promoted_share(self) -> float | None:
+        return round(self.promoted / self.partners, 4) if self.partners else None
+
+    @property
+    def sold_share(self) -> float | None:
+        return round(self.sold / self.partners, 4) if self.partners else None
+
+    def public(self) -> dict[str, Any]:
+        return {"partners": self.partners, "promoted": self.promoted, "sold": self.sold,
+                "promoted_share": self.promoted_share, "sold_share": self.sold_share,
+                "median_days_to_first_click": self.median_days_to_first_click,
+                "median_days_to_first_sale": self.median_days_to_first_sale, "stuck": self.stuck}
+
+
+def activation_summary(*, session: Session) -> ActivationSummary:
+    """How activation goes across the program: how many partners promoted and sold, and how fast (medians)."""
     pairs = partners(session=session)
     steps = steps_by_community([c.id for _, c in pairs], session=session)
     to_click: list[int] = []
@@ -334,14 +407,8 @@ def activation_summary(*, session: Session) -> dict[str, Any]:
         for step, bucket in (("first_promotion", to_click), ("first_sale", to_sale)):
             if step in done:
                 bucket.append(max(0, (as_utc(done[step].done_at).date() - joined.date()).days))
-    total = len(pairs)
-    return {
-        "partners": total,
-        "promoted": len(to_click),
-        "sold": len(to_sale),
-        "promoted_share": round(len(to_click) / total, 4) if total else None,
-        "sold_share": round(len(to_sale) / total, 4) if total else None,
-        "median_days_to_first_click": statistics.median(to_click) if to_click else None,
-        "median_days_to_first_sale": statistics.median(to_sale) if to_sale else None,
-        "stuck": len(reminders(session=session)),
-    }
+    return ActivationSummary(
+        partners=len(pairs), promoted=len(to_click), sold=len(to_sale),
+        median_days_to_first_click=statistics.median(to_click) if to_click else None,
+        median_days_to_first_sale=statistics.median(to_sale) if to_sale else None,
+        stuck=len(reminders(session=session)))

@@ -25,6 +25,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -37,6 +38,7 @@ from recruiter.core.db import chunked
 from recruiter.core.errors import RecruiterError
 from recruiter.core.models import PARTNER_STAGES, Community, PerformanceDay, Prospect, ReferralCode, utcnow
 from recruiter.partners.activation import sync_from_performance
+from recruiter.partners.money import MoneyError, money_json, parse_amount, stored, to_money
 from recruiter.partners.platforms import Platform, chosen_platform, get_platform, list_platforms
 
 FIELDS = ["date", "partner", "clicks", "conversions", "revenue", "commission"]
@@ -200,32 +202,19 @@ def parse_day(value: Any, *, today: date | None = None, day_first: bool | None =
     return parsed
 
 
-def parse_metric(value: Any, name: str) -> float:
-    if value is None:
-        return 0.0
-    text = str(value).strip()
-    if text.isascii() and text.isdigit():  # the usual plain count
-        return float(text)
-    if text in ("", "-", "—"):
-        return 0.0
-    negative = text.startswith("-") or (text.startswith("(") and text.endswith(")"))
-    cleaned = re.sub(r"[\s$€£¥()]|(?i:usd|eur|gbp|cad|aud|chf|jpy|nzd|sek|nok|dkk)", "", text).lstrip("+-")
-    if "," in cleaned and "." in cleaned:
-        decimal = "." if cleaned.rfind(".") > cleaned.rfind(",") else ","
-        thousands = "," if decimal == "." else "."
-        cleaned = cleaned.replace(thousands, "").replace(decimal, ".")
-    elif "," in cleaned:
-        cleaned = cleaned.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+", cleaned) else cleaned.replace(",", ".")
+def parse_metric(value: Any, name: str) -> int | Decimal:
+    """A count (clicks, conversions) as an int, an amount (revenue, commission) as an exact `Decimal` (a day's
+    total is rounded to cents once, after its rows are added up)."""
     try:
-        number = float(cleaned)
-    except ValueError:
-        raise RowError(f"{name} {text!r} is not a number") from None
-    if number != number or number in (float("inf"),):
-        raise RowError(f"{name} {text!r} is not a number")
-    if negative and number != 0:
-        raise RowError(f"negative {name} ({text})")
-    if name in WHOLE_METRICS and number != int(number):
-        raise RowError(f"{name} {text!r} is not a whole number")
+        number = parse_amount(value)
+    except MoneyError:
+        raise RowError(f"{name} {str(value).strip()!r} is not a number") from None
+    if number < 0:
+        raise RowError(f"negative {name} ({str(value).strip()})")
+    if name in WHOLE_METRICS:
+        if number != number.to_integral_value():
+            raise RowError(f"{name} {str(value).strip()!r} is not a whole number")
+        return int(number)
     return number
 
 
@@ -332,7 +321,7 @@ def import_performance(path: Path | str, *, session: Session, platform: str | No
             report.notes.append("dates like 03/04/2026 were read month-first (US); "
                                 "if they are day-first, import again with --day-first")
     resolver = PartnerResolver(session=session)
-    sums: dict[tuple[int, date], dict[str, float]] = {}
+    sums: dict[tuple[int, date], dict[str, int | Decimal]] = {}
     digests: dict[tuple[int, date], Any] = defaultdict(hashlib.sha256)
     for row in rows:
         report.read += 1
@@ -343,35 +332,35 @@ def import_performance(path: Path | str, *, session: Session, platform: str | No
             continue
         community, day, metrics = values
         key = (community.id, day)
-        total = sums.setdefault(key, dict.fromkeys(METRICS, 0.0))
+        total = sums.setdefault(key, {name: 0 if name in WHOLE_METRICS else Decimal(0) for name in METRICS})
         for name in METRICS:
             total[name] += metrics[name]
         digests[key].update(json.dumps(row.data, sort_keys=True, ensure_ascii=False).encode())
         report.kept += 1
 
     keys = list(sums)
-    stored: dict[tuple[int, date], PerformanceDay] = {}
+    existing: dict[tuple[int, date], PerformanceDay] = {}
     for community_id in {cid for cid, _ in keys}:
         days = [d for cid, d in keys if cid == community_id]
         for item in session.exec(select(PerformanceDay).where(PerformanceDay.community_id == community_id,
                                                                PerformanceDay.platform == chosen.key,
                                                                PerformanceDay.day.in_(days))).all():
-            stored[(item.community_id, item.day)] = item
+            existing[(item.community_id, item.day)] = item
     now = utcnow()
     new_rows: list[dict[str, Any]] = []
     replaced: dict[str, int] = defaultdict(int)
     for key, total in sums.items():
-        numbers = {name: (int(round(total[name])) if name in WHOLE_METRICS else round(total[name], 2))
-                   for name in METRICS}
-        current = stored.get(key)
+        numbers = {name: total[name] if name in WHOLE_METRICS else to_money(total[name]) for name in METRICS}
+        columns_out = {name: value if name in WHOLE_METRICS else stored(value) for name, value in numbers.items()}
+        current = existing.get(key)
         if current is None:
             new_rows.append(dict(community_id=key[0], day=key[1], platform=chosen.key, source_file=path.name,
-                                 row_hash=digests[key].hexdigest(), imported_at=now, **numbers))
+                                 row_hash=digests[key].hexdigest(), imported_at=now, **columns_out))
             report.created += 1
-        elif any(getattr(current, name) != numbers[name] for name in METRICS):
+        elif any(_stored_value(current, name) != numbers[name] for name in METRICS):
             if current.source_file and current.source_file != path.name:
                 replaced[current.source_file] += 1
-            for name, value in numbers.items():
+            for name, value in columns_out.items():
                 setattr(current, name, value)
             current.source_file, current.row_hash, current.imported_at = path.name, digests[key].hexdigest(), now
             session.add(current)
@@ -391,6 +380,11 @@ def import_performance(path: Path | str, *, session: Session, platform: str | No
     return report
 
 
+def _stored_value(day: PerformanceDay, name: str) -> int | Decimal:
+    value = getattr(day, name)
+    return int(value or 0) if name in WHOLE_METRICS else to_money(value)
+
+
 def _header(text: str, delimiter: str | None = None) -> list[str]:
     """The header row, split the way `importing.read_rows` splits the rows (same sniffing)."""
     import csv
@@ -406,32 +400,53 @@ def _header(text: str, delimiter: str | None = None) -> list[str]:
 
 
 def _row_values(row: RawRow, columns: dict[str, str], resolver: PartnerResolver, *, today: date | None,
-                day_first: bool | None = None) -> tuple[Community, date, dict[str, float]]:
+                day_first: bool | None = None) -> tuple[Community, date, dict[str, int | Decimal]]:
     if isinstance(row.data, RowError):
         raise row.data
     data = row.data
     day = parse_day(data.get(columns["date"]), today=today, day_first=day_first)
-    metrics = {name: parse_metric(data.get(columns[name]), name) if name in columns else 0.0 for name in METRICS}
+    metrics = {name: parse_metric(data.get(columns[name]), name) if name in columns else parse_metric(None, name)
+               for name in METRICS}
     community = resolver.resolve(data.get(columns["partner"]))  # after the numbers: a bad number names itself
     return community, day, metrics
 
 
+@dataclass(frozen=True)
+class PerformanceRow:
+    """One stored day of one partner on one platform."""
+
+    day: date
+    url: str
+    name: str
+    platform: str
+    clicks: int
+    conversions: int
+    revenue: Decimal
+    commission: Decimal
+    source_file: str
+
+    def public(self) -> dict[str, Any]:
+        """The CLI's row: {date, url, name, platform, clicks, conversions, revenue, commission, source_file}."""
+        return {"date": self.day.isoformat(), "url": self.url, "name": self.name, "platform": self.platform,
+                "clicks": self.clicks, "conversions": self.conversions, "revenue": money_json(self.revenue),
+                "commission": money_json(self.commission), "source_file": self.source_file}
+
+
 def performance_rows(*, session: Session, community_id: int | None = None, since: date | None = None,
-                     limit: int | None = None) -> list[dict[str, Any]]:
+                     limit: int | None = None) -> list[PerformanceRow]:
+    """Stored days, newest first."""
     query = select(PerformanceDay, Community).join(Community, Community.id == PerformanceDay.community_id)
     if community_id is not None:
         query = query.where(PerformanceDay.community_id == community_id)
     if since is not None:
         query = query.where(PerformanceDay.day >= since)
-    out = []
     query = query.order_by(PerformanceDay.day.desc(), Community.name)
     if limit is not None:
         query = query.limit(limit)
-    for day, community in session.exec(query).all():
-        out.append({"date": day.day.isoformat(), "url": community.url, "name": community.name,
-                    "platform": day.platform, "clicks": day.clicks, "conversions": day.conversions,
-                    "revenue": day.revenue, "commission": day.commission, "source_file": day.source_file})
-    return out
+    return [PerformanceRow(day=day.day, url=community.url, name=community.name, platform=day.platform,
+                           clicks=day.clicks, conversions=day.conversions, revenue=to_money(day.revenue),
+                           commission=to_money(day.commission), source_file=day.source_file)
+            for day, community in session.exec(query).all()]
 
 
 def remove_days(*, session: Session, source_file: str) -> int:

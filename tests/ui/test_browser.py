@@ -54,9 +54,11 @@ def free_port() -> int:
 
 
 def app_env(home: Path, extra_env: dict | None = None) -> dict[str, str]:
-    """The environment of a user's shell: none of pytest's markers (NiceGUI reads them as "under test")."""
+    """The environment of a user's shell: none of pytest's markers (NiceGUI reads them as "under test"), and the
+    real embedding model (the other tiers run on the hashing one): the app end to end as a user runs it."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("RECRUITER_DB", "RECRUITER_PASSWORD", "PYTEST_CURRENT_TEST", "NICEGUI_STORAGE_PATH")
+           if k not in ("RECRUITER_DB", "RECRUITER_PASSWORD", "RECRUITER_MODEL", "PYTEST_CURRENT_TEST",
+                        "NICEGUI_STORAGE_PATH")
            and not k.startswith("NICEGUI_")}
     return dict(env, RECRUITER_HOME=str(home), HF_HUB_OFFLINE="1", **(extra_env or {}))
 

@@ -9,7 +9,8 @@ from sqlmodel import select
 from ui_helpers import COOKS, YOGA, community_id, profile_id, rank_now
 
 from profiles.service import default_profile, touch_profile
-from recruiter.core.models import Community, Profile
+from recruiter.core.errors import InvalidValue
+from recruiter.core.models import Community, Feedback, Profile, Stage
 from recruiter.matching.matches import MatchFilters, match_page, matches_csv, ranking_state
 from recruiter.outreach.dashboard import board, follow_ups_due, funnel_counts
 from recruiter.outreach.pipeline import (
@@ -50,17 +51,19 @@ def test_match_page_filters_sorts_pages_in_sql(db) -> None:
     pid = profile_id(COOKS)
     rows, total = match_page(pid, session=db, limit=5)
     assert total == 24 and len(rows) == 5
-    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    assert [r.score for r in rows] == sorted((r.score for r in rows), reverse=True)
     second, _ = match_page(pid, session=db, offset=5, limit=5)
-    assert not {r["community_id"] for r in rows} & {r["community_id"] for r in second}
+    assert not {r.community_id for r in rows} & {r.community_id for r in second}
     blogs, total = match_page(pid, session=db, filters=MatchFilters(kind="blog"))
-    assert total == 2 and {r["kind"] for r in blogs} == {"blog"}
+    assert total == 2 and {r.kind for r in blogs} == {"blog"}
     big, _ = match_page(pid, session=db, filters=MatchFilters(min_audience=5_000_000))
-    assert big and all(r["audience_size"] >= 5_000_000 for r in big)
+    assert big and all(r.audience_size >= 5_000_000 for r in big)
     found, total = match_page(pid, session=db, filters=MatchFilters(text="SOURDOUGH starters"))
-    assert total == 2 and {r["name"] for r in found} == {"The Sourdough Journal", "r/Breadit"}
+    assert total == 2 and {r.name for r in found} == {"The Sourdough Journal", "r/Breadit"}
     by_name, _ = match_page(pid, session=db, filters=MatchFilters(sort="name"))
-    assert [r["name"].lower() for r in by_name] == sorted(r["name"].lower() for r in by_name)
+    assert [r.name.lower() for r in by_name] == sorted(r.name.lower() for r in by_name)
+    with pytest.raises(InvalidValue, match="unknown kind"):
+        match_page(pid, session=db, filters=MatchFilters(kind="zine"))
 
 
 def test_not_a_fit_leaves_the_list_and_stage_filter(db) -> None:
@@ -69,11 +72,12 @@ def test_not_a_fit_leaves_the_list_and_stage_filter(db) -> None:
     apply_feedback([community_id("r/Baking")], "not_a_fit", session=db, profile_id=pid)
     apply_feedback([community_id("r/Breadit")], "shortlist", session=db, profile_id=pid)
     rows, total = match_page(pid, session=db, limit=100)
-    assert total == 23 and "r/Baking" not in {r["name"] for r in rows}
+    assert total == 23 and "r/Baking" not in {r.name for r in rows}
     shortlisted, _ = match_page(pid, session=db, filters=MatchFilters(stage="shortlisted"))
-    assert [r["name"] for r in shortlisted] == ["r/Breadit"]
+    assert [(r.name, r.stage, r.feedback) for r in shortlisted] == [("r/Breadit", Stage.shortlisted, Feedback.shortlist)]
     declined, _ = match_page(pid, session=db, filters=MatchFilters(stage="declined"))
-    assert [r["name"] for r in declined] == ["r/Baking"]
+    assert [r.name for r in declined] == ["r/Baking"]
+    assert declined[0].as_dict()["stage"] == "declined" and declined[0].as_dict()["feedback"] == "not_a_fit"
 
 
 def test_csv_export_neutralises_formulas(db) -> None:

@@ -37,8 +37,7 @@ class ActivationCard:
             community = session.get(Community, prospect.community_id)
             item = checklist(community, session=session)
             link = latest_link(community.id, session=session)
-            message = (render_template(item["next_step"], community, session=session)
-                       if item["next_step"] else "")
+            message = render_template(item.next_step, community, session=session) if item.next_step else ""
             platform = chosen_platform(session=session)
         return prospect, community, item, link, (message, platform)
 
@@ -57,23 +56,22 @@ class ActivationCard:
                 return
             message, platform = extra
             with ui.row().classes("items-center gap-2 text-sm text-grey-8"):
-                ui.label(f"{item['done']}/{item['total']} steps")
-                ui.linear_progress(value=item["done"] / item["total"], show_value=False, size="8px") \
+                ui.label(f"{item.done}/{item.total} steps")
+                ui.linear_progress(value=item.done / item.total, show_value=False, size="8px") \
                     .classes("w-32")
-            for step in item["steps"]:
+            for step in item.steps:
                 with ui.row().classes("items-center gap-2 w-full no-wrap"):
-                    ui.checkbox(value=step["done"],
-                                on_change=lambda e, s=step["step"]: self.toggle(s, e.value)) \
-                        .props("dense").mark(f"step-{step['step']}")
-                    ui.icon(STEP_ICONS[step["step"]]).classes("text-grey-7")
-                    ui.label(STEP_LABELS[step["step"]]).classes("font-medium" if not step["done"] else "")
+                    ui.checkbox(value=step.done, on_change=lambda e, s=step.step: self.toggle(s, e.value)) \
+                        .props("dense").mark(f"step-{step.step}")
+                    ui.icon(STEP_ICONS[step.step]).classes("text-grey-7")
+                    ui.label(step.label).classes("font-medium" if not step.done else "")
                     ui.space()
-                    if step["done"]:
-                        source = "" if step["source"] == "manual" else f" · {step['source']}"
-                        ui.label(f"{step['done_at'][:10]}{source}").classes("text-xs text-grey-6")
+                    if step.done_at is not None:
+                        source = "" if step.source == "manual" else f" · {step.source}"
+                        ui.label(f"{step.done_at.date().isoformat()}{source}").classes("text-xs text-grey-6")
             with ui.row().classes("gap-4 text-sm text-grey-8"):
-                click = item["days_to_first_click"]
-                sale = item["days_to_first_sale"]
+                click = item.days_to_first_click
+                sale = item.days_to_first_sale
                 ui.label(f"First click: {'—' if click is None else f'{click} d after joining'}")
                 ui.label(f"First sale: {'—' if sale is None else f'{sale} d after joining'}")
             ui.separator()
@@ -94,7 +92,7 @@ class ActivationCard:
                 ui.link("change", "/platforms")
             if message:
                 ui.separator()
-                ui.label(f"Next: {STEP_LABELS[item['next_step']]}").classes("text-sm font-medium")
+                ui.label(f"Next: {STEP_LABELS[item.next_step]}").classes("text-sm font-medium")
                 ui.textarea(value=message).props("readonly autogrow outlined dense").classes("w-full text-sm")
                 ui.button("Copy message", icon="content_copy", on_click=lambda m=message: self.copy(m)) \
                     .props("flat dense")

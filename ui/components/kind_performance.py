@@ -23,10 +23,10 @@ def render_kind_performance(kind: str | None = None) -> None:
                 .classes("text-xs text-grey-7")
             return
         for row in rows:
-            epc = "—" if row["epc"] is None else f"{row['epc']:.2f}"
-            rate = f"{(row['activation_rate'] or 0) * 100:.0f} %"
+            epc = "—" if row.epc is None else f"{row.epc:.2f}"
+            rate = f"{(row.activation_rate or 0) * 100:.0f} %"
             with ui.row().classes("items-center gap-2 w-full no-wrap text-sm "
-                                  + ("font-semibold" if row["kind"] == kind else "")):
-                ui.label(row["kind"]).classes("w-24")
-                ui.label(f"{row['revenue_per_partner']:,.2f} / partner").classes("w-32")
-                ui.label(f"{rate} active · EPC {epc} · {row['partners']} partners").classes("text-grey-7")
+                                  + ("font-semibold" if row.kind == kind else "")):
+                ui.label(row.kind).classes("w-24")
+                ui.label(f"{row.revenue_per_partner:,.2f} / partner").classes("w-32")
+                ui.label(f"{rate} active · EPC {epc} · {row.partners} partners").classes("text-grey-7")

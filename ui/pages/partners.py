@@ -9,13 +9,15 @@ from pathlib import Path
 from nicegui import ui
 
 from recruiter.core.db import open_session
-from recruiter.core.models import utcnow
+from recruiter.core.models import Stage, utcnow
 from recruiter.outreach.pipeline import prospect_ids_by_url
 from recruiter.partners.activation import STEP_LABELS, activation_summary, reminders
+from recruiter.partners.money import money_json, per, total
 from recruiter.partners.performance import PerformanceError, import_performance, parse_mapping
 from recruiter.partners.platforms import PlatformError, chosen_platform, has_chosen_platform, list_platforms
 from recruiter.partners.reports import (
     SEGMENTS,
+    PartnerScorecard,
     funnel,
     kind_performance,
     partner_scorecards,
@@ -84,18 +86,22 @@ class PartnersView:
     def since(self):
         return None if self.period == "all" else utcnow().date() - timedelta(days=int(self.period))
 
-    def rows(self) -> list[dict]:
+    def cards(self) -> list[PartnerScorecard]:
         with open_session() as session:
-            rows = partner_scorecards(session=session, since=self.since())
-            ids = prospect_ids_by_url([r["url"] for r in rows], session=session)
-        for row in rows:
-            row["prospect_id"] = ids.get(row["url"])
-            row["stage_label"] = STAGE_LABELS.get(row["stage"], row["stage"])
-            row["segment_label"] = SEGMENT_LABELS[row["segment"]]
-            row["name"] = row["name"] or row["url"]
-            row["epc_text"] = "—" if row["epc"] is None else f"{row['epc']:.2f}"
-            row["rate_text"] = "—" if row["conversion_rate"] is None else f"{row['conversion_rate'] * 100:.1f} %"
-            row["last_activity"] = row["last_activity"] or "—"
+            return partner_scorecards(session=session, since=self.since())
+
+    def table_rows(self, cards: list[PartnerScorecard]) -> list[dict]:
+        """The scorecards as the table's rows (plain JSON values, with labels and formatted numbers)."""
+        with open_session() as session:
+            ids = prospect_ids_by_url([card.url for card in cards], session=session)
+        rows = []
+        for card in cards:
+            rows.append({**card.public(), "prospect_id": ids.get(card.url),
+                         "stage_label": STAGE_LABELS.get(card.stage, card.stage.value),
+                         "segment_label": SEGMENT_LABELS[card.segment], "name": card.name or card.url,
+                         "epc_text": "—" if card.epc is None else f"{card.epc:.2f}",
+                         "rate_text": "—" if card.conversion_rate is None else f"{card.conversion_rate * 100:.1f} %",
+                         "last_activity": card.last_activity.isoformat() if card.last_activity else "—"})
         return rows
 
     def set_period(self, value: str) -> None:
@@ -125,9 +131,10 @@ class PartnersView:
 
     @ui.refreshable_method
     def overview(self) -> None:
-        rows = self.rows()
-        counts = segment_counts(rows)
-        totals = {k: sum(r[k] for r in rows) for k in ("clicks", "conversions", "revenue", "commission")}
+        cards = self.cards()
+        counts = segment_counts(cards)
+        clicks, conversions = sum(c.clicks for c in cards), sum(c.conversions for c in cards)
+        revenue, commission = total(c.revenue for c in cards), total(c.commission for c in cards)
         with ui.row().classes("w-full gap-3"):
             for segment in SEGMENTS:
                 selected = self.segment == segment
@@ -138,10 +145,10 @@ class PartnersView:
                     ui.badge(SEGMENT_LABELS[segment], color=SEGMENT_COLORS[segment])
                     ui.label(str(counts[segment])).classes("text-2xl font-semibold")
             with ui.card().classes("min-w-[220px] flex-[2] p-3"):
-                ui.label(f"{len(rows)} partners · {PERIODS[self.period].lower()}").classes("text-sm text-grey-7")
-                epc = totals["revenue"] / totals["clicks"] if totals["clicks"] else None
-                ui.label(f"{totals['clicks']:,} clicks · {totals['conversions']:,} sales").classes("font-medium")
-                ui.label(f"revenue {totals['revenue']:,.2f} · commission {totals['commission']:,.2f}"
+                ui.label(f"{len(cards)} partners · {PERIODS[self.period].lower()}").classes("text-sm text-grey-7")
+                epc = per(revenue, clicks)
+                ui.label(f"{clicks:,} clicks · {conversions:,} sales").classes("font-medium")
+                ui.label(f"revenue {revenue:,.2f} · commission {commission:,.2f}"
                          + (f" · EPC {epc:.2f}" if epc is not None else "")).classes("text-sm")
 
     @ui.refreshable_method
@@ -158,14 +165,14 @@ class PartnersView:
             "tooltip": {"trigger": "axis"},
             "legend": {"data": ["Revenue", "Clicks", "Sales"], "top": 0, "left": "center"},
             "grid": {"left": 55, "right": 55, "top": 45, "bottom": 30},
-            "xAxis": {"type": "category", "data": [p["period"] for p in points]},
+            "xAxis": {"type": "category", "data": [p.period.isoformat() for p in points]},
             "yAxis": [{"type": "value", "name": "revenue"}, {"type": "value", "name": "clicks"}],
             "series": [
-                {"name": "Revenue", "type": "bar", "data": [p["revenue"] for p in points],
+                {"name": "Revenue", "type": "bar", "data": [money_json(p.revenue) for p in points],
                  "itemStyle": {"color": "#3949ab"}},
-                {"name": "Clicks", "type": "line", "yAxisIndex": 1, "data": [p["clicks"] for p in points],
+                {"name": "Clicks", "type": "line", "yAxisIndex": 1, "data": [p.clicks for p in points],
                  "itemStyle": {"color": "#26a69a"}},
-                {"name": "Sales", "type": "line", "yAxisIndex": 1, "data": [p["conversions"] for p in points],
+                {"name": "Sales", "type": "line", "yAxisIndex": 1, "data": [p.conversions for p in points],
                  "itemStyle": {"color": "#ff8f00"}},
             ],
         }).classes("w-full h-64")
@@ -181,13 +188,13 @@ class PartnersView:
             stats = activation_summary(session=session)
             waiting = reminders(session=session, days=7)
             ids = prospect_ids_by_url([r.url for r in waiting], session=session)
-        if stats["partners"]:
+        if stats.partners:
             def days(value) -> str:
                 return "—" if value is None else f"{value:g} d"
 
-            ui.label(f"{stats['promoted']} of {stats['partners']} partners promoted, {stats['sold']} sold · "
-                     f"median {days(stats['median_days_to_first_click'])} to first click, "
-                     f"{days(stats['median_days_to_first_sale'])} to first sale").classes("text-sm text-grey-8")
+            ui.label(f"{stats.promoted} of {stats.partners} partners promoted, {stats.sold} sold · "
+                     f"median {days(stats.median_days_to_first_click)} to first click, "
+                     f"{days(stats.median_days_to_first_sale)} to first sale").classes("text-sm text-grey-8")
         ui.label("Waiting a week or more on a step").classes("text-sm font-medium mt-2")
         if not waiting:
             ui.label("Nobody.").classes("text-grey-7 text-sm")
@@ -202,14 +209,14 @@ class PartnersView:
 
     @ui.refreshable_method
     def scorecards(self) -> None:
-        rows = self.rows()
-        shown = [r for r in rows if self.segment is None or r["segment"] == self.segment]
+        cards = self.cards()
+        shown = self.table_rows([c for c in cards if self.segment is None or c.segment == self.segment])
         with ui.row().classes("w-full items-center"):
             ui.label("Scorecards" + (f" · {SEGMENT_LABELS[self.segment]}" if self.segment else "")) \
                 .classes("text-lg font-medium")
             if self.segment:
                 ui.button("Show all", on_click=lambda: self.set_segment(self.segment)).props("flat dense")
-        if not rows:
+        if not cards:
             empty_state("No partners yet: move a prospect to Joined to start its activation.",
                         link=("Open the pipeline", "/pipeline"))
             return
@@ -228,18 +235,18 @@ class PartnersView:
         with open_session() as session:
             books = {segment: playbook(segment, session=session) for segment in SEGMENTS}
         with ui.tabs().props("dense align=left") as tabs:
-            tab_items = {s: ui.tab(s, label=f"{SEGMENT_LABELS[s]} ({len(books[s]['partners'])})") for s in SEGMENTS}
+            tab_items = {s: ui.tab(s, label=f"{SEGMENT_LABELS[s]} ({len(books[s].partners)})") for s in SEGMENTS}
         with ui.tab_panels(tabs, value=tab_items["never-activated"]).classes("w-full"):
             for segment, book in books.items():
                 with ui.tab_panel(tab_items[segment]):
-                    ui.label(book["goal"]).classes("font-medium")
-                    for action in book["actions"]:
+                    ui.label(book.goal).classes("font-medium")
+                    for action in book.actions:
                         ui.label(f"• {action}").classes("text-sm")
-                    ui.textarea("Message template", value=book["message"]) \
+                    ui.textarea("Message template", value=book.message) \
                         .props("readonly autogrow outlined dense").classes("w-full text-sm")
-                    ui.button("Copy", icon="content_copy", on_click=lambda m=book["message"]: self.copy(m)) \
+                    ui.button("Copy", icon="content_copy", on_click=lambda m=book.message: self.copy(m)) \
                         .props("flat dense")
-                    names = ", ".join(p["name"] or p["url"] for p in book["partners"][:30]) or "none yet"
+                    names = ", ".join(p.name or p.url for p in book.partners[:30]) or "none yet"
                     ui.label(f"Partners: {names}").classes("text-sm text-grey-8")
 
     @ui.refreshable_method
@@ -247,19 +254,18 @@ class PartnersView:
         ui.label("Funnel").classes("text-lg font-medium")
         with open_session() as session:
             rows = funnel(session=session)
-        stages = [r for r in rows if r["stage"] != "declined"]
+        stages = [r for r in rows if r.stage is not Stage.declined]
         ui.echart({
             "tooltip": {"trigger": "axis"},
             "grid": {"left": 100, "right": 40, "top": 10, "bottom": 20},
             "xAxis": {"type": "value", "minInterval": 1},
-            "yAxis": {"type": "category", "data": [STAGE_LABELS[r["stage"]] for r in stages][::-1]},
-            "series": [{"type": "bar", "data": [r["reached"] for r in stages][::-1],
+            "yAxis": {"type": "category", "data": [STAGE_LABELS[r.stage] for r in stages][::-1]},
+            "series": [{"type": "bar", "data": [r.reached for r in stages][::-1],
                         "label": {"show": True, "position": "right"}, "itemStyle": {"color": "#3949ab"}}],
         }).classes("w-full h-64")
-        table_rows = [{"stage": STAGE_LABELS.get(r["stage"], r["stage"]), "reached": r["reached"],
-                       "conversion": "—" if r["conversion"] is None else f"{r['conversion'] * 100:.0f} %",
-                       "now": r["now"],
-                       "days": "—" if r["median_days_in_stage"] is None else r["median_days_in_stage"]}
+        table_rows = [{"stage": STAGE_LABELS.get(r.stage, r.stage.value), "reached": r.reached,
+                       "conversion": "—" if r.conversion is None else f"{r.conversion * 100:.0f} %",
+                       "now": r.now, "days": "—" if r.median_days_in_stage is None else r.median_days_in_stage}
                       for r in rows]
         ui.table(columns=[{"name": k, "label": label, "field": k, "align": "left"} for k, label in
                           [("stage", "Stage"), ("reached", "Reached"), ("conversion", "From previous"),
@@ -278,18 +284,18 @@ class PartnersView:
             "tooltip": {"trigger": "axis"},
             "grid": {"left": 90, "right": 40, "top": 10, "bottom": 20},
             "xAxis": {"type": "value"},
-            "yAxis": {"type": "category", "data": [r["kind"] for r in rows][::-1]},
+            "yAxis": {"type": "category", "data": [r.kind for r in rows][::-1]},
             "series": [{"type": "bar", "name": "Revenue per partner",
-                        "data": [r["revenue_per_partner"] for r in rows][::-1],
+                        "data": [money_json(r.revenue_per_partner) for r in rows][::-1],
                         "label": {"show": True, "position": "right"}, "itemStyle": {"color": "#26a69a"}}],
         }).classes("w-full h-48")
         ui.table(columns=[{"name": k, "label": label, "field": k, "align": "left"} for k, label in
                           [("kind", "Kind"), ("partners", "Partners"), ("activation", "Activated"),
                            ("revenue_per_partner", "Revenue / partner"), ("epc", "EPC")]],
-                 rows=[{"kind": r["kind"], "partners": r["partners"],
-                        "activation": f"{(r['activation_rate'] or 0) * 100:.0f} %",
-                        "revenue_per_partner": r["revenue_per_partner"],
-                        "epc": "—" if r["epc"] is None else f"{r['epc']:.2f}"} for r in rows],
+                 rows=[{"kind": r.kind, "partners": r.partners,
+                        "activation": f"{(r.activation_rate or 0) * 100:.0f} %",
+                        "revenue_per_partner": f"{r.revenue_per_partner:,.2f}",
+                        "epc": "—" if r.epc is None else f"{r.epc:.2f}"} for r in rows],
                  row_key="kind").props("dense flat").classes("w-full")
 
     # --- import ----------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from profiles.service import (
 from recruiter.core.canonical import canonical_url
 from recruiter.core.db import open_session
 from recruiter.core.models import Profile, ProfileCreate
-from recruiter.matching.matches import match_page, preview_matches, ranking_state
+from recruiter.matching.matches import MatchRow, match_page, preview_matches, ranking_state
 from ui.layout import empty_state, fit_bar, frame, kind_chip
 
 # Seconds of quiet typing before the preview is recomputed: ranking on every keystroke would queue up work.
@@ -95,7 +95,7 @@ class ProfileEditor:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self.version = 0
-        self.rows: list[dict] = []
+        self.rows: list[MatchRow] = []
         self.busy = False
         self.error = ""
         with open_session() as session:
@@ -179,12 +179,12 @@ class ProfileEditor:
             for position, row in enumerate(self.rows, start=1):
                 with ui.row().classes("w-full items-center gap-2 no-wrap"):
                     ui.label(f"{position}.").classes("w-6 text-grey-6")
-                    fit_bar(row["fit"])
+                    fit_bar(row.fit)
                     with ui.column().classes("gap-0 min-w-0 flex-1"):
                         with ui.row().classes("items-center gap-2 no-wrap"):
-                            ui.label(row["name"]).classes("font-medium truncate")
-                            kind_chip(row["kind"])
-                        ui.label(row["why"]).classes("text-xs text-grey-7 truncate w-full")
+                            ui.label(row.name).classes("font-medium truncate")
+                            kind_chip(row.kind)
+                        ui.label(row.why).classes("text-xs text-grey-7 truncate w-full")
 
     def save(self) -> None:
         try:

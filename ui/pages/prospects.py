@@ -16,8 +16,16 @@ from nicegui import app, background_tasks, run, ui
 
 from profiles.service import default_profile, get_profile, list_profiles, touch_profile
 from recruiter.core.db import open_session
-from recruiter.core.models import KINDS, STAGES, Profile
-from recruiter.matching.matches import PAGE_SIZE, SORTS, MatchFilters, match_page, matches_csv, ranking_state
+from recruiter.core.models import KINDS, STAGES, Feedback, Profile
+from recruiter.matching.matches import (
+    PAGE_SIZE,
+    SORTS,
+    MatchFilters,
+    MatchRow,
+    match_page,
+    matches_csv,
+    ranking_state,
+)
 from recruiter.outreach.pipeline import PipelineError, apply_feedback, move_communities, open_prospect
 from recruiter.outreach.sequences import EnrollReport, enroll, list_sequences
 from ui.background import ensure_ranking, is_ranking
@@ -165,9 +173,9 @@ class ProspectList:
                 ui.button("Export CSV", icon="download", on_click=self.export).props("outline")
             with ui.row().classes("w-full items-center gap-2 bg-indigo-50 rounded px-3 py-1 bulk-bar") as self.bulk_bar:
                 self.selected_label = ui.label("")
-                ui.button("Shortlist", icon="thumb_up", on_click=lambda: self.feedback_selected("shortlist")) \
+                ui.button("Shortlist", icon="thumb_up", on_click=lambda: self.feedback_selected(Feedback.shortlist)) \
                     .props("flat dense color=indigo")
-                ui.button("Not a fit", icon="thumb_down", on_click=lambda: self.feedback_selected("not_a_fit")) \
+                ui.button("Not a fit", icon="thumb_down", on_click=lambda: self.feedback_selected(Feedback.not_a_fit)) \
                     .props("flat dense color=red-5")
                 self.bulk_stage = ui.select(STAGE_LABELS, value="shortlisted", label="Move to").classes("w-40") \
                     .props("dense")
@@ -183,8 +191,8 @@ class ProspectList:
             self.table.add_slot("body-cell-stage", STAGE_SLOT)
             self.table.add_slot("body-cell-why", WHY_SLOT)
             self.table.add_slot("body-cell-actions", ACTIONS_SLOT)
-            self.table.on("shortlist", lambda e: self.feedback([e.args["community_id"]], "shortlist"))
-            self.table.on("reject", lambda e: self.feedback([e.args["community_id"]], "not_a_fit"))
+            self.table.on("shortlist", lambda e: self.feedback([e.args["community_id"]], Feedback.shortlist))
+            self.table.on("reject", lambda e: self.feedback([e.args["community_id"]], Feedback.not_a_fit))
             self.table.on("move", lambda e: self.move([e.args["community_id"]], e.args["stage"]))
             with ui.row().classes("w-full items-center"):
                 self.count_label = ui.label("")
@@ -200,15 +208,16 @@ class ProspectList:
             self.start_ranking(force=True)
 
     # --- data -----------------------------------------------------------------------------------------
-    def load(self) -> tuple[list[dict], int]:
+    def load(self) -> tuple[list[MatchRow], int]:
         with open_session() as session:
             return match_page(self.profile.id, session=session, filters=self.filters,
                               offset=(self.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
 
     def table_rows(self) -> list[dict]:
-        return [dict(row, profile_id=self.profile.id, stage_label=STAGE_LABELS.get(row["stage"], row["stage"]),
-                     stage_color=STAGE_COLORS.get(row["stage"], "grey"),
-                     next_follow_up=row["next_follow_up"] or "") for row in self.rows]
+        return [{**row.as_dict(), "profile_id": self.profile.id,
+                 "stage_label": STAGE_LABELS.get(row.stage, row.stage.value),
+                 "stage_color": STAGE_COLORS.get(row.stage, "grey"),
+                 "next_follow_up": row.next_follow_up.isoformat() if row.next_follow_up else ""} for row in self.rows]
 
     def pages(self) -> int:
         return max(1, -(-self.total // PAGE_SIZE))
@@ -222,7 +231,7 @@ class ProspectList:
             self.rows, self.total = self.load()
         self.table.rows = self.table_rows()
         self.table.selected = [r for r in self.table.selected if any(
-            r["community_id"] == row["community_id"] for row in self.rows)]
+            r["community_id"] == row.community_id for row in self.rows)]
         self.table.update()
         self.pagination.max = self.pages()
         self.pagination.value = self.page
@@ -299,17 +308,17 @@ class ProspectList:
         self.table.update()
         self.update_bulk_bar()
 
-    async def feedback(self, community_ids: list[int], verdict: str) -> None:
+    async def feedback(self, community_ids: list[int], verdict: Feedback) -> None:
         def work() -> int:
             with open_session() as session:
                 return apply_feedback(community_ids, verdict, session=session, profile_id=self.profile.id)
 
         done = await run.io_bound(work)
-        label = "shortlisted" if verdict == "shortlist" else "marked not a fit"
+        label = "shortlisted" if verdict is Feedback.shortlist else "marked not a fit"
         ui.notify(f"{done} {label}; the next ranking learns from it", color="positive" if done else "warning")
         self.reload()
 
-    async def feedback_selected(self, verdict: str) -> None:
+    async def feedback_selected(self, verdict: Feedback) -> None:
         if not self.selected_ids():
             ui.notify("Select rows first", color="warning")
         else:

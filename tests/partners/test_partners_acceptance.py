@@ -20,7 +20,7 @@ def _day(days_ago: int) -> str:
     return (utcnow().date() - timedelta(days=days_ago)).isoformat()
 
 
-def test_from_recruited_to_performing(cli, tmp_path, embedding_service) -> None:
+def test_from_recruited_to_performing(cli, tmp_path) -> None:
     communities = tmp_path / "communities.csv"
     communities.write_text(COMMUNITIES)
     assert cli("import", communities).exit_code == 0

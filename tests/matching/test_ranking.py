@@ -46,7 +46,8 @@ def ranked_db(tmp_path_factory, embedding_service):
     from recruiter.core.db import open_session
 
     url = f"sqlite:///{tmp_path_factory.mktemp('ranking') / 'recruiter.db'}"
-    with open_session(url) as session:
+    with pytest.MonkeyPatch.context() as patch, open_session(url) as session:
+        patch.setenv("RECRUITER_MODEL", embedding_service.model_name)  # wider than a test: set it here too
         save_records([{"url": u, "name": n, "description": d, "audience_size": a, "kind": None}
                       for u, n, d, a in COMMUNITIES], session=session)
         yield session

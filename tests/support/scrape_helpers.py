@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "scrapers" / "fixtures"
 
 
 def fixture_bytes(name: str) -> bytes:

@@ -52,7 +52,8 @@ def test_incremental_neighbour_graph_equals_a_full_rebuild() -> None:
 
 
 @pytest.fixture
-def imported(session, embedding_service):
+def imported(session):
+    """Four communities imported on the hashing model: derived data is about files, not about the model."""
     from recruiter.catalogue.importing import save_records
     from recruiter.matching.index import refresh_index
 

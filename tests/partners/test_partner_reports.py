@@ -1,11 +1,12 @@
 """Activation checklists and reminders; scorecards, segments, playbooks, funnel, trend and kinds."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlmodel import select
 
-from recruiter.core.models import Community, PerformanceDay, Prospect, utcnow
+from recruiter.core.models import Community, PerformanceDay, Prospect, Stage, utcnow
 from recruiter.outreach.pipeline import set_stage, stage_history
 from recruiter.partners.activation import (
     ActivationError,
@@ -43,8 +44,9 @@ def test_checklist_ticks_and_the_stage_follows(memory_session) -> None:
     mark_step(anna, "welcome-sent", session=memory_session)
     create_link(anna, "https://shop.example.com", session=memory_session)
     item = checklist(anna, session=memory_session)
-    assert [s["done"] for s in item["steps"]] == [True, True, False, False, False]
-    assert item["next_step"] == "assets_shared" and item["stage"] == "joined"
+    assert [s.done for s in item.steps] == [True, True, False, False, False]
+    assert item.next_step == "assets_shared" and item.stage is Stage.joined
+    assert item.public()["steps"][0]["done"] is True and item.row()["progress"] == "2/5"
     mark_step(anna, "first_sale", session=memory_session)  # a sale implies a promotion happened
     prospect = memory_session.get(Prospect, memory_session.get(Prospect, 1).id)
     assert [c.to_stage for c in stage_history(prospect, session=memory_session)][-2:] == ["activated", "performing"]
@@ -70,12 +72,12 @@ def test_time_to_first_click_and_sale(memory_session) -> None:
     _numbers(memory_session, anna, 8, clicks=40, conversions=2, revenue=90)
     assert sync_from_performance([anna.id], session=memory_session) == 2
     item = checklist(anna, session=memory_session)
-    assert (item["days_to_first_click"], item["days_to_first_sale"]) == (5, 12)
-    assert item["stage"] == "performing"
+    assert (item.days_to_first_click, item.days_to_first_sale) == (5, 12)
+    assert item.stage is Stage.performing
     _partner(memory_session, "Idle", joined_days_ago=3)
     stats = activation_summary(session=memory_session)
-    assert (stats["partners"], stats["promoted"], stats["sold"], stats["promoted_share"]) == (2, 1, 1, 0.5)
-    assert (stats["median_days_to_first_click"], stats["median_days_to_first_sale"]) == (5, 12)
+    assert (stats.partners, stats.promoted, stats.sold, stats.promoted_share) == (2, 1, 1, 0.5)
+    assert (stats.median_days_to_first_click, stats.median_days_to_first_sale) == (5, 12)
 
 
 def test_reminders_for_partners_stuck_on_a_step(memory_session) -> None:
@@ -115,10 +117,14 @@ def test_segments(memory_session) -> None:
         "Top": "top", "Rising": "rising", "Steady": "steady", "Flat": "steady", "Dormant": "dormant",
         "Never": "never-activated"}
     rows = partner_scorecards(session=memory_session)
-    assert [r["name"] for r in rows][:2] == ["Top", "Rising"]
-    recent = {r["name"]: r for r in partner_scorecards(session=memory_session, since=TODAY - timedelta(days=10))}
-    assert recent["Steady"]["revenue"] == 100 and recent["Dormant"]["segment"] == "dormant"
-    assert [r["name"] for r in partner_scorecards(session=memory_session, segment="never-activated")] == ["Never"]
+    assert [r.name for r in rows][:2] == ["Top", "Rising"]
+    recent = {r.name: r for r in partner_scorecards(session=memory_session, since=TODAY - timedelta(days=10))}
+    assert recent["Steady"].revenue == Decimal("100.00") and recent["Dormant"].segment == "dormant"
+    assert [r.name for r in partner_scorecards(session=memory_session, segment="never-activated")] == ["Never"]
+    top = rows[0].public()
+    assert list(top) == ["url", "name", "kind", "stage", "ref_code", "clicks", "conversions", "revenue", "commission",
+                         "epc", "conversion_rate", "last_activity", "segment"]
+    assert (top["stage"], top["revenue"], top["epc"]) == ("joined", 1000.0, 2.0)
 
 
 def test_top_is_at_least_one_partner_and_about_a_fifth(memory_session) -> None:
@@ -135,11 +141,12 @@ def test_playbooks_name_their_partners_and_fill_the_message(memory_session) -> N
     _numbers(memory_session, star, 1, clicks=100, conversions=5, revenue=250)
     _numbers(memory_session, quiet, 60, clicks=10)
     book = playbook("dormant", session=memory_session, community=quiet)
-    assert [p["name"] for p in book["partners"]] == ["Quiet"]
-    assert "last on" in book["message"] and (TODAY - timedelta(days=60)).isoformat() in book["message"]
+    assert [p.name for p in book.partners] == ["Quiet"]
+    assert "last on" in book.message and (TODAY - timedelta(days=60)).isoformat() in book.message
+    assert book.public()["partners"] == [{"url": quiet.url, "name": "Quiet"}]
     steady = playbook("steady", session=memory_session)
     assert "are mostly podcasts, send visitors on about 1 day a month and turn 5.0 % of their clicks" \
-        in steady["message"]
+        in steady.message
     with pytest.raises(ValueError, match="unknown segment"):
         playbook("vip", session=memory_session)
 
@@ -153,13 +160,15 @@ def test_funnel_trend_and_kinds(memory_session) -> None:
     set_stage(lead, "contacted", session=memory_session)
     _numbers(memory_session, pod, 1, clicks=100, conversions=4, revenue=400)
     _numbers(memory_session, blog, 8, clicks=50, conversions=1, revenue=20)
-    rows = {r["stage"]: r for r in funnel(session=memory_session)}
-    assert rows["contacted"]["reached"] == 3 and rows["joined"]["reached"] == 2
+    rows = {r.stage: r for r in funnel(session=memory_session)}
+    assert rows[Stage.contacted].reached == 3 and rows[Stage.joined].reached == 2
     # Skipped stages count as passed: a partner who joined was contacted and replied.
-    assert rows["replied"]["conversion"] == pytest.approx(0.6667) and rows["joined"]["conversion"] == 1.0
+    assert rows[Stage.replied].conversion == pytest.approx(0.6667) and rows[Stage.joined].conversion == 1.0
     weekly = trend(session=memory_session, by="week", periods=4)
-    assert len(weekly) == 4 and sum(w["clicks"] for w in weekly) == 150 and weekly[-1]["period"] <= TODAY.isoformat()
+    assert len(weekly) == 4 and sum(w.clicks for w in weekly) == 150 and weekly[-1].period <= TODAY
+    assert sum(w.revenue for w in weekly) == Decimal("420.00")
     daily = trend(session=memory_session, by="day", periods=3)
-    assert [d["clicks"] for d in daily] == [0, 100, 0]
+    assert [d.clicks for d in daily] == [0, 100, 0]
     kinds = kind_performance(session=memory_session)
-    assert [k["kind"] for k in kinds] == ["podcast", "blog"] and kinds[0]["epc"] == 4.0
+    assert [k.kind for k in kinds] == ["podcast", "blog"] and kinds[0].epc == Decimal("4.00")
+    assert kinds[0].public()["revenue_per_partner"] == 400.0

@@ -1,4 +1,7 @@
-"""The embedding cache, the faiss index's persistence, and its agreement with the database."""
+"""The embedding cache, the faiss index's persistence, and its agreement with the database.
+
+Tests that count what reaches the model, or check agreement, run the real model (`embedding_service`); the
+index's persistence and repair run on whichever model the tier uses (hashing in the fast tier)."""
 
 from pathlib import Path
 
@@ -7,7 +10,7 @@ import pytest
 from sqlmodel import func, select
 
 from recruiter.catalogue.importing import read_rows, save_records
-from recruiter.core.config import index_dir
+from recruiter.core.config import embedding_model_name, index_dir
 from recruiter.core.models import Community, EmbeddingCache
 from recruiter.core.text import community_text, content_hash
 from recruiter.matching.index import forget_loaded_indexes, get_index, load_index, refresh_index
@@ -62,14 +65,15 @@ def test_identical_text_in_another_database_uses_the_cache_of_that_database(tmp_
     counting.clear()
     with open_session(f"sqlite:///{tmp_path / 'one.db'}") as one:
         forget_loaded_indexes()
-        index = get_index(str(one.get_bind().url), session=one, model="all-MiniLM-L6-v2")
+        index = get_index(str(one.get_bind().url), session=one, model=embedding_model_name())
         assert len(index) == 4 and sum(counting) == 0
 
 
-def test_index_persists_and_agrees_with_database(session, db_url) -> None:
+def test_index_persists_and_agrees_with_database(session, db_url, embedding_service) -> None:
+    """On the real model: the vectors the index holds are the ones the model gives."""
     _import_fixture(session)
     forget_loaded_indexes()
-    index = load_index(index_dir(db_url), model="all-MiniLM-L6-v2")
+    index = load_index(index_dir(db_url), model=embedding_model_name())
     ids = set(session.exec(select(Community.id)).all())
     assert set(index.ids.tolist()) == ids
     hashes = dict(session.exec(select(Community.id, Community.content_hash)).all())
@@ -86,12 +90,12 @@ def test_interrupted_import_is_repaired_by_next_command(session, db_url, countin
     save_records([{"url": "https://new.example.com", "name": "New", "description": "Sourdough baking"}],
                  session=session)
     forget_loaded_indexes()
-    stale = load_index(index_dir(db_url), model="all-MiniLM-L6-v2")
+    stale = load_index(index_dir(db_url), model=embedding_model_name())
     assert len(stale) == 4
     counting.clear()
     refresh_index(session=session)  # what every next command does first
     forget_loaded_indexes()
-    index = load_index(index_dir(db_url), model="all-MiniLM-L6-v2")
+    index = load_index(index_dir(db_url), model=embedding_model_name())
     assert len(index) == 5 and sum(counting) == 1
 
 
@@ -99,8 +103,8 @@ def test_torn_index_files_load_empty_and_resync(session, db_url) -> None:
     _import_fixture(session)
     forget_loaded_indexes()
     (index_dir(db_url) / "communities.faiss").write_bytes(b"garbage")
-    assert len(load_index(index_dir(db_url), model="all-MiniLM-L6-v2")) == 0
-    index = get_index(db_url, session=session, model="all-MiniLM-L6-v2")
+    assert len(load_index(index_dir(db_url), model=embedding_model_name())) == 0
+    index = get_index(db_url, session=session, model=embedding_model_name())
     assert len(index) == 4
 
 
@@ -111,7 +115,7 @@ def test_deleted_community_leaves_the_index(session, db_url) -> None:
     victim = session.exec(select(Community).where(Community.url.contains("trailrunner"))).one()
     session.delete(victim)
     bump_data_version(session=session)
-    index = get_index(db_url, session=session, model="all-MiniLM-L6-v2")
+    index = get_index(db_url, session=session, model=embedding_model_name())
     assert victim.id not in index.position and len(index) == 3
 
 

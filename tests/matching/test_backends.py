@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from recruiter.matching.backends import HashingBackend
 from recruiter.matching.embedding import EmbeddingService, get_embedding_service, install_service
@@ -39,3 +40,36 @@ def test_the_cli_runs_end_to_end_on_the_hashing_model(cli, monkeypatch, tmp_path
     assert cli("profile", "add", "--name", "bread", "--description", "Sourdough bread baking kits").exit_code == 0
     ranked = json.loads(cli("rank", "bread", "--format", "json").stdout)
     assert ranked[0]["name"] == "r/Sourdough"
+
+
+@pytest.mark.slow  # a fresh interpreter importing the whole app: seconds (the fast tier checks itself at its end)
+def test_the_hashing_model_never_imports_pytorch(tmp_path) -> None:
+    """Import the CLI and the web app's pages, embed and rank on RECRUITER_MODEL=hashing in a fresh interpreter:
+    PyTorch, sentence-transformers and transformers stay unloaded (that is what keeps the fast tier fast)."""
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from recruiter.cli import app  # every command module
+import ui.main, ui.pages  # the web app's entry point
+from ui.main import register_pages
+register_pages()
+from recruiter.core.db import open_session
+from recruiter.catalogue.importing import save_records
+from recruiter.core.models import Profile
+from recruiter.matching.ranking import rank_communities
+with open_session() as session:
+    save_records([{"url": "https://www.reddit.com/r/Sourdough/", "name": "r/Sourdough",
+                   "description": "sourdough bread"}], session=session)
+    assert rank_communities(Profile(name="p", description="bread"), session=session, limit=1, store=False)
+heavy = [m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules]
+print(",".join(heavy) or "none")
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "NICEGUI"))}
+    env.update(RECRUITER_MODEL="hashing", RECRUITER_HOME=str(tmp_path / "home"))
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "none"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "ui" / "fixtures"
 COOKS = "home bakers"
 COOKS_DESCRIPTION = "Home cooks and bakers who bake sourdough bread and love trying new recipes"
 YOGA = "yoga beginners"
