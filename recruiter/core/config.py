@@ -9,15 +9,43 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 
 def recruiter_home() -> Path:
+    """The data dir, created if missing and kept private (0700): it holds the database, secrets and sessions."""
     home = Path(os.environ.get("RECRUITER_HOME") or Path.home() / ".local" / "share" / "recruiter")
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private(home)
     return home
+
+
+def make_private(path: Path | str) -> None:
+    """Owner-only permissions (0700 for a folder, 0600 for a file) when ``path`` is ours; quietly skipped when it
+    does not exist or belongs to someone else (a shared mount: tightening it is not ours to do)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return
+    mode = stat.S_IMODE(info.st_mode)
+    wanted = 0o700 if stat.S_ISDIR(info.st_mode) else mode & 0o700  # a file keeps its owner's bits only
+    if mode != wanted:
+        try:
+            os.chmod(path, wanted)
+        except OSError:
+            pass
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///PATH`` URL (None for other databases and in-memory ones)."""
+    if not url.startswith("sqlite:///") or url.endswith(":memory:") or "mode=memory" in url:
+        return None
+    return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -53,12 +81,17 @@ def redact_url(url: str) -> str:
 
 
 def _strip_password(url: str, replacement: str = "") -> str:
-    from sqlalchemy.engine import make_url
+    """``url`` with the password of its ``user:password@`` part replaced.
 
-    try:
-        parsed = make_url(url)
-    except Exception:  # not a URL we can parse: show nothing of it that could be secret
-        return url.split("@")[-1]
-    if parsed.password is None:
+    By hand rather than with SQLAlchemy's URL parser, so the lightest modules (the scrapers import this one)
+    never load SQLAlchemy. Everything before the *last* ``@`` of the URL counts as user info: a stray ``@`` in a
+    password can only hide more, never show part of the password.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
         return url
-    return parsed.set(password=replacement).render_as_string(hide_password=False)
+    userinfo, _at, hostpart = rest.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    if not colon:
+        return url  # no password given
+    return f"{scheme}://{user}:{replacement}@{hostpart}"
