@@ -67,7 +67,8 @@ def index_dir(db_url: str) -> Path:
     else:
         digest = hashlib.sha256(_strip_password(db_url).encode()).hexdigest()[:16]
         folder = recruiter_home() / "index" / digest
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private(folder)
     return folder
 
 
