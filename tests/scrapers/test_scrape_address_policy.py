@@ -268,3 +268,22 @@ def test_scrape_and_discover_never_reach_an_internal_host(loopback, internal, db
         urls = [c.url for c in session.exec(select(Community)).all()]
     assert any(url.startswith(a.origin) for url in urls), urls
     assert not [url for url in urls if "127.0.0.2" in url], urls
+
+
+async def test_typed_urls_are_untrusted_when_the_web_app_serves_others(settings, loopback, monkeypatch) -> None:
+    """`recruiter ui` beyond loopback sets RECRUITER_TRUST_GIVEN_URLS=0: a typed URL is then checked too."""
+    from scrapers.scrape import scrape_urls
+
+    server = loopback({"/": lambda r: send(r, 200, "<html><title>intranet</title></html>")})
+    monkeypatch.setenv("RECRUITER_ALLOW_PRIVATE", "")
+    from scrapers.config import ScrapeSettings
+
+    monkeypatch.setenv("RECRUITER_TRUST_GIVEN_URLS", "0")
+    assert not ScrapeSettings().trust_given_urls
+    untrusting = fast_settings(settings.with_(trust_given_urls=ScrapeSettings().trust_given_urls))
+    [record] = await scrape_urls([server.url("/")], settings=untrusting)
+    assert not record["ok"] and "private" in record["error"] and server.requests == []
+    monkeypatch.delenv("RECRUITER_TRUST_GIVEN_URLS")
+    assert ScrapeSettings().trust_given_urls  # on the command line, what the user typed is trusted
+    [record] = await scrape_urls([server.url("/")], settings=fast_settings(settings))
+    assert record["ok"] and server.requests == ["/"]
