@@ -194,6 +194,13 @@ def host_key(url: str) -> tuple[str, str, int]:
     return parsed.scheme, parsed.host, port
 
 
+def _connect_key(url: str) -> tuple[str, int]:
+    """(host, port) as the connection pool names them: the ASCII (IDNA) host, as the address guard sees it."""
+    parsed = httpx.URL(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return normalize_host(parsed.raw_host.decode("ascii")), port
+
+
 def _origin(url: str) -> str:
     scheme, host, port = host_key(url)
     default = 443 if scheme == "https" else 80
@@ -289,14 +296,12 @@ class PoliteClient:
     def trust(self, url: str) -> None:
         """Let ``url``'s origin be fetched whatever address it has: for URLs the user named, never derived ones."""
         try:
-            _scheme, host, port = host_key(validate_url(url))
+            self._trusted.add(_connect_key(validate_url(url)))
         except (InvalidUrl, httpx.InvalidURL):
             return
-        self._trusted.add((normalize_host(host), port))
 
     def is_trusted(self, url: str) -> bool:
-        _scheme, host, port = host_key(url)
-        return (normalize_host(host), port) in self._trusted
+        return _connect_key(url) in self._trusted
 
     async def get(self, url: str, *, headers: dict[str, str] | None = None, use_cache: bool = True) -> Response:
         """Fetch ``url`` politely, following redirects; raise FetchError on any failure."""

@@ -287,3 +287,12 @@ async def test_typed_urls_are_untrusted_when_the_web_app_serves_others(settings,
     assert ScrapeSettings().trust_given_urls  # on the command line, what the user typed is trusted
     [record] = await scrape_urls([server.url("/")], settings=fast_settings(settings))
     assert record["ok"] and server.requests == ["/"]
+
+
+async def test_trust_is_for_the_typed_origin_in_the_form_connections_use(settings) -> None:
+    client = PoliteClient(settings)
+    client.trust("http://Bücher.Example:8080/shop")
+    assert client.is_trusted("http://xn--bcher-kva.example:8080/other")
+    assert ("xn--bcher-kva.example", 8080) in client._trusted
+    assert not client.is_trusted("http://xn--bcher-kva.example:8081/")
+    await client.aclose()
