@@ -61,7 +61,7 @@ def get_engine(url: str | None = None) -> Engine:
             raise
         except Exception as exc:
             engine.dispose()
-            raise DatabaseUnavailable(describe_database_error(exc, url)) from exc
+            raise DatabaseUnavailable(describe_database_error(exc, url, opening=True)) from exc
         _tighten_sqlite_files(url)
         _engines[url] = engine
     return engine
@@ -73,7 +73,7 @@ def make_engine(url: str) -> Engine:
     except RecruiterError:
         raise
     except Exception as exc:  # bad URL or missing driver: say which, without the password
-        raise DatabaseUnavailable(describe_database_error(exc, url)) from exc
+        raise DatabaseUnavailable(describe_database_error(exc, url, opening=True)) from exc
 
 
 def _make_engine(url: str) -> Engine:
@@ -129,8 +129,12 @@ _DRIVERS = {"psycopg": "psycopg[binary] (pip install 'recruiter[postgres]')",
             "psycopg2": "psycopg2-binary", "MySQLdb": "mysqlclient", "pymysql": "PyMySQL"}
 
 
-def describe_database_error(exc: BaseException, url: str | None = None) -> str:
-    """One line saying what went wrong with the database, naming the host or file and never the password."""
+def describe_database_error(exc: BaseException, url: str | None = None, *, opening: bool = False) -> str:
+    """One line saying what went wrong with the database, naming the host or file and never the password.
+
+    ``opening``: the error came while connecting for the first time (so the database could not be opened at all),
+    rather than from a statement later on.
+    """
     url = database_url(url)
     shown = redact_url(url)
     try:
@@ -148,12 +152,16 @@ def describe_database_error(exc: BaseException, url: str | None = None) -> str:
     if name == "ArgumentError":
         return f"not a usable database URL {shown}: {detail}"
     path = sqlite_path(url)
+    connection_lost = name in ("OperationalError", "InterfaceError") and getattr(exc, "connection_invalidated", False)
     if parsed.get_backend_name() == "sqlite":
         where = f"the SQLite database {path}" if path else "the SQLite database"
-        return _scrub(f"cannot open {where}: {detail}", parsed.password)
+        said = f"cannot open {where}" if opening else f"database error in {where}"
+        return _scrub(f"{said}: {detail}", parsed.password)
     host = parsed.host or "localhost"
     where = f"{host}:{parsed.port}" if parsed.port else host
-    return _scrub(f"cannot reach the database at {where} ({shown}): {detail}", parsed.password)
+    if opening or connection_lost:
+        return _scrub(f"cannot reach the database at {where} ({shown}): {detail}", parsed.password)
+    return _scrub(f"database error at {where} ({shown}): {detail}", parsed.password)
 
 
 def _first_line(exc: BaseException) -> str:
