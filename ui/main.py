@@ -29,6 +29,7 @@ from nicegui import app, ui
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
+from recruiter.core.db import describe_database_error, get_engine, is_database_error
 from recruiter.core.errors import RecruiterError
 from recruiter.core.security import (
     LOOPBACK_HOSTS,
@@ -38,6 +39,7 @@ from recruiter.core.security import (
     token_is_current,
     upload_limit_bytes,
 )
+from scrapers.config import TRUST_ENV
 
 log = logging.getLogger(__name__)
 
@@ -184,9 +186,7 @@ def user_message(exc: BaseException) -> str:
     database error worded by the core, otherwise nothing of the exception (the details go to the log)."""
     if isinstance(exc, RecruiterError):
         return str(exc)
-    if (type(exc).__module__ or "").split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg"):
-        from recruiter.core.db import describe_database_error
-
+    if is_database_error(exc):
         return describe_database_error(exc)
     return "Something went wrong on the server. The details are in the server's log."
 
@@ -236,13 +236,9 @@ def protect_files() -> None:
 def start(*, host: str = "127.0.0.1", port: int = 8080, reload: bool = False) -> None:
     if host not in LOOPBACK_HOSTS and not os.environ.get("RECRUITER_PASSWORD"):
         raise SystemExit(password_required_message(host))
-    from recruiter.core.db import get_engine
-
     get_engine()  # an unreachable or misconfigured database is one clear line now, not an error on every page
     if host not in LOOPBACK_HOSTS:
         # Served to others: a URL typed into the app is no more trusted than a link found on the web.
-        from scrapers.config import TRUST_ENV
-
         os.environ[TRUST_ENV] = "0"
     protect_files()
     register_pages()

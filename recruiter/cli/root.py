@@ -45,7 +45,8 @@ class RecruiterGroup(TyperGroup):
 
 
 def _is_database_error(exc: BaseException) -> bool:
-    """SQLAlchemy's errors (and the drivers' own), recognised without importing SQLAlchemy at start-up."""
+    """SQLAlchemy's errors (and the drivers' own), recognised without importing SQLAlchemy at start-up (the same
+    test as `recruiter.core.db.is_database_error`, which would load SQLAlchemy with it)."""
     module = type(exc).__module__ or ""
     return module.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg", "psycopg2")
 

@@ -125,6 +125,11 @@ def _tighten_sqlite_files(url: str) -> None:
             make_private(file)
 
 
+def is_database_error(exc: BaseException) -> bool:
+    """An error raised by SQLAlchemy or a database driver (worded for people by `describe_database_error`)."""
+    return (type(exc).__module__ or "").split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg", "psycopg2")
+
+
 _DRIVERS = {"psycopg": "psycopg[binary] (pip install 'recruiter[postgres]')",
             "psycopg2": "psycopg2-binary", "MySQLdb": "mysqlclient", "pymysql": "PyMySQL"}
 
@@ -269,4 +274,4 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
-__all__ = ["DatabaseUnavailable", "SchemaError", "describe_database_error", "get_engine", "get_setting", "init_db", "open_session", "select", "set_setting"]
+__all__ = ["DatabaseUnavailable", "SchemaError", "describe_database_error", "get_engine", "get_setting", "init_db", "is_database_error", "open_session", "select", "set_setting"]
