@@ -6,6 +6,9 @@ Layout (data flows top to bottom):
   serialisation and delay, a global concurrency cap, robots.txt), retries, timeouts,
   the body cap, content-type and charset handling, redirects and the conditional-GET
   cache (``scrapers.cache``).
+- ``scrapers.netguard`` — the address policy on every connection (SSRF): derived URLs
+  reach public addresses only, checked on the address actually connected to
+  (``recruiter.core.netpolicy`` says which addresses are public).
 - ``scrapers.readability`` / ``scrapers.extract`` — pure functions over HTML: the
   Readability-style metadata port and the contact/social/feed/link extraction.
 - ``scrapers.adapters`` — one module per kind of source (website, feed, Reddit,

@@ -13,6 +13,16 @@ from pathlib import Path
 from recruiter.core.config import recruiter_home
 
 DEFAULT_USER_AGENT = "recruiter/0.1 (+https://github.com/recruiter/recruiter; affiliate partner research)"
+TRUST_ENV = "RECRUITER_TRUST_GIVEN_URLS"
+
+
+def trust_given_urls_default() -> bool:
+    """URLs a user types are trusted (may be private) unless ``RECRUITER_TRUST_GIVEN_URLS=0``.
+
+    ``recruiter ui`` sets it to 0 when serving beyond loopback: there the "user" typing a URL is whoever
+    reaches the web app, and the URLs they type must be public like any derived one.
+    """
+    return os.environ.get(TRUST_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,8 @@ class ScrapeSettings:
     use_cache: bool = True
     cache_dir: Path | None = None  # None: $RECRUITER_HOME/http-cache
     base_urls: BaseUrls = field(default_factory=BaseUrls.from_env)
+    # URLs given to scrape_urls may be private (they were typed by the user); derived URLs never are.
+    trust_given_urls: bool = field(default_factory=trust_given_urls_default)
 
     def with_(self, **changes) -> ScrapeSettings:
         return replace(self, **changes)

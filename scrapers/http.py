@@ -20,10 +20,16 @@ What it guarantees, in the order a request meets it:
    ``Retry-After`` up to ``max_retry_after``; timeouts are not retried (a stalled
    server would only stall again).
 7. Redirects are followed by hand so every hop is checked against robots.txt,
-   politeness and the ``max_redirects`` limit, and loops are named as loops.
+   politeness, the address policy and the ``max_redirects`` limit, and loops are named as loops.
 8. A conditional-GET cache (ETag / Last-Modified) turns repeat fetches into 304s.
+9. Address policy (SSRF): only origins the caller trusted (``trust(url)``: URLs the user typed, the
+   configured service base URLs) may be private; every other connection goes through
+   ``scrapers.netguard``, which resolves the host once, refuses loopback, private, link-local, CGNAT,
+   reserved and multicast addresses (``RECRUITER_ALLOW_PRIVATE`` lifts that for what it names) and
+   connects to the address it checked. A refusal is a ``PrivateAddress`` error naming the host.
 
-Tests inject ``transport=httpx.MockTransport(...)``; nothing here knows about adapters.
+Tests inject ``transport=httpx.MockTransport(...)`` (then only literal addresses are checked, before
+I/O); nothing here knows about adapters.
 """
 
 from __future__ import annotations
@@ -42,10 +48,12 @@ import httpx
 from protego import Protego
 
 from recruiter.core.errors import RecruiterError
+from recruiter.core.netpolicy import AddressPolicy, normalize_host, parse_ip
 
 from .cache import HttpCache
 from .config import ScrapeSettings
 from .encoding import decode_body, looks_binary
+from .netguard import AddressRefused, GuardedBackend, GuardedTransport
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +107,12 @@ class UnsupportedContent(FetchError):
 
 class FetchTimeout(FetchError):
     kind = "timeout"
+
+
+class PrivateAddress(FetchError):
+    """The URL's host is (or resolves to) a private address and was not trusted: nothing was sent."""
+
+    kind = "private_address"
 
 
 class ConnectionFailed(FetchError):
@@ -180,6 +194,13 @@ def host_key(url: str) -> tuple[str, str, int]:
     return parsed.scheme, parsed.host, port
 
 
+def _connect_key(url: str) -> tuple[str, int]:
+    """(host, port) as the connection pool names them: the ASCII (IDNA) host, as the address guard sees it."""
+    parsed = httpx.URL(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return normalize_host(parsed.raw_host.decode("ascii")), port
+
+
 def _origin(url: str) -> str:
     scheme, host, port = host_key(url)
     default = 443 if scheme == "https" else 80
@@ -222,9 +243,18 @@ class PoliteClient:
         settings: ScrapeSettings | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        policy: AddressPolicy | None = None,
     ):
         self.settings = settings or ScrapeSettings()
         s = self.settings
+        self.policy = policy if policy is not None else AddressPolicy.from_env()
+        # (host, port) of origins the user named: connections there are not address-checked.
+        self._trusted: set[tuple[str, int]] = set()
+        for base in (s.base_urls.reddit, s.base_urls.youtube, s.base_urls.itunes, s.base_urls.web_search):
+            self.trust(base)
+        limits = httpx.Limits(max_connections=max(s.global_concurrency, 1) * 2, max_keepalive_connections=32)
+        if transport is None:
+            transport = GuardedTransport(GuardedBackend(self.policy, trusted=self._trusted), limits=limits)
         self._client = httpx.AsyncClient(
             transport=transport,
             follow_redirects=False,
@@ -235,7 +265,7 @@ class PoliteClient:
                 "application/xml;q=0.9,application/json;q=0.8,*/*;q=0.5",
                 "Accept-Encoding": "gzip, deflate",
             },
-            limits=httpx.Limits(max_connections=max(s.global_concurrency, 1) * 2, max_keepalive_connections=32),
+            limits=limits,
             trust_env=False,
         )
         self._global = asyncio.Semaphore(max(s.global_concurrency, 1))
@@ -263,14 +293,30 @@ class PoliteClient:
 
     # -- public -------------------------------------------------------------------------
 
+    def trust(self, url: str) -> None:
+        """Let ``url``'s origin be fetched whatever address it has: for URLs the user named, never derived ones."""
+        try:
+            self._trusted.add(_connect_key(validate_url(url)))
+        except (InvalidUrl, httpx.InvalidURL):
+            return
+
+    def is_trusted(self, url: str) -> bool:
+        return _connect_key(url) in self._trusted
+
     async def get(self, url: str, *, headers: dict[str, str] | None = None, use_cache: bool = True) -> Response:
         """Fetch ``url`` politely, following redirects; raise FetchError on any failure."""
         url = validate_url(url)
         current = url
         seen = {current}
         for _hop in range(self.settings.max_redirects + 1):
-            await self._check_robots(current)
-            response, location = await self._fetch_one(current, headers, use_cache=use_cache)
+            try:
+                self._check_address(current)
+                await self._check_robots(current)
+                response, location = await self._fetch_one(current, headers, use_cache=use_cache)
+            except PrivateAddress as exc:
+                if current == url:
+                    raise
+                raise PrivateAddress(f"{exc} (redirected there from {url})") from None
             if location is None:
                 response.url = url
                 return response
@@ -315,6 +361,16 @@ class PoliteClient:
             return False
         return True
 
+    def _check_address(self, url: str) -> None:
+        """Refuse a literal private address before any I/O (names are checked where they are connected to)."""
+        _scheme, host, _port = host_key(url)
+        ip = parse_ip(host)
+        if ip is None or self.is_trusted(url):
+            return
+        refusal = self.policy.refusal(host, ip)
+        if refusal is not None:
+            raise PrivateAddress(refusal)
+
     # -- robots.txt ---------------------------------------------------------------------
 
     async def _check_robots(self, url: str) -> None:
@@ -357,6 +413,10 @@ class PoliteClient:
                 )
             except (BodyTooLarge, UnsupportedContent):
                 return None
+            except PrivateAddress as exc:
+                # The origin itself is refused: so is the page, for the same reason. A robots.txt that
+                # redirects to a private address counts as absent (nothing is fetched there).
+                return exc if current == robots_url else None
             except FetchError as exc:
                 return _with_context(exc, f"(while fetching {robots_url})")
             if location is None:
@@ -367,6 +427,10 @@ class PoliteClient:
             current = urljoin(current, location)
             if urlsplit(current).scheme not in ("http", "https"):
                 return None
+            try:
+                self._check_address(validate_url(current))
+            except FetchError:
+                return None  # as above: redirected somewhere private or unusable, so absent
         return None
 
     # -- one request --------------------------------------------------------------------
@@ -481,6 +545,8 @@ class PoliteClient:
                             raise BodyTooLarge(f"body too large: cut at the {_describe_size(max_bytes)} limit")
                         chunks.append(chunk)
                     return status, resp_headers, b"".join(chunks)
+        except AddressRefused as exc:
+            raise PrivateAddress(str(exc)) from None
         except TimeoutError:
             raise FetchTimeout(f"timed out: no complete response within {s.total_timeout:g} s") from None
         except httpx.ConnectTimeout:

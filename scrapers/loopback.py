@@ -53,10 +53,11 @@ class _Server(ThreadingHTTPServer):
 
 class LoopbackServer:
     def __init__(self, routes: dict[str, Callable] | None = None, directory: Path | str | None = None,
-                 host: str = "127.0.0.1"):
+                 host: str = "127.0.0.1", port: int = 0):
         self.routes = dict(routes or {})
         self.directory = Path(directory) if directory else None
         self.host = host
+        self.requested_port = port  # 0: any free port
         self.requests: list[str] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -101,7 +102,7 @@ class LoopbackServer:
         send(request, 200, target.read_bytes(), content_type)
 
     def start(self) -> LoopbackServer:
-        self._server = _Server((self.host, 0), self._handler())
+        self._server = _Server((self.host, self.requested_port), self._handler())
         self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()

@@ -96,6 +96,10 @@ async def scrape_urls(
     settings = settings or (client.settings if client else ScrapeSettings())
     own_client = client is None
     client = client or PoliteClient(settings, transport=transport)
+    if settings.trust_given_urls:
+        for url in urls:  # what the user typed may be on their own network; what those pages link to may not
+            if isinstance(url, str):
+                client.trust(url)
     ctx = ScrapeContext(client=client, settings=settings)
     results: list[dict | None] = [None] * len(urls)
     # The same URL given twice is scraped once; each position still gets its record.

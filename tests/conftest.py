@@ -113,6 +113,10 @@ def recruiter_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RECRUITER_HOME", str(home))
     for name in ("REDDIT", "YOUTUBE", "ITUNES", "WEB_SEARCH"):
         monkeypatch.delenv(f"RECRUITER_{name}_BASE", raising=False)
+    # The test servers listen on loopback: let the crawler follow links there (the address-policy tests
+    # narrow this again).
+    monkeypatch.setenv("RECRUITER_ALLOW_PRIVATE", "127.0.0.1,localhost")
+    monkeypatch.delenv("RECRUITER_TRUST_GIVEN_URLS", raising=False)
     return home
 
 

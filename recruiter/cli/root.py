@@ -16,14 +16,39 @@ from recruiter.core.errors import RecruiterError
 
 
 class RecruiterGroup(TyperGroup):
-    """Turns the errors a user can act on into one line on stderr and exit code 2."""
+    """Turns the errors a user can act on into one line on stderr and exit code 2.
+
+    A database error that surfaces in the middle of a command (the server went away, the disk is full, the
+    file is locked) is one of those too: it is worded by the core (host named, password never shown) rather
+    than printed as a driver's traceback.
+    """
 
     def invoke(self, ctx: typer.Context):
+        previous_db = os.environ.get("RECRUITER_DB")
         try:
             return super().invoke(ctx)
         except RecruiterError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
+            from recruiter.core.db import describe_database_error
+
+            typer.echo(f"error: {describe_database_error(exc)}", err=True)
+            raise typer.Exit(2) from None
+        finally:  # --db holds for this command only (matters when commands run in-process, as in tests)
+            if previous_db is None:
+                os.environ.pop("RECRUITER_DB", None)
+            else:
+                os.environ["RECRUITER_DB"] = previous_db
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """SQLAlchemy's errors (and the drivers' own), recognised without importing SQLAlchemy at start-up (the same
+    test as `recruiter.core.db.is_database_error`, which would load SQLAlchemy with it)."""
+    module = type(exc).__module__ or ""
+    return module.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg", "psycopg2")
 
 
 app = typer.Typer(

@@ -9,16 +9,43 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
-from urllib.parse import quote
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 
 def recruiter_home() -> Path:
+    """The data dir, created if missing and kept private (0700): it holds the database, secrets and sessions."""
     home = Path(os.environ.get("RECRUITER_HOME") or Path.home() / ".local" / "share" / "recruiter")
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private(home)
     return home
+
+
+def make_private(path: Path | str) -> None:
+    """Owner-only permissions (0700 for a folder, 0600 for a file) when ``path`` is ours; quietly skipped when it
+    does not exist or belongs to someone else (a shared mount: tightening it is not ours to do)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return
+    mode = stat.S_IMODE(info.st_mode)
+    wanted = 0o700 if stat.S_ISDIR(info.st_mode) else mode & 0o700  # a file keeps its owner's bits only
+    if mode != wanted:
+        try:
+            os.chmod(path, wanted)
+        except OSError:
+            pass
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///PATH`` URL (None for other databases and in-memory ones)."""
+    if not url.startswith("sqlite:///") or url.endswith(":memory:") or "mode=memory" in url:
+        return None
+    return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -40,7 +67,8 @@ def index_dir(db_url: str) -> Path:
     else:
         digest = hashlib.sha256(_strip_password(db_url).encode()).hexdigest()[:16]
         folder = recruiter_home() / "index" / digest
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private(folder)
     return folder
 
 
@@ -54,17 +82,17 @@ def redact_url(url: str) -> str:
 
 
 def _strip_password(url: str, replacement: str = "") -> str:
-    """The URL with its password replaced (plain string work: scrapers import this module and must not pull in
-    the database layer). `user:@host` for an empty replacement, as SQLAlchemy renders it, so index folder
-    digests stay the same."""
+    """``url`` with the password of its ``user:password@`` part replaced.
+
+    By hand rather than with SQLAlchemy's URL parser, so the lightest modules (the scrapers import this one)
+    never load SQLAlchemy. Everything before the *last* ``@`` of the URL counts as user info: a stray ``@`` in a
+    password can only hide more, never show part of the password.
+    """
     scheme, sep, rest = url.partition("://")
-    if not sep:
+    if not sep or "@" not in rest:
         return url
-    netloc_end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
-    netloc, tail = rest[:netloc_end], rest[netloc_end:]
-    userinfo, at, hostinfo = netloc.rpartition("@")
-    if not at or ":" not in userinfo:
-        return url
-    user = userinfo.split(":", 1)[0]
-    masked = quote(replacement, safe="*")
-    return f"{scheme}://{user}:{masked}@{hostinfo}{tail}"
+    userinfo, _at, hostpart = rest.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    if not colon:
+        return url  # no password given
+    return f"{scheme}://{user}:{replacement}@{hostpart}"

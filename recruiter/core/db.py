@@ -3,21 +3,33 @@
 The schema version lives in the `setting` table. A database written by a newer recruiter is refused with a
 clear message rather than touched; an older one is brought forward by the steps in `MIGRATIONS`, each of which
 only adds (tables, columns), so no data is ever dropped.
+
+A database that cannot be opened (a server that does not answer, a bad URL, a driver that is not installed, a
+SQLite file in a folder that does not exist or cannot be written) is a `DatabaseUnavailable`: one line that
+names the host or file and never the password, which the CLI prints as ``error: ...`` and the web app shows as
+its error page. `describe_database_error` words any database error that way, for the faces to use when one
+surfaces later (a server going away mid-command).
+
+A SQLite database file is created owner-only (0600) and tightened to that when found looser, with its -wal and
+-shm files: it holds the user's prospects and notes.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import event, inspect
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from recruiter.core import models
-from recruiter.core.config import database_url, redact_url
+from recruiter.core.config import database_url, make_private, redact_url, sqlite_path
 from recruiter.core.errors import RecruiterError
 
 SCHEMA_VERSION = 1
@@ -29,6 +41,10 @@ class SchemaError(RecruiterError, RuntimeError):
     pass
 
 
+class DatabaseUnavailable(RecruiterError, RuntimeError):
+    """The database cannot be opened or reached; the message names the host or file, never the password."""
+
+
 _engines: dict[str, Engine] = {}
 
 
@@ -38,16 +54,34 @@ def get_engine(url: str | None = None) -> Engine:
     engine = _engines.get(url)
     if engine is None:
         engine = make_engine(url)
-        init_db(engine)
+        try:
+            init_db(engine)
+        except RecruiterError:
+            engine.dispose()
+            raise
+        except Exception as exc:
+            engine.dispose()
+            raise DatabaseUnavailable(describe_database_error(exc, url, opening=True)) from exc
+        _tighten_sqlite_files(url)
         _engines[url] = engine
     return engine
 
 
 def make_engine(url: str) -> Engine:
+    try:
+        return _make_engine(url)
+    except RecruiterError:
+        raise
+    except Exception as exc:  # bad URL or missing driver: say which, without the password
+        raise DatabaseUnavailable(describe_database_error(exc, url, opening=True)) from exc
+
+
+def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = StaticPool
+        _create_sqlite_file(url)
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -59,10 +93,102 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _create_sqlite_file(url: str) -> None:
+    """Create a new SQLite file owner-only (SQLite would make it world-readable), or say why it cannot be."""
+    path = sqlite_path(url)
+    if path is None:
+        return
     try:
-        return create_engine(url, pool_pre_ping=True)
-    except Exception as exc:  # bad URL or missing driver: say which, without the password
-        raise SchemaError(f"cannot open database {redact_url(url)}: {exc}") from exc
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except FileNotFoundError:
+        why = f"cannot create files in {path.parent}" if path.parent.is_dir() else f"the folder {path.parent} does not exist"
+        raise DatabaseUnavailable(f"cannot open the SQLite database {path}: {why}") from None
+    except NotADirectoryError:
+        raise DatabaseUnavailable(f"cannot open the SQLite database {path}: {path.parent} is not a folder") from None
+    except PermissionError:
+        raise DatabaseUnavailable(f"cannot open the SQLite database {path}: no permission to create files in "
+                                  f"{path.parent}") from None
+    except OSError as exc:
+        raise DatabaseUnavailable(f"cannot open the SQLite database {path}: {exc.strerror or exc}") from None
+    os.close(fd)
+
+
+def _tighten_sqlite_files(url: str) -> None:
+    path = sqlite_path(url)
+    if path is not None:
+        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            make_private(file)
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """An error raised by SQLAlchemy or a database driver (worded for people by `describe_database_error`)."""
+    return (type(exc).__module__ or "").split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg", "psycopg2")
+
+
+_DRIVERS = {"psycopg": "psycopg[binary] (pip install 'recruiter[postgres]')",
+            "psycopg2": "psycopg2-binary", "MySQLdb": "mysqlclient", "pymysql": "PyMySQL"}
+
+
+def describe_database_error(exc: BaseException, url: str | None = None, *, opening: bool = False) -> str:
+    """One line saying what went wrong with the database, naming the host or file and never the password.
+
+    ``opening``: the error came while connecting for the first time (so the database could not be opened at all),
+    rather than from a statement later on.
+    """
+    url = database_url(url)
+    shown = redact_url(url)
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return f"not a database URL: {shown!r} (expected e.g. postgresql+psycopg://user:password@host/db)"
+    name = type(exc).__name__
+    detail = _first_line(getattr(exc, "orig", None) or exc)
+    if isinstance(exc, ImportError) or name == "NoSuchModuleError":
+        module = getattr(exc, "name", None)
+        if module:
+            return (f"cannot open database {shown}: its driver {module!r} is not installed "
+                    f"(install {_DRIVERS.get(module, module)})")
+        return f"cannot open database {shown}: unknown kind of database {parsed.drivername!r}"
+    if name == "ArgumentError":
+        return f"not a usable database URL {shown}: {detail}"
+    path = sqlite_path(url)
+    connection_lost = name in ("OperationalError", "InterfaceError") and getattr(exc, "connection_invalidated", False)
+    if parsed.get_backend_name() == "sqlite":
+        where = f"the SQLite database {path}" if path else "the SQLite database"
+        said = f"cannot open {where}" if opening else f"database error in {where}"
+        return _scrub(f"{said}: {detail}", parsed.password)
+    host = parsed.host or "localhost"
+    where = f"{host}:{parsed.port}" if parsed.port else host
+    if opening or connection_lost:
+        return _scrub(f"cannot reach the database at {where} ({shown}): {detail}", parsed.password)
+    return _scrub(f"database error at {where} ({shown}): {detail}", parsed.password)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    text = re.sub(r"\(Background on this error at: [^)]*\)", "", text)
+    line = next((part.strip() for part in text.splitlines() if part.strip()), text)
+    line = re.sub(r"^\((?:[\w.]+)\)\s*", "", line)  # "(psycopg.OperationalError) " prefixes
+    return line if len(line) <= 300 else line[:297] + "..."
+
+
+def _scrub(message: str, password: str | None) -> str:
+    """Drivers do not print passwords, but a message must never carry one, whatever a driver does."""
+    if password and len(password) >= 3:
+        for form in {password, _quote(password)}:
+            message = message.replace(form, "***")
+    return " ".join(message.split())
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
 
 
 def init_db(engine: Engine) -> None:
@@ -148,4 +274,4 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
-__all__ = ["SchemaError", "get_engine", "get_setting", "init_db", "open_session", "select", "set_setting"]
+__all__ = ["DatabaseUnavailable", "SchemaError", "describe_database_error", "get_engine", "get_setting", "init_db", "is_database_error", "open_session", "select", "set_setting"]
