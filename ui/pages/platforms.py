@@ -19,7 +19,7 @@ from ui.layout import frame
 
 @ui.page("/platforms")
 def platforms_page() -> None:
-    with frame("Tracking platforms", active="/partners"):
+    with frame("Tracking platforms", active="/platforms"):
         PlatformComparison()
 
 
