@@ -35,6 +35,7 @@ def profile_add(
         profile = save_profile(ProfileCreate(name=name, description=description, keywords=keyword,
                                              exclusions=exclude, examples=example), session=session)
         typer.echo(f"profile {profile.name!r} saved (id {profile.id})")
+        warn_thin_description(profile.description)
 
 
 @profile_app.command("list")
@@ -118,3 +119,12 @@ def profile_import(file: Path = typer.Argument(..., help="A JSON list of profile
     typer.echo(f"{len(saved)} profiles imported, {len(errors)} skipped")
     if not saved:
         raise typer.Exit(1)
+
+
+def warn_thin_description(description: str | None) -> None:
+    """After a save: say on stderr when the description is too thin to rank on (saving is never refused)."""
+    from profiles.advice import description_warning
+
+    warning = description_warning(description)
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
