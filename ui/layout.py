@@ -42,11 +42,26 @@ def nav_items() -> list[tuple[str, str, str]]:
     return items
 
 
+# On a phone, cards and columns side by side stack one per line (they declare a comfortable minimum width for
+# a laptop, wider than a phone), and wide tables and tab rows scroll inside their card: the page itself never
+# scrolls sideways. Rows marked no-wrap (the board, a line of chips) keep their own layout.
+RESPONSIVE_CSS = """
+@media (max-width: 599px) {
+  .nicegui-content .q-card { min-width: 0 !important; max-width: 100%; }
+  .nicegui-content .nicegui-row:not(.no-wrap) > .q-card,
+  .nicegui-content .nicegui-row:not(.no-wrap) > .nicegui-column { flex: 1 1 100%; }
+  .nicegui-content .q-card > * { max-width: 100%; }
+  .nicegui-content .q-table__container, .nicegui-content .q-tabs { max-width: 100%; overflow-x: auto; }
+}
+"""
+
+
 @contextmanager
 def frame(title: str, *, active: str | None = None, wide: bool = False) -> Iterator[ui.column]:
     """Header with navigation, page title, then a content column the page fills."""
     ui.page_title(f"{title} · recruiter")
     ui.colors(primary="#3949ab")
+    ui.add_css(RESPONSIVE_CSS)
     with ui.header(elevated=True).classes("items-center gap-1 px-2 sm:px-4 py-2 bg-primary no-wrap"):
         with ui.link(target="/").classes("no-underline text-white mr-2 row items-center gap-1 no-wrap shrink-0"):
             ui.icon("hub").classes("text-2xl")
