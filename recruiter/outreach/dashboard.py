@@ -84,13 +84,17 @@ class Board:
         return not any(self.totals.values())
 
 
+# Setting a reminder is not something that happened with the community (the card shows the date anyway).
+NOT_ACTIVITY = ("follow_up",)
+
+
 def _last_activities(prospect_ids: list[int], *, session: Session) -> dict[int, Activity]:
     """Each prospect's newest activity (one windowed query per chunk)."""
     out: dict[int, Activity] = {}
     for part in chunked(prospect_ids, 900):
         newest = (select(Activity.id, func.row_number().over(
             partition_by=Activity.prospect_id, order_by=(Activity.at.desc(), Activity.id.desc())).label("n"))
-            .where(Activity.prospect_id.in_(part)).subquery())
+            .where(Activity.prospect_id.in_(part), Activity.kind.not_in(NOT_ACTIVITY)).subquery())
         for activity in session.exec(select(Activity).join(newest, newest.c.id == Activity.id)
                                      .where(newest.c.n == 1)).all():
             out[activity.prospect_id] = activity

@@ -22,6 +22,15 @@ from ui.components.dialogs import confirm_contacted_before
 from ui.layout import KIND_ICONS, STAGE_COLORS, STAGE_LABELS, ago, empty_state, frame
 
 SCROLL_STEP = 480  # px the arrows move the board by (about two columns)
+CUE_JS = """
+const board = getHtmlElement(%(scroller)s), cue = getHtmlElement(%(cue)s);
+if (board && cue) {
+  const update = () => { cue.style.display = board.scrollLeft + board.clientWidth < board.scrollWidth - 8 ? '' : 'none'; };
+  board.addEventListener('scroll', update, {passive: true});
+  window.addEventListener('resize', update);
+  update();
+}
+"""
 
 
 @ui.page("/pipeline")
@@ -104,24 +113,30 @@ class PipelineBoard:
         self.columns = {}
         with ui.element("div").classes("relative w-full"):
             with ui.row().classes("board-scroll w-full gap-3 no-wrap overflow-x-auto items-start pb-3") \
-                    .style("scroll-snap-type: x proximity; scrollbar-width: auto; scrollbar-color: #9fa8da #eceff1"):
+                    .style("scroll-snap-type: x proximity; scrollbar-width: auto; scrollbar-color: #9fa8da #eceff1") \
+                    as scroller:
                 for stage in STAGES:
                     self.column(stage, data)
+            # Over the board's right edge while columns lie beyond it; gone once the last column is in view.
+            cue = ui.button(icon="arrow_forward", on_click=lambda: scroll_board(SCROLL_STEP)) \
+                .props("round color=primary").classes("board-cue absolute right-2 top-10 z-20 shadow-3") \
+                .tooltip("More stages to the right")
+        ui.run_javascript(CUE_JS % {"scroller": scroller.id, "cue": cue.id})
 
     def stage_strip(self, data: Board) -> None:
         """Every stage with its count: the cue that the board goes on to the right, and a way to jump there."""
         with ui.row().classes("w-full items-center gap-1 no-wrap").mark("stage-strip"):
-            ui.button(icon="chevron_left", on_click=lambda: scroll_board(-SCROLL_STEP)) \
-                .props("flat dense round size=sm").tooltip("Scroll left")
-            with ui.row().classes("items-center gap-1 no-wrap overflow-x-auto min-w-0 flex-1 py-1"):
+            ui.label(f"{len(STAGES)} stages:").classes("text-sm text-grey-7 shrink-0 gt-xs")
+            with ui.row().classes("items-center gap-1 no-wrap overflow-x-auto min-w-0 py-1"):
                 for stage in STAGES:
-                    ui.button(f"{STAGE_LABELS[stage]} {data.totals[stage]}",
+                    ui.button(f"{STAGE_LABELS[stage]} · {data.totals[stage]}",
                               on_click=lambda s=stage: scroll_to_stage(s)) \
-                        .props(f"outline dense no-caps size=sm color={STAGE_COLORS[stage]}") \
-                        .classes("shrink-0").mark(f"jump-{stage}")
+                        .props(f"outline dense no-caps color={STAGE_COLORS[stage]}") \
+                        .classes(f"shrink-0 px-2 jump-{stage}").mark(f"jump-{stage}").tooltip("Show this column")
+            ui.button(icon="chevron_left", on_click=lambda: scroll_board(-SCROLL_STEP)) \
+                .props("flat dense round").classes("shrink-0").tooltip("Scroll left")
             ui.button(icon="chevron_right", on_click=lambda: scroll_board(SCROLL_STEP)) \
-                .props("flat dense round size=sm").tooltip("Scroll right: more stages")
-            ui.label(f"{len(STAGES)} stages: scroll sideways or pick one").classes("text-xs text-grey-6 gt-sm shrink-0")
+                .props("flat dense round").classes("shrink-0").tooltip("Scroll right: more stages")
 
     def column(self, stage: str, data: Board) -> None:
         with ui.card().classes(f"w-56 shrink-0 bg-grey-1 p-2 gap-2 stage-col-{stage}").style("scroll-snap-align: start"):

@@ -50,6 +50,8 @@ MOVE_LABELS = {"shortlisted": ("Shortlist", "thumb_up"), "contacted": ("Mark con
                "joined": ("Joined", "how_to_reg"), "activated": ("Activated", "rocket_launch"),
                "performing": ("Performing", "trending_up"), "declined": ("Declined", "block")}
 
+TIMELINE_CSS = ".q-timeline__title { font-size: 0.95rem; margin-bottom: 2px; } .q-timeline__content { padding-bottom: 12px; }"
+
 
 def safe_href(url: str | None) -> str | None:
     """Only web links become links: a scraped `javascript:` or `data:` URL stays text."""
@@ -67,6 +69,7 @@ def community_page(community_id: int, profile: str = "") -> None:
             empty_state(f"There is no community {community_id}.", link=("Back to prospects", "/prospects"))
         return
     with frame(community.name or community.url, active="/prospects"):
+        ui.add_css(TIMELINE_CSS)
         ProspectDetail(community, chosen.id if chosen else None)
 
 
@@ -80,6 +83,7 @@ def prospect_page(prospect_id: int) -> None:
             empty_state(f"There is no prospect {prospect_id}.", link=("Back to prospects", "/prospects"))
         return
     with frame(community.name or community.url, active="/prospects"):
+        ui.add_css(TIMELINE_CSS)
         ProspectDetail(community, None)
 
 
@@ -138,7 +142,7 @@ class ProspectDetail:
                 stage_badge(story.stage).mark("stage-badge")
             else:
                 ui.badge("Not in the pipeline", color="grey-5").props("outline").mark("stage-badge")
-            if story.feedback:
+            if story.feedback == "not_a_fit" or (story.feedback == "shortlist" and story.stage != "shortlisted"):
                 ui.badge("shortlisted" if story.feedback == "shortlist" else "not a fit",
                          color="indigo" if story.feedback == "shortlist" else "red-5").props("outline")
             if story.pipeline_profile:
