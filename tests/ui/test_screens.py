@@ -113,13 +113,23 @@ def overflow(page) -> tuple[int, int]:
     return page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
 
 
-def test_no_page_is_wider_than_the_screen(browser, screens_server: Server, screens_home) -> None:
+def pipeline_rows(home: Path) -> tuple[int, ...]:
+    with sqlite3.connect(home / "recruiter.db") as conn:
+        return tuple(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                     for table in ("prospect", "stage_change", "activity"))
+
+
+def test_no_page_is_wider_than_the_screen_and_looking_changes_nothing(browser, screens_server: Server,
+                                                                      screens_home) -> None:
     home, ids = screens_home
     with sqlite3.connect(home / "recruiter.db") as conn:
         profile_id = conn.execute("SELECT id FROM profile").fetchone()[0]
+        outside = conn.execute("SELECT id FROM community WHERE id NOT IN (SELECT community_id FROM prospect)"
+                               ).fetchone()[0]
+    before = pipeline_rows(home)
     paths = ["/", "/profiles", f"/profiles/{profile_id}", f"/prospects?profile={COOKS}", "/pipeline", "/discover",
              "/partners", "/platforms", f"/community/{ids['journal_community']}?profile={profile_id}",
-             f"/prospects/{ids[JOURNAL]}"]
+             f"/prospects/{ids[JOURNAL]}", f"/community/{outside}?profile={profile_id}"]
     too_wide = []
     for width in WIDTHS:
         for path in paths:
@@ -129,6 +139,7 @@ def test_no_page_is_wider_than_the_screen(browser, screens_server: Server, scree
                 too_wide.append(f"{path} at {width} px: {scroll_width} > {inner}")
             page.close()
     assert too_wide == []
+    assert pipeline_rows(home) == before  # opening pages (a community not in the pipeline too) created nothing
 
 
 def test_board_reaches_every_stage_at_1400(browser, screens_server: Server, screens_home, tmp_path: Path) -> None:
