@@ -27,7 +27,7 @@ run: install
 # The linters take seconds: they run first, so a broken layer or import shows before the long tests.
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --no-cache
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -53,12 +54,17 @@ def redact_url(url: str) -> str:
 
 
 def _strip_password(url: str, replacement: str = "") -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        parsed = make_url(url)
-    except Exception:  # not a URL we can parse: show nothing of it that could be secret
-        return url.split("@")[-1]
-    if parsed.password is None:
+    """The URL with its password replaced (plain string work: scrapers import this module and must not pull in
+    the database layer). `user:@host` for an empty replacement, as SQLAlchemy renders it, so index folder
+    digests stay the same."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return url
-    return parsed.set(password=replacement).render_as_string(hide_password=False)
+    netloc_end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    netloc, tail = rest[:netloc_end], rest[netloc_end:]
+    userinfo, at, hostinfo = netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    masked = quote(replacement, safe="*")
+    return f"{scheme}://{user}:{masked}@{hostinfo}{tail}"
