@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import case, func, or_
 from sqlmodel import Session, select
@@ -240,11 +241,20 @@ class FollowUp:
     prospect_id: int | None
     community_id: int
     name: str
-    kind: str
+    kind: str  # the community's kind ("" when the source does not say)
     stage: str | None
     source: str = "prospect"  # prospect | sequence
     detail: str = ""
     today: date = field(default_factory=date.today, compare=False)
+
+    @classmethod
+    def of_sequence_step(cls, step: Any, *, today: date | None = None) -> FollowUp:
+        """An email sequence step due soon (`recruiter.outreach.sequences.DueStep`: prospect_id, community_id,
+        name, sequence, step, subject, due_at) as a follow-up, to merge with `follow_ups(..., more=...)`."""
+        subject = f": {step.subject}" if getattr(step, "subject", "") else ""
+        return cls(due=as_utc(step.due_at).date(), prospect_id=step.prospect_id, community_id=step.community_id,
+                   name=step.name, kind="", stage=None, source="sequence",
+                   detail=f"{step.sequence}, step {step.step}{subject}", today=today or date.today())
 
     @property
     def days(self) -> int:

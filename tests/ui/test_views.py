@@ -193,3 +193,28 @@ def test_funnel_converts_between_successive_stages_and_counts_the_declined(db) -
     assert steps["discovered"].conversion is None and steps["negotiating"].conversion == 0
     assert steps["contacted"].now == 1 and steps["replied"].now == 1
     assert (data.declined, data.declined_before_contact, data.declined_after_contact) == (2, 1, 1)
+
+
+def test_follow_ups_merge_items_from_other_sources(db) -> None:
+    from dataclasses import dataclass
+    from datetime import UTC, datetime, time
+
+    from recruiter.outreach.dashboard import FollowUp
+
+    @dataclass
+    class Step:  # the fields of recruiter.outreach.sequences.DueStep that a follow-up reads
+        prospect_id: int
+        community_id: int
+        name: str
+        sequence: str
+        step: int
+        subject: str
+        due_at: datetime
+
+    prospect = set_stage(find_community("https://www.reddit.com/r/cats/", session=db), "contacted", session=db)
+    set_follow_up(prospect, date.today() + timedelta(days=3), session=db)
+    due = datetime.combine(date.today() + timedelta(days=1), time(12), UTC)
+    step = FollowUp.of_sequence_step(Step(prospect.id, prospect.community_id, "r/cats", "welcome", 2, "Any news?", due))
+    items = follow_ups(session=db, more=[step])
+    assert [(i.source, i.when) for i in items] == [("sequence", "tomorrow"), ("prospect", "in 3 d")]
+    assert items[0].detail == "welcome, step 2: Any news?"

@@ -28,6 +28,7 @@ FOLLOW_UP_GROUPS = (("overdue", "Overdue", "text-negative"), ("today", "Due toda
 def dashboard_page() -> None:
     with open_session() as session:
         steps = funnel(session=session)
+        # Email sequence steps due soon join with `more=[FollowUp.of_sequence_step(s) for s in due_steps(...)]`.
         upcoming = follow_ups(session=session)
         activity = recent_activity(session=session, limit=15)
         profiles = profile_counts(session=session)

@@ -99,7 +99,8 @@ class ProspectDetail:
                 self.fit_view()
                 self.community_card()
                 self.outreach_card()
-                # Email sequences: their panel for this community goes on the next line.
+                # Email sequences: their panel goes on the next line (it needs a prospect: only when
+                # self.story.prospect_id is not None).
                 self.activation_view()
             with ui.column().classes("flex-[2] min-w-[min(300px,100%)] gap-4"):
                 self.follow_up_card()
