@@ -140,7 +140,16 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, list):
         value = ", ".join(map(str, value))
-    return " ".join(str(value).split())  # one line per row: newlines and runs of spaces become one space
+    return " ".join(printable(str(value)).split())  # one line per row: newlines and runs of spaces become one
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text from the web made safe to print on a terminal: control characters (an escape sequence in a scraped
+    name could rewrite the screen) become "?"; tabs and newlines stay."""
+    return _CONTROL.sub("?", text)
 
 
 @contextmanager

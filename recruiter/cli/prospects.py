@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from recruiter.cli.common import CliError, check_format, emit, session_scope
+from recruiter.cli.common import CliError, check_format, emit, printable, session_scope
 from recruiter.cli.root import app
 from recruiter.core.models import STAGES
 
@@ -221,4 +221,4 @@ def story_text(story: ProspectStory) -> str:
         lines.append("Activities:")
         lines += [f"  {when(a.at)}  {a.kind.replace('_', ' ')}" + (f": {a.detail}" if a.detail else "")
                   for a in reversed(story.activities)]
-    return "\n".join(lines)
+    return printable("\n".join(lines))

@@ -166,10 +166,21 @@ def set_feedback(community: Community, feedback: str | None, *, session: Session
     return prospect
 
 
-def add_note(prospect: Prospect, text: str, *, session: Session) -> Activity:
-    text = text.strip()
+MAX_NOTE = 20_000  # characters: a note, not a file pasted by mistake
+
+
+def check_note(text: str | None) -> str:
+    """The note as stored (trimmed), or `PipelineError` saying why it cannot be one."""
+    text = (text or "").strip()
     if not text:
         raise PipelineError("a note needs text")
+    if len(text) > MAX_NOTE:
+        raise PipelineError(f"a note is at most {MAX_NOTE:,} characters (this one has {len(text):,})")
+    return text
+
+
+def add_note(prospect: Prospect, text: str, *, session: Session) -> Activity:
+    text = check_note(text)
     prospect.notes = (prospect.notes + "\n" if prospect.notes else "") + text
     prospect.updated_at = utcnow()
     activity = Activity(prospect_id=prospect.id, kind="note", detail=text)
@@ -331,8 +342,7 @@ def start_prospect(community_id: int, *, session: Session, profile_id: int | Non
 
 def note_prospect(community: Community, text: str, *, session: Session, profile_id: int | None = None) -> Activity:
     """Add a timestamped note to the community's prospect (created when absent: writing a note is acting)."""
-    if not (text or "").strip():
-        raise PipelineError("a note needs text")
+    text = check_note(text)  # before anything is created
     prospect = get_or_create_prospect(community, session=session, profile_id=profile_id)
     return add_note(prospect, text, session=session)
 

@@ -186,3 +186,16 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> N
     piped = subprocess.run(["bash", "-o", "pipefail", "-c", f"'{RECRUITER}' export | head -1"], env=env,
                            capture_output=True, text=True, timeout=120)
     assert piped.returncode == 0 and piped.stdout.strip() == "[" and piped.stderr == ""
+
+
+def test_a_huge_note_is_refused_and_web_text_cannot_drive_the_terminal(cli, tmp_path: Path) -> None:
+    path = tmp_path / "hostile.csv"
+    path.write_text(f"url,name,kind\n{URL},\"Trail\x1b[2J\x1b]0;owned\x07 Talk\",blog\n", encoding="utf-8")
+    assert cli("import", path).exit_code == 0
+    huge = cli("prospect", "note", URL, "x" * 20_001)
+    assert huge.exit_code == 2 and "at most 20,000 characters" in huge.output
+    assert json.loads(cli("prospect", "list", "--format", "json").stdout) == []
+    cli("prospect", "note", URL, "fine")
+    for output in (cli("prospect", "show", URL).stdout, cli("prospect", "list").stdout):
+        assert "\x1b" not in output and "\x07" not in output and "Trail?[2J" in output
+    assert "\x1b" in json.loads(cli("prospect", "show", URL, "--format", "json").stdout)["name"]  # data kept whole
