@@ -99,8 +99,7 @@ class ProspectDetail:
                 self.fit_view()
                 self.community_card()
                 self.outreach_card()
-                # Email sequences: their panel goes on the next line (it needs a prospect: only when
-                # self.story.prospect_id is not None).
+                self.sequences_view()
                 self.activation_view()
             with ui.column().classes("flex-[2] min-w-[min(300px,100%)] gap-4"):
                 self.follow_up_card()
@@ -127,6 +126,7 @@ class ProspectDetail:
         self.header_view.refresh()
         self.notes_view.refresh()
         self.timeline_view.refresh()
+        self.sequences_view.refresh()
         self.activation_view.refresh()
 
     def notify(self, message: str, color: str = "positive") -> None:
@@ -412,6 +412,13 @@ class ProspectDetail:
             return
         self.notify("Note saved")
         self.refresh_all()
+
+    @ui.refreshable_method
+    def sequences_view(self) -> None:
+        """The email sequences panel (ui/components/outreach_panel.py) goes here, below the outreach card: it
+        needs a prospect, so it is drawn once the community is in the pipeline and redrawn when it enters it."""
+        if self.story.prospect_id is None:
+            return
 
     @ui.refreshable_method
     def activation_view(self) -> None:
