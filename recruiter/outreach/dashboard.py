@@ -108,30 +108,45 @@ def _describe(activity: Activity) -> str:
     return f"{label}: {detail}" if detail else label
 
 
-def board(*, session: Session, profile_id: int | None = None, kind: str | None = None, text: str = "",
-          per_stage: int = 200) -> Board:
-    """Cards per stage (newest moves first) with fit, next follow-up and last activity.
+def _like(word: str) -> str:
+    """A LIKE pattern finding `word` anywhere, its own % and _ taken as the characters they are."""
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
-    Filters: the profile that put the prospect in the pipeline, the community's kind, and text found in the
-    community's name or URL (case-insensitive)."""
-    query = (select(Prospect, Community).join(Community, Community.id == Prospect.community_id)
-             .order_by(Prospect.stage_changed_at.desc(), Prospect.id.desc()))
+
+def _board_filters(query, *, profile_id: int | None, kind: str | None, text: str):
     if profile_id:
         query = query.where(Prospect.profile_id == profile_id)
     if kind:
         query = query.where(Community.kind == kind)
-    words = text.strip().lower().split()
-    for word in words[:8]:
-        pattern = f"%{word.replace('%', '').replace('_', '')}%"
-        query = query.where(or_(func.lower(Community.name).like(pattern), func.lower(Community.url).like(pattern)))
-    pairs = session.exec(query).all()
+    for word in text.strip().lower().split()[:8]:
+        pattern = _like(word)
+        query = query.where(or_(func.lower(Community.name).like(pattern, escape="\\"),
+                                func.lower(Community.url).like(pattern, escape="\\")))
+    return query
+
+
+def board(*, session: Session, profile_id: int | None = None, kind: str | None = None, text: str = "",
+          per_stage: int = 200) -> Board:
+    """Cards per stage (newest moves first, at most `per_stage` each) with fit, next follow-up and last activity.
+
+    Filters: the profile that put the prospect in the pipeline, the community's kind, and words found in the
+    community's name or URL (case-insensitive). Counts and cards are both read in SQL, so a pipeline of many
+    thousands of prospects loads only the cards shown."""
+    filters = {"profile_id": profile_id, "kind": kind, "text": text}
+    joined = select(Prospect.stage, func.count()).join(Community, Community.id == Prospect.community_id)
+    counts = dict(session.exec(_board_filters(joined, **filters).group_by(Prospect.stage)).all())
+    totals = {stage: int(counts.get(stage, 0)) for stage in STAGES}
+    totals["discovered"] += sum(int(n) for stage, n in counts.items() if stage not in totals)
+    newest = _board_filters(
+        select(Prospect.id, func.row_number().over(
+            partition_by=Prospect.stage, order_by=(Prospect.stage_changed_at.desc(), Prospect.id.desc())).label("n"))
+        .join(Community, Community.id == Prospect.community_id), **filters).subquery()
+    pairs = session.exec(select(Prospect, Community).join(Community, Community.id == Prospect.community_id)
+                         .join(newest, newest.c.id == Prospect.id).where(newest.c.n <= per_stage)
+                         .order_by(Prospect.stage_changed_at.desc(), Prospect.id.desc())).all()
     columns: dict[str, list[tuple[Prospect, Community]]] = {s: [] for s in STAGES}
-    totals = dict.fromkeys(STAGES, 0)
     for prospect, community in pairs:
-        stage = prospect.stage if prospect.stage in columns else "discovered"
-        totals[stage] += 1
-        if len(columns[stage]) < per_stage:
-            columns[stage].append((prospect, community))
+        columns[prospect.stage if prospect.stage in columns else "discovered"].append((prospect, community))
     shown = [pair for stage in STAGES for pair in columns[stage]]
     community_ids = [c.id for _, c in shown]
     fits: dict[int, int] = {}

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_postgres import postgres_url  # noqa: F401  (a fixture: a throwaway PostgreSQL server)
 
 from recruiter.cli.common import render_table
 
@@ -199,3 +200,40 @@ def test_a_huge_note_is_refused_and_web_text_cannot_drive_the_terminal(cli, tmp_
     for output in (cli("prospect", "show", URL).stdout, cli("prospect", "list").stdout):
         assert "\x1b" not in output and "\x07" not in output and "Trail?[2J" in output
     assert "\x1b" in json.loads(cli("prospect", "show", URL, "--format", "json").stdout)["name"]  # data kept whole
+
+
+@pytest.mark.postgres
+def test_story_board_and_funnel_on_postgres(postgres_url, catalogue: Path,  # noqa: F811
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The read models use window functions, CASE and escaped LIKE: the same answers on PostgreSQL."""
+    from typer.testing import CliRunner
+
+    from recruiter.cli import app
+    from recruiter.core.db import open_session
+    from recruiter.outreach.dashboard import board, follow_ups, funnel, recent_activity
+
+    monkeypatch.setenv("RECRUITER_DB", postgres_url)
+    runner = CliRunner()
+
+    def cli(*args):
+        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    assert cli("import", catalogue).exit_code == 0
+    cli("profile", "add", "--name", "ultra-pg", "--description", LONG)
+    assert cli("rank", "ultra-pg", "--format", "json").exit_code == 0
+    assert cli("prospect", "set-stage", URL, "contacted", "--profile", "ultra-pg").exit_code == 0
+    assert cli("prospect", "note", URL, "Wrote to the mods on Monday").exit_code == 0
+    assert cli("prospect", "follow-up", URL, "2d").exit_code == 0
+    assert cli("prospect", "set-stage", "https://www.reddit.com/r/running/", "declined").exit_code == 0
+    story = json.loads(cli("prospect", "show", URL, "--format", "json").stdout)
+    assert story["stage"] == "contacted" and story["fit"]["basis"] == "prospect" and story["history"]
+    with open_session(postgres_url) as session:
+        cards = board(session=session, text="TRAIL").columns["contacted"]
+        assert [c.name for c in cards] == ["Trail Talk"] and cards[0].last_activity.startswith("note:")
+        assert board(session=session, text="50%_").empty and board(session=session, kind="subreddit").totals[
+            "declined"] == 1
+        data = funnel(session=session)
+        assert data.steps[2].stage == "contacted" and data.steps[2].reached == 1
+        assert (data.declined, data.declined_before_contact) == (1, 1)
+        assert [(f.name, f.when) for f in follow_ups(session=session)] == [("Trail Talk", "in 2 d")]
+        assert recent_activity(session=session)[0].name in ("Trail Talk", "r/running")

@@ -169,6 +169,15 @@ def test_board_filters_cards_and_last_activity(db) -> None:
     assert board(session=db, text="BREAD").totals == {**dict.fromkeys(whole.totals, 0), "shortlisted": 1}
     assert board(session=db, text="sourdoughjournal.example").totals["contacted"] == 1
     assert board(session=db, text="100%_").empty  # LIKE wildcards in a search are text, not patterns
+    journal = find_community("https://sourdoughjournal.example.com/", session=db)
+    journal.name = "Sourdough 50%_off"
+    db.add(journal)
+    db.commit()
+    assert board(session=db, text="50%_").totals["contacted"] == 1 and board(session=db, text="50x_").empty
+    set_stage(find_community("https://www.reddit.com/r/cats/", session=db), "contacted", session=db)
+    limited = board(session=db, per_stage=1)
+    assert limited.totals["contacted"] == 2 and [c.name for c in limited.columns["contacted"]] == ["r/cats"]
+    assert limited.hidden("contacted") == 1
     assert board(session=db, profile_id=profile_id(COOKS)).totals["contacted"] == 0
 
 
