@@ -157,7 +157,8 @@ def test_board_reaches_every_stage_at_1400(browser, screens_server: Server, scre
     assert box["x"] >= 0 and box["x"] + box["width"] <= 1400  # ...one click brings it into view
     assert not page.locator(".board-cue").is_visible()  # the last column is in view: no more cue
     page.locator(".board-scroll").evaluate("el => el.scrollTo({left: 0})")
-    page.wait_for_timeout(300)
+    page.mouse.move(700, 800)  # away from the chips: no tooltip in the picture
+    page.wait_for_timeout(600)
     text = page.inner_text(".board-scroll")
     assert "fit " in text and "↻" in text and "note:" in text  # cards carry fit, follow-up, last activity
     page.screenshot(path=str(shots_dir(tmp_path) / "board-1400.png"))
