@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from nicegui import app, ui
 
@@ -41,28 +42,61 @@ def nav_items() -> list[tuple[str, str, str]]:
     return items
 
 
+# On a phone, cards and columns side by side stack one per line (they declare a comfortable minimum width for
+# a laptop, wider than a phone), and wide tables and tab rows scroll inside their card: the page itself never
+# scrolls sideways. Rows marked no-wrap (the board, a line of chips) keep their own layout.
+RESPONSIVE_CSS = """
+@media (max-width: 599px) {
+  .nicegui-content .q-card { min-width: 0 !important; max-width: 100%; }
+  .nicegui-content .nicegui-row:not(.no-wrap) > .q-card,
+  .nicegui-content .nicegui-row:not(.no-wrap) > .nicegui-column { flex: 1 1 100%; }
+  .nicegui-content .q-card > * { max-width: 100%; }
+  .nicegui-content .q-table__container, .nicegui-content .q-tabs { max-width: 100%; overflow-x: auto; }
+}
+"""
+
+
 @contextmanager
 def frame(title: str, *, active: str | None = None, wide: bool = False) -> Iterator[ui.column]:
     """Header with navigation, page title, then a content column the page fills."""
     ui.page_title(f"{title} · recruiter")
     ui.colors(primary="#3949ab")
-    with ui.header(elevated=True).classes("items-center gap-1 px-4 py-2 bg-primary"):
-        with ui.link(target="/").classes("no-underline text-white mr-4 row items-center gap-1"):
+    ui.add_css(RESPONSIVE_CSS)
+    with ui.header(elevated=True).classes("items-center gap-1 px-2 sm:px-4 py-2 bg-primary no-wrap"):
+        with ui.link(target="/").classes("no-underline text-white mr-2 row items-center gap-1 no-wrap shrink-0"):
             ui.icon("hub").classes("text-2xl")
-            ui.label("recruiter").classes("text-lg font-bold")
-        for label, path, icon in nav_items():
-            selected = active == path
-            with ui.link(target=path).classes(
-                    "no-underline text-white px-3 py-1 rounded row items-center gap-1 "
-                    + ("bg-white/20 font-semibold" if selected else "hover:bg-white/10")):
-                ui.icon(icon).classes("text-base")
-                ui.label(label)
-        ui.space()
+            ui.label("recruiter").classes("text-lg font-bold gt-xs")
+        # On a narrow screen the labels give way to icons and the row scrolls inside the header: the page itself
+        # never grows wider than the screen.
+        with ui.row().classes("items-center gap-1 no-wrap overflow-x-auto min-w-0 flex-1").mark("nav"):
+            for label, path, icon in nav_items():
+                selected = active == path
+                with ui.link(target=path).classes(
+                        "no-underline text-white px-2 py-1 rounded row items-center gap-1 no-wrap shrink-0 "
+                        + ("bg-white/20 font-semibold nav-active" if selected else "hover:bg-white/10")) as link:
+                    ui.icon(icon).classes("text-base")
+                    ui.label(label).classes("gt-sm")
+                    link.tooltip(label)
         if login_required() and app.storage.user.get("authenticated"):
             ui.button(icon="logout", on_click=logout).props("flat round color=white").tooltip("Log out")
     with ui.column().classes("w-full mx-auto p-4 gap-4" + ("" if wide else " max-w-screen-xl")) as content:
         ui.label(title).classes("text-2xl font-semibold")
         yield content
+
+
+def ago(at: datetime, now: datetime | None = None) -> str:
+    """How long ago, as people say it: "just now", "5 min ago", "3 h ago", "4 d ago", else the date."""
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    seconds = ((now or datetime.now(UTC)) - at).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    if seconds < 30 * 86400:
+        return f"{int(seconds // 86400)} d ago"
+    return f"{at:%Y-%m-%d}"
 
 
 def logout() -> None:

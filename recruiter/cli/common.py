@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,23 +73,83 @@ def emit(rows: list[dict[str, Any]], fmt: str, columns: list[str], out=None) -> 
             writer.writerow({k: spreadsheet_safe("|".join(map(str, v)) if isinstance(v, list) else v)
                              for k, v in row.items()})
     else:
-        from rich.console import Console
-        from rich.table import Table
+        out.write(render_table(rows, columns, width=terminal_width()))
 
-        table = Table(show_lines=False)
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*[_cell(row.get(c)) for c in columns])
-        Console(file=out, width=max(100, Console().width)).print(table)
+
+GAP = "  "
+ELLIPSIS = "…"
+
+
+def terminal_width(default: int = 120) -> int:
+    """$COLUMNS when set, else the terminal's width, else `default` (output to a pipe or a file)."""
+    return shutil.get_terminal_size((default, 24)).columns
+
+
+def render_table(rows: list[dict[str, Any]], columns: list[str], *, width: int) -> str:
+    """A plain table that fits `width`: one line per row, long cells cut with "…", numbers right-aligned.
+
+    Narrow columns keep their whole width; what is left is shared evenly among the wide ones (max-min fair),
+    so a long description is cut before a name or a kind is. Only when even a few characters per column do
+    not fit does a line run wider than `width`. `--format json` or `csv` gives every value whole."""
+    from rich.cells import cell_len
+
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    numeric = [bool(rows) and all(isinstance(row.get(c), int | float) or row.get(c) is None for row in rows)
+               for c in columns]
+    natural = [max([cell_len(c)] + [cell_len(line[i]) for line in cells]) for i, c in enumerate(columns)]
+    widths = _share(natural, width - len(GAP) * (len(columns) - 1))
+    lines = [GAP.join(_fit(c, w, right) for c, w, right in zip(columns, widths, numeric, strict=True)),
+             GAP.join("-" * w for w in widths)]
+    lines += [GAP.join(_fit(c, w, right) for c, w, right in zip(line, widths, numeric, strict=True))
+              for line in cells]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _share(natural: list[int], available: int, floor: int = 4) -> list[int]:
+    """Column widths within `available`: each column its natural width if it is no more than an even share of
+    what is left, the others an even share each (never under `floor`, or the natural width when smaller)."""
+    if sum(natural) <= available:
+        return list(natural)
+    widths = list(natural)
+    budget = available
+    pending = sorted(range(len(natural)), key=lambda i: natural[i])
+    while pending:
+        share = budget // len(pending)
+        if natural[pending[0]] <= share:
+            index = pending.pop(0)
+            budget -= natural[index]
+            continue
+        extra = budget - share * len(pending)
+        for rank, index in enumerate(sorted(pending)):
+            widths[index] = max(min(floor, natural[index]), share + (1 if rank < extra else 0))
+        break
+    return widths
+
+
+def _fit(text: str, width: int, right: bool = False) -> str:
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(text) > width:
+        text = set_cell_size(text, max(0, width - 1)) + ELLIPSIS if width > 1 else set_cell_size(text, width)
+    padding = " " * max(0, width - cell_len(text))
+    return padding + text if right else text + padding
 
 
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return str(value)
+        value = ", ".join(map(str, value))
+    return " ".join(printable(str(value)).split())  # one line per row: newlines and runs of spaces become one
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text from the web made safe to print on a terminal: control characters (an escape sequence in a scraped
+    name could rewrite the screen) become "?"; tabs and newlines stay."""
+    return _CONTROL.sub("?", text)
 
 
 @contextmanager

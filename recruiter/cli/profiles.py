@@ -39,6 +39,7 @@ def profile_add(
             raise CliError(f"{exc}; it was left as it is. Change it with: recruiter profile update "
                            f"{_quoted(name)} --description ... (see recruiter profile update --help)") from None
         typer.echo(f"profile {profile.name!r} saved (id {profile.id})")
+        warn_thin_description(profile.description)
 
 
 @profile_app.command("update")
@@ -76,6 +77,8 @@ def profile_update(
         )
         typer.echo(f"profile {profile.name!r} updated: {len(profile.keywords)} keywords, "
                    f"{len(profile.exclusions)} exclusions, {len(profile.examples)} examples")
+        if description is not None:
+            warn_thin_description(profile.description)
 
 
 def _quoted(text: str) -> str:
@@ -176,3 +179,12 @@ def profile_import(
                f"{len(result.errors)} with errors")
     if result.errors and not result.saved:
         raise typer.Exit(1)
+
+
+def warn_thin_description(description: str | None) -> None:
+    """After a save: say on stderr when the description is too thin to rank on (saving is never refused)."""
+    from profiles.advice import description_warning
+
+    warning = description_warning(description)
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from recruiter.cli.common import check_format, check_kind, emit, progress_bar, session_scope
+from recruiter.cli.common import CliError, check_format, check_kind, emit, progress_bar, session_scope
 from recruiter.cli.root import app
 from recruiter.core.models import KINDS
 
@@ -24,16 +24,21 @@ def rank_command(
     """Rank communities by how well their audience fits a profile, best first, with a reason for each.
 
     Prints url, name, kind, audience_size, score, fit (0-100) and why; the ranking is stored as matches.
+    With no communities yet it stops and says how to get some (import or seed).
 
     Example: recruiter rank yoga --limit 20 --kind subreddit --format json
     """
     from profiles.service import require_profile
+    from recruiter.matching.matches import ranking_state
     from recruiter.matching.ranking import RankOptions, rank_communities
 
     check_format(fmt)
     check_kind(kind)
     with session_scope() as session:
         chosen = require_profile(profile, session=session)
+        if ranking_state(chosen, session=session).communities == 0:
+            raise CliError("no communities to rank yet: import some (recruiter import communities.csv) "
+                           "or load the samples (recruiter seed)")
         with progress_bar("indexing") as progress:
             from recruiter.matching.index import refresh_index
 
@@ -41,3 +46,5 @@ def rank_command(
         results = rank_communities(chosen, session=session, limit=limit, kind=kind, min_audience=min_audience,
                                    options=RankOptions(audience_weight=audience_weight))
     emit([r.public() for r in results], fmt, RANK_COLUMNS)
+    if not results and fmt == "table":
+        typer.echo("no community matched: try without --kind / --min-audience", err=True)

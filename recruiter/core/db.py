@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine, select
 
@@ -233,13 +234,20 @@ def get_setting(key: str, default=None, *, session: Session):
 
 
 def set_setting(key: str, value, *, session: Session) -> None:
-    row = session.get(models.Setting, key)
-    if row is None:
-        session.add(models.Setting(key=key, value=value))
-    else:
-        row.value = value
-        session.add(row)
+    """Store a setting and commit. Two processes may write the same new key at once (two `outreach sync`
+    runs, two workers): the loser of the insert updates the winner's row instead of failing."""
+    table = models.Setting.__table__
+    updated = session.execute(table.update().where(table.c.key == key).values(value=value)).rowcount
+    if not updated:
+        try:
+            with session.begin_nested():
+                session.execute(table.insert().values(key=key, value=value))
+        except IntegrityError:
+            session.execute(table.update().where(table.c.key == key).values(value=value))
     session.commit()
+    row = session.get(models.Setting, key)
+    if row is not None:
+        session.refresh(row)  # the ORM copy, if loaded before, must show what was stored
 
 
 # Databases cap the parameters of one statement (SQLite 999 on old builds, PostgreSQL 65,535): IN lists and

@@ -33,6 +33,34 @@ class PipelineError(RecruiterError, ValueError):
     pass
 
 
+# The moves the screens offer from each stage (`None`: the community is not in the pipeline yet). Every other
+# move stays possible (a correction, a step skipped): these are the sensible next steps, not a cage.
+NEXT_STAGES: dict[str | None, tuple[str, ...]] = {
+    None: ("shortlisted", "contacted", "declined"),
+    "discovered": ("shortlisted", "contacted", "declined"),
+    "shortlisted": ("contacted", "declined"),
+    "contacted": ("replied", "declined"),
+    "replied": ("negotiating", "joined", "declined"),
+    "negotiating": ("joined", "declined"),
+    "joined": ("activated", "declined"),
+    "activated": ("performing", "declined"),
+    "performing": (),
+    "declined": ("shortlisted",),
+}
+# Shortlist / not-a-fit judge a community before outreach; once we wrote to it the question is moot.
+FEEDBACK_STAGES = (None, "discovered", "shortlisted")
+
+
+def next_stages(stage: str | None) -> tuple[str, ...]:
+    """The sensible next moves from a stage (`None`: not in the pipeline yet)."""
+    return NEXT_STAGES.get(stage, ())
+
+
+def feedback_welcome(stage: str | None) -> bool:
+    """Whether shortlist / not-a-fit makes sense at this stage (before any outreach)."""
+    return stage in FEEDBACK_STAGES
+
+
 class DoubleContactError(PipelineError, Conflict):
     """Moving this prospect to Contacted would reach out a second time."""
 
@@ -66,8 +94,13 @@ def find_community(url_or_id: str | int, *, session: Session) -> Community:
     return community
 
 
+def find_prospect(community: Community, *, session: Session) -> Prospect | None:
+    """The community's prospect, or None when it is not in the pipeline (nothing is created)."""
+    return session.exec(select(Prospect).where(Prospect.community_id == community.id)).first()
+
+
 def get_or_create_prospect(community: Community, *, session: Session, profile_id: int | None = None) -> Prospect:
-    prospect = session.exec(select(Prospect).where(Prospect.community_id == community.id)).first()
+    prospect = find_prospect(community, session=session)
     if prospect is None:
         prospect = Prospect(community_id=community.id, profile_id=profile_id, stage="discovered")
         session.add(prospect)
@@ -136,10 +169,21 @@ def set_feedback(community: Community, feedback: str | None, *, session: Session
     return prospect
 
 
-def add_note(prospect: Prospect, text: str, *, session: Session) -> Activity:
-    text = text.strip()
+MAX_NOTE = 20_000  # characters: a note, not a file pasted by mistake
+
+
+def check_note(text: str | None) -> str:
+    """The note as stored (trimmed), or `PipelineError` saying why it cannot be one."""
+    text = (text or "").strip()
     if not text:
         raise PipelineError("a note needs text")
+    if len(text) > MAX_NOTE:
+        raise PipelineError(f"a note is at most {MAX_NOTE:,} characters (this one has {len(text):,})")
+    return text
+
+
+def add_note(prospect: Prospect, text: str, *, session: Session) -> Activity:
+    text = check_note(text)
     prospect.notes = (prospect.notes + "\n" if prospect.notes else "") + text
     prospect.updated_at = utcnow()
     activity = Activity(prospect_id=prospect.id, kind="note", detail=text)
@@ -165,6 +209,16 @@ def set_follow_up(prospect: Prospect, when: date | None, *, session: Session) ->
     session.add(prospect)
     session.commit()
     return prospect
+
+
+def repeat_contact_at(prospect: Prospect | None, *, session: Session) -> datetime | None:
+    """When the first contact was, if reaching out now would be a second first contact; else None.
+
+    A prospect waiting at Contacted (a follow-up to our own message) or further on (a conversation under way)
+    is not a repeat; one moved back to discovered, shortlisted or declined after we wrote to it is."""
+    if prospect is None or prospect.id is None or prospect.stage in CONTACTED_STAGES:
+        return None
+    return contacted_before(prospect, session=session)
 
 
 def check_first_contact(prospect: Prospect, *, session: Session) -> None:
@@ -278,13 +332,39 @@ def move_prospect(prospect_id: int, stage: str, *, session: Session, force: bool
     return set_stage(community, stage, session=session, note=note, at=at, force=force)
 
 
-def open_prospect(community_id: int, *, session: Session, profile_id: int | None = None) -> Prospect:
-    """The community's prospect, created (as Discovered) when it has none yet."""
+def start_prospect(community_id: int, *, session: Session, profile_id: int | None = None) -> Prospect:
+    """The community's prospect, created (as Discovered) when it has none yet.
+
+    Call it when the user acts on a community (a note, a follow-up date, a message), never to show one: opening
+    a page creates nothing."""
     community = session.get(Community, community_id)
     if community is None:
         raise NotFound(f"no community {community_id}")
     prospect = get_or_create_prospect(community, session=session, profile_id=profile_id)
     session.commit()
+    session.refresh(prospect)
+    return prospect
+
+
+def note_prospect(community: Community, text: str, *, session: Session, profile_id: int | None = None) -> Activity:
+    """Add a timestamped note to the community's prospect (created when absent: writing a note is acting)."""
+    text = check_note(text)  # before anything is created
+    prospect = get_or_create_prospect(community, session=session, profile_id=profile_id)
+    return add_note(prospect, text, session=session)
+
+
+def schedule_follow_up(community: Community, when: date | None, *, session: Session,
+                       profile_id: int | None = None) -> Prospect:
+    """Set (or clear, with None) the next follow-up date and record it in the prospect's activities."""
+    prospect = find_prospect(community, session=session)
+    if prospect is None and when is None:
+        raise PipelineError("not in the pipeline: there is no follow-up to clear")
+    prospect = prospect or get_or_create_prospect(community, session=session, profile_id=profile_id)
+    if prospect.next_follow_up == when:
+        session.commit()
+        return prospect
+    set_follow_up(prospect, when, session=session)
+    log_activity(prospect, "follow_up", when.isoformat() if when else "cleared", session=session)
     session.refresh(prospect)
     return prospect
 

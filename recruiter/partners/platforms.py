@@ -40,6 +40,7 @@ class Platform:
     pricing_note: str
     attribution: str
     csv_columns: dict[str, list[str]] = field(default_factory=dict)
+    as_of: str = ""  # the date these facts were written down (the catalog's, unless the platform says)
 
     @property
     def link_param(self) -> str | None:
@@ -52,6 +53,7 @@ class Platform:
             "link_note": self.referral_link.get("note", ""), "coupon_tracking": self.coupon_tracking,
             "payouts": self.payouts, "pricing_model": self.pricing_model, "pricing_note": self.pricing_note,
             "attribution": self.attribution, "csv_columns": self.csv_columns, "sources": self.sources,
+            "as_of": self.as_of,
         }
 
     def link_format(self) -> str:
@@ -71,12 +73,15 @@ def catalog_as_of() -> str:
 
 
 def catalog_note() -> str:
-    return _catalog().get("note", "")
+    """Where the facts come from and how old they are, in one line for people: shown with every comparison."""
+    note = _catalog().get("note", "").strip()
+    return f"Facts as of {catalog_as_of()}: {note}" if note else f"Facts as of {catalog_as_of()}."
 
 
 def list_platforms() -> list[Platform]:
     fields = Platform.__dataclass_fields__
-    return [Platform(**{k: v for k, v in item.items() if k in fields}) for item in _catalog()["platforms"]]
+    return [Platform(**{"as_of": catalog_as_of(), **{k: v for k, v in item.items() if k in fields}})
+            for item in _catalog()["platforms"]]
 
 
 def _slug(text: str) -> str:

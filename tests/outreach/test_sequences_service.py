@@ -143,3 +143,13 @@ def test_prospect_outreach_read_model(imported) -> None:
     empty = prospect_outreach(get_or_create_prospect(find_community(D, session=imported), session=imported).id,
                               session=imported)
     assert empty.email is None and empty.enrollments == [] and empty.messages == []
+
+
+def test_the_dashboards_follow_ups_include_sequence_steps_due(cli, imported) -> None:
+    from recruiter.outreach.dashboard import follow_ups
+
+    assert cli("sequence", "add", "intro", "--step", "0|Hello {name}|Hi {name}", "--step", "3|Again|Ping").exit_code == 0
+    assert cli("outreach", "enroll", A, B, "--sequence", "intro", "--profile", "shop").exit_code == 0
+    imported.expire_all()
+    listed = [f for f in follow_ups(session=imported) if f.source == "sequence"]
+    assert len(listed) == 2 and all(f.detail.startswith("intro, step 1") for f in listed)

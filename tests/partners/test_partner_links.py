@@ -21,6 +21,7 @@ from recruiter.partners.links import (
 from recruiter.partners.performance import FIELDS
 from recruiter.partners.platforms import (
     PlatformError,
+    catalog_note,
     choose_platform,
     chosen_platform,
     comparison_table,
@@ -40,11 +41,14 @@ def _community(session, url: str, name: str = "", kind: str = "blog") -> Communi
 
 def test_catalog_has_sources_date_and_every_fact() -> None:
     data = json.loads(CATALOG.read_text())
-    assert data["as_of"] and "check current pricing" in data["note"].lower()
+    assert data["as_of"] and "verify current pricing with the vendor" in data["note"].lower()
+    assert "remembered" not in data["note"] and "internet" not in data["note"]
+    assert catalog_note().startswith(f"Facts as of {data['as_of']}:")
     keys = {p.key for p in list_platforms()}
     assert {"utm", "rewardful", "firstpromoter", "tapfiliate", "partnerstack", "impact", "dub"} <= keys
     for platform in list_platforms():
         assert platform.sources and all(s.startswith("https://") for s in platform.sources), platform.key
+        assert platform.to_dict()["as_of"] == data["as_of"] and platform.to_dict()["sources"] == platform.sources
         assert platform.coupon_tracking and platform.payouts and platform.pricing_model and platform.pricing_note
         assert set(platform.csv_columns) <= set(FIELDS) and {"date", "partner"} <= set(platform.csv_columns)
         assert platform.referral_link["type"] in ("query", "utm")

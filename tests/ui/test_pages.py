@@ -42,7 +42,7 @@ async def test_dashboard_shows_funnel_follow_ups_and_profiles(user: User, db) ->
     set_follow_up(prospect, date.today() - timedelta(days=2), session=db)
     await user.open("/")
     await user.should_see("Pipeline funnel")
-    user.find(ui.echart)  # the funnel chart is there
+    await user.should_see(marker="conversion-contacted")  # a conversion per step, not only a count
     await user.should_see("Overdue (1)")
     await user.should_see("r/Breadit")
     await user.should_see(COOKS)
@@ -185,7 +185,8 @@ async def test_prospect_detail_template_mailto_and_follow_up(user: User, db) -> 
                                                                Activity.kind == "mailto")).first() is not None)
     db.rollback()
     assert db.get(Prospect, prospect.id).stage == "contacted"
-    await user.should_see("Contacted before")
+    await user.should_see("Contact logged")
+    await user.should_not_see(marker="contacted-warning")  # right after the first contact: no warning
     user.find("+7 d").click()
     await wait_until(lambda: (db.rollback(), db.get(Prospect, prospect.id).next_follow_up)[1] is not None)
     user.find("Add a note").type("Replied on Instagram instead")

@@ -12,7 +12,7 @@ from profiles.service import default_profile, touch_profile
 from recruiter.core.errors import InvalidValue
 from recruiter.core.models import Community, Feedback, Profile, Stage
 from recruiter.matching.matches import MatchFilters, match_page, matches_csv, ranking_state
-from recruiter.outreach.dashboard import board, follow_ups_due, funnel_counts
+from recruiter.outreach.dashboard import board, follow_ups, funnel_counts
 from recruiter.outreach.pipeline import (
     DoubleContactError,
     apply_feedback,
@@ -104,20 +104,23 @@ def test_double_contact_guard_and_board(db) -> None:
     with pytest.raises(DoubleContactError, match="double outreach"):
         move_prospect(prospect.id, "contacted", session=db)
     assert move_prospect(prospect.id, "contacted", session=db, force=True).stage == "contacted"
-    columns = board(session=db)["columns"]
+    columns = board(session=db).columns
     card = columns["contacted"][0]
-    assert card["name"] == "r/Coffee" and card["contacted_at"]
+    assert card.name == "r/Coffee" and card.contacted_at
     assert funnel_counts(session=db)["contacted"] == 1
 
 
-def test_follow_ups_due_splits_today_and_overdue(db) -> None:
+def test_follow_ups_split_overdue_today_and_upcoming(db) -> None:
     for url, days in (("https://www.reddit.com/r/cats/", 0), ("https://www.reddit.com/r/knitting/", -3),
-                      ("https://www.reddit.com/r/hiking/", 2)):
+                      ("https://www.reddit.com/r/hiking/", 2), ("https://www.reddit.com/r/Coffee/", 30)):
         prospect = set_stage(find_community(url, session=db), "contacted", session=db)
         set_follow_up(prospect, date.today() + timedelta(days=days), session=db)
-    due = follow_ups_due(session=db)
-    assert [i["name"] for i in due["today"]] == ["r/cats"]
-    assert [(i["name"], i["days_late"]) for i in due["overdue"]] == [("r/knitting", 3)]
+    items = follow_ups(session=db)
+    assert [(i.name, i.status, i.days_late) for i in items] == [
+        ("r/knitting", "overdue", 3), ("r/cats", "today", 0), ("r/hiking", "upcoming", 0)]
+    assert [i.when for i in items] == ["3 d late", "today", "in 2 d"]
+    assert {i.source for i in items} == {"prospect"}
+    assert "r/Coffee" in [i.name for i in follow_ups(session=db, days=31)]
 
 
 def test_templates_fill_only_the_four_placeholders(db) -> None:
@@ -150,3 +153,81 @@ async def test_scrape_job_records_progress_and_saves_what_worked(db, monkeypatch
     assert (job.state, job.done, job.total, job.progress) == ("done", 2, 2, 1.0)
     assert job.result["saved"] == 1 and job.result["errors"] == ["https://gone.example.com/: HTTP 404"]
     assert db.exec(select(Community).where(Community.name == "Crumb Club")).one()
+
+
+def test_board_filters_cards_and_last_activity(db) -> None:
+    from recruiter.outreach.pipeline import add_note
+
+    rank_now(COOKS)
+    breadit = set_stage(find_community("https://www.reddit.com/r/Breadit/", session=db), "shortlisted",
+                        session=db, profile_id=profile_id(COOKS))
+    add_note(breadit, "Asked the mods   about a giveaway", session=db)
+    set_stage(find_community("https://sourdoughjournal.example.com/", session=db), "contacted", session=db)
+    whole = board(session=db)
+    assert whole.totals["shortlisted"] == 1 and whole.totals["contacted"] == 1 and not whole.empty
+    card = whole.columns["shortlisted"][0]
+    assert card.last_activity == "note: Asked the mods about a giveaway" and card.last_activity_at
+    assert card.fit is not None  # ranked for the bakers
+    assert [c.name for c in board(session=db, kind="blog").columns["contacted"]] == ["The Sourdough Journal"]
+    assert board(session=db, kind="blog").totals["shortlisted"] == 0
+    assert board(session=db, text="BREAD").totals == {**dict.fromkeys(whole.totals, 0), "shortlisted": 1}
+    assert board(session=db, text="sourdoughjournal.example").totals["contacted"] == 1
+    assert board(session=db, text="100%_").empty  # LIKE wildcards in a search are text, not patterns
+    journal = find_community("https://sourdoughjournal.example.com/", session=db)
+    journal.name = "Sourdough 50%_off"
+    db.add(journal)
+    db.commit()
+    assert board(session=db, text="50%_").totals["contacted"] == 1 and board(session=db, text="50x_").empty
+    set_stage(find_community("https://www.reddit.com/r/cats/", session=db), "contacted", session=db)
+    limited = board(session=db, per_stage=1)
+    assert limited.totals["contacted"] == 2 and [c.name for c in limited.columns["contacted"]] == ["r/cats"]
+    assert limited.hidden("contacted") == 1
+    assert board(session=db, profile_id=profile_id(COOKS)).totals["contacted"] == 0
+
+
+def test_funnel_converts_between_successive_stages_and_counts_the_declined(db) -> None:
+    from recruiter.outreach.dashboard import funnel
+
+    urls = ["https://www.reddit.com/r/cats/", "https://www.reddit.com/r/knitting/",
+            "https://www.reddit.com/r/hiking/", "https://www.reddit.com/r/Coffee/"]
+    communities = [find_community(u, session=db) for u in urls]
+    for community in communities:
+        set_stage(community, "shortlisted", session=db)
+    for community in communities[:3]:
+        set_stage(community, "contacted", session=db)
+    set_stage(communities[0], "replied", session=db)
+    set_stage(communities[1], "declined", session=db)  # said no after we wrote
+    set_stage(communities[3], "declined", session=db)  # not a fit, never written to
+    data = funnel(session=db)
+    steps = {s.stage: s for s in data.steps}
+    assert (steps["discovered"].reached, steps["shortlisted"].reached, steps["contacted"].reached,
+            steps["replied"].reached) == (4, 4, 3, 1)
+    assert steps["contacted"].conversion == 0.75 and steps["replied"].conversion == round(1 / 3, 4)
+    assert steps["discovered"].conversion is None and steps["negotiating"].conversion == 0
+    assert steps["contacted"].now == 1 and steps["replied"].now == 1
+    assert (data.declined, data.declined_before_contact, data.declined_after_contact) == (2, 1, 1)
+
+
+def test_follow_ups_merge_items_from_other_sources(db) -> None:
+    from dataclasses import dataclass
+    from datetime import UTC, datetime, time
+
+    from recruiter.outreach.dashboard import FollowUp
+
+    @dataclass
+    class Step:  # the fields of recruiter.outreach.sequences.DueStep that a follow-up reads
+        prospect_id: int
+        community_id: int
+        name: str
+        sequence: str
+        step: int
+        subject: str
+        due_at: datetime
+
+    prospect = set_stage(find_community("https://www.reddit.com/r/cats/", session=db), "contacted", session=db)
+    set_follow_up(prospect, date.today() + timedelta(days=3), session=db)
+    due = datetime.combine(date.today() + timedelta(days=1), time(12), UTC)
+    step = FollowUp.of_sequence_step(Step(prospect.id, prospect.community_id, "r/cats", "welcome", 2, "Any news?", due))
+    items = follow_ups(session=db, more=[step])
+    assert [(i.source, i.when) for i in items] == [("sequence", "tomorrow"), ("prospect", "in 3 d")]
+    assert items[0].detail == "welcome, step 2: Any news?"

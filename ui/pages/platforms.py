@@ -1,4 +1,7 @@
-"""/platforms: the tracking platforms side by side, and the choice (link format, import columns)."""
+"""/platforms: the tracking platforms side by side, and the choice (link format, import columns).
+
+Seven platforms side by side are wider than a laptop, let alone a phone: the comparison scrolls sideways inside
+its own card (its first column, the fact names, stays in view), and the page itself never overflows."""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from nicegui import ui
 from recruiter.core.db import open_session
 from recruiter.partners.platforms import (
     COMPARISON_ROWS,
-    catalog_as_of,
     catalog_note,
     choose_platform,
     chosen_platform,
@@ -16,10 +18,13 @@ from recruiter.partners.platforms import (
 )
 from ui.layout import frame
 
+# The fact names stay in view while the platforms scroll past them.
+STICKY = "sticky left-0 z-10 bg-white"
+
 
 @ui.page("/platforms")
 def platforms_page() -> None:
-    with frame("Tracking platforms", active="/partners"):
+    with frame("Tracking platforms", active="/platforms"):
         PlatformComparison()
 
 
@@ -27,7 +32,7 @@ class PlatformComparison:
     def __init__(self) -> None:
         ui.label("Choose where referrals are tracked. The choice sets the parameter your partners' links carry "
                  "and the column names performance imports look for.").classes("text-grey-8")
-        ui.label(f"Facts as of {catalog_as_of()}. {catalog_note()}").classes("text-xs text-grey-7")
+        ui.label(catalog_note()).classes("text-xs text-grey-7").mark("catalog-note")
         self.view()
 
     @ui.refreshable_method
@@ -37,11 +42,12 @@ class PlatformComparison:
         platforms = list_platforms()
         if chosen is None:
             ui.label("No platform chosen yet: links carry UTM parameters.").classes("text-sm")
-        with ui.element("div").classes("w-full overflow-x-auto"):
-            with ui.grid().style(f"grid-template-columns: 130px repeat({len(platforms)}, minmax(170px, 1fr)); "
-                                 "min-width: 1300px").classes("gap-0 text-sm") as grid:
+        with ui.card().classes("w-full max-w-full min-w-0 p-0 overflow-hidden"), \
+                ui.element("div").classes("w-full max-w-full overflow-x-auto").mark("platform-scroll"):
+            with ui.grid().style(f"grid-template-columns: 120px repeat({len(platforms)}, minmax(170px, 1fr)); "
+                                 f"min-width: {120 + 170 * len(platforms)}px").classes("gap-0 text-sm") as grid:
                 grid.mark("platform-grid")
-                ui.label("")
+                ui.label("").classes(STICKY)
                 for platform in platforms:
                     selected = platform.key == chosen
                     with ui.column().classes("p-2 gap-1 " + ("bg-indigo-1 rounded-t" if selected else "")):
@@ -52,18 +58,19 @@ class PlatformComparison:
                             ui.button("Choose", on_click=lambda p=platform.key: self.choose(p)) \
                                 .props("dense outline size=sm").mark(f"choose-{platform.key}")
                 for key, label in COMPARISON_ROWS:
-                    ui.label(label).classes("p-2 font-medium text-grey-8 border-t")
+                    ui.label(label).classes("p-2 font-medium text-grey-8 border-t " + STICKY)
                     for platform in platforms:
                         value = platform.to_dict()[key]
                         classes = "p-2 border-t " + ("bg-indigo-1" if platform.key == chosen else "")
                         ui.label(value).classes(classes + (" font-mono text-xs break-all" if key == "link_format" else ""))
-                ui.label("CSV columns").classes("p-2 font-medium text-grey-8 border-t")
+                ui.label("CSV columns").classes("p-2 font-medium text-grey-8 border-t " + STICKY)
                 for platform in platforms:
                     with ui.column().classes("p-2 border-t gap-0 text-xs "
                                              + ("bg-indigo-1" if platform.key == chosen else "")):
                         for field, names in platform.csv_columns.items():
                             ui.label(f"{field}: {', '.join(names)}")
-                ui.label("Sources").classes("p-2 font-medium text-grey-8 border-t")
+                ui.label(f"Sources (as of {platforms[0].as_of})" if platforms else "Sources") \
+                    .classes("p-2 font-medium text-grey-8 border-t " + STICKY)
                 for platform in platforms:
                     with ui.column().classes("p-2 border-t gap-0 text-xs "
                                              + ("bg-indigo-1 rounded-b" if platform.key == chosen else "")):

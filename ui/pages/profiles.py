@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from nicegui import background_tasks, run, ui
 
+from profiles.advice import description_warning
 from profiles.service import (
     ProfileError,
     create_profile,
@@ -51,11 +52,26 @@ def profiles_page() -> None:
                 new_description = ui.textarea("Who buys, what problems they have, what you sell") \
                     .props("autogrow").classes("flex-1")
                 ui.button("Create", icon="add", on_click=create).classes("self-center")
+            description_hint(new_description, initial=False)
         if not profiles:
             empty_state("No profile yet: create the first one above.")
         with ui.row().classes("w-full gap-4"):
             for profile in profiles:
                 profile_card(profile)
+
+
+def description_hint(field: ui.textarea, *, initial: bool = True) -> ui.label:
+    """A warning under the description while it is too thin to rank on (the CLI prints the same one)."""
+    hint = ui.label().classes("text-sm text-orange-10 bg-orange-1 rounded px-2 py-1").mark("description-warning")
+
+    def update(value: str | None, shown: bool = True) -> None:
+        warning = description_warning(value)
+        hint.set_text(f"Warning: {warning}" if warning else "")
+        hint.set_visibility(bool(warning) and shown)
+
+    update(field.value, shown=initial)
+    field.on_value_change(lambda e: update(e.value))
+    return hint
 
 
 def profile_card(profile: Profile) -> None:
@@ -108,6 +124,7 @@ class ProfileEditor:
                 self.description = ui.textarea(
                     "Description: who buys, what problems they have, what you sell",
                     value=profile.description).props("autogrow").classes("w-full")
+                description_hint(self.description)
                 self.keywords = ui.input_chips("Keywords (terms the audience uses)", value=list(profile.keywords),
                                                new_value_mode="add-unique").classes("w-full")
                 self.exclusions = ui.input_chips("Exclusions (topics that are NOT a fit)",

@@ -11,8 +11,7 @@ import asyncio
 import json
 from urllib.parse import quote
 
-from fastapi.responses import RedirectResponse
-from nicegui import app, background_tasks, run, ui
+from nicegui import background_tasks, run, ui
 
 from profiles.service import default_profile, get_profile, list_profiles, touch_profile
 from recruiter.core.db import open_session
@@ -26,7 +25,7 @@ from recruiter.matching.matches import (
     matches_csv,
     ranking_state,
 )
-from recruiter.outreach.pipeline import PipelineError, apply_feedback, move_communities, open_prospect
+from recruiter.outreach.pipeline import apply_feedback, move_communities
 from recruiter.outreach.sequences import EnrollReport, enroll, list_sequences
 from ui.background import ensure_ranking, is_ranking
 from ui.components.kind_performance import render_kind_performance
@@ -95,18 +94,6 @@ ACTIONS_SLOT = r"""
   </q-btn>
 </q-td>
 """.replace("STAGE_OPTIONS", json.dumps([{"value": k, "label": v} for k, v in STAGE_LABELS.items()]).replace('"', "'"))
-
-
-@app.get("/community/{community_id}")
-def open_community(community_id: int, profile: str = "") -> RedirectResponse:
-    """A ranked row's link: the community's prospect (created as Discovered on first open)."""
-    try:
-        with open_session() as session:
-            prospect = open_prospect(community_id, session=session,
-                                     profile_id=int(profile) if profile.isdigit() else None)
-    except PipelineError:
-        return RedirectResponse("/prospects", status_code=303)
-    return RedirectResponse(f"/prospects/{prospect.id}", status_code=303)
 
 
 @ui.page("/prospects", response_timeout=FIRST_RANKING_WAIT + 5)
