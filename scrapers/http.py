@@ -11,7 +11,9 @@ What it guarantees, in the order a request meets it:
 3. Per host (scheme, host, port) one request at a time and ``per_host_delay``
    seconds (or robots.txt's Crawl-delay, up to 30 s, when longer) between the end
    of one request and the start of the next; a global semaphore caps requests in
-   flight across hosts.
+   flight across hosts. The spacing is kept by a ``HostGate`` the client awaits
+   around each request: in-process by default, shared by every worker of a
+   cluster when one is passed in (``recruiter.tasks.limiter``).
 4. Each attempt runs under connect/read timeouts and a *total* timeout, so neither a
    stall nor a slow trickle of bytes can hold a slot longer than ``total_timeout``.
 5. The body is streamed and cut at ``max_bytes`` (declared Content-Length is
@@ -210,8 +212,31 @@ def _describe_size(n: int) -> str:
 @dataclass
 class _HostSlot:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    next_start: float = 0.0
     crawl_delay: float = 0.0  # from robots.txt; the larger of it and --delay applies
+
+
+class HostGate:
+    """Politeness per host, awaited around every request: ``enter`` returns when a request to ``host`` may
+    start (no other request to it in flight, ``interval`` seconds since the last one ended) and ``leave``
+    records its end. This one holds for one client; a cluster passes one that holds for all its workers."""
+
+    def __init__(self) -> None:
+        self._next_start: dict[str, float] = {}
+
+    async def enter(self, host: str, interval: float) -> object:
+        wait = self._next_start.get(host, 0.0) - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return None
+
+    async def leave(self, host: str, ticket: object, interval: float) -> None:
+        self._next_start[host] = time.monotonic() + interval
+
+
+def gate_key(url: str) -> str:
+    """The host a gate spaces requests for: scheme, host and port (one politeness slot each)."""
+    scheme, host, port = host_key(url)
+    return f"{scheme}://{host}:{port}"
 
 
 class PoliteClient:
@@ -222,8 +247,10 @@ class PoliteClient:
         settings: ScrapeSettings | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        gate: HostGate | None = None,
     ):
         self.settings = settings or ScrapeSettings()
+        self._gate = gate or HostGate()
         s = self.settings
         self._client = httpx.AsyncClient(
             transport=transport,
@@ -399,12 +426,12 @@ class PoliteClient:
             if cached.last_modified:
                 request_headers["If-Modified-Since"] = cached.last_modified
         slot = self._slot(url)
+        gate_host = gate_key(url)
         attempt = 0
         async with slot.lock:
             while True:
-                wait = slot.next_start - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
+                interval = max(s.per_host_delay, slot.crawl_delay)
+                ticket = await self._gate.enter(gate_host, interval)
                 try:
                     async with self._global:
                         try:
@@ -412,7 +439,7 @@ class PoliteClient:
                                 url, request_headers, max_bytes or s.max_bytes, check_type
                             )
                         finally:
-                            slot.next_start = time.monotonic() + max(s.per_host_delay, slot.crawl_delay)
+                            await asyncio.shield(self._gate.leave(gate_host, ticket, interval))
                 except ConnectionFailed as exc:
                     if attempt < retries and not exc.during_connect:
                         attempt += 1

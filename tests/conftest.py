@@ -67,3 +67,48 @@ def cli(db_url: str, monkeypatch: pytest.MonkeyPatch):
         return runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
 
     return invoke
+
+
+# --- real servers (Debian packages, installed when missing; skipped with the reason when impossible) -------
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    from servers import PostgresServer, Unavailable
+
+    try:
+        server = PostgresServer().start()
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    import uuid
+
+    return postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    from servers import RedisServer, Unavailable
+
+    try:
+        server = RedisServer().start()
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The session's Redis, emptied for this test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url

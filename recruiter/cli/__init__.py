@@ -9,7 +9,18 @@ $RECRUITER_DB points at any SQLAlchemy database instead.
 from __future__ import annotations
 
 # Importing a command module attaches its commands to `app`.
-from recruiter.cli import communities, partners, profiles, prospects, ranking, reports, scraping, web  # noqa: F401
+from recruiter.cli import (  # noqa: F401
+    communities,
+    jobs,
+    partners,
+    profiles,
+    prospects,
+    ranking,
+    reports,
+    scraping,
+    web,
+    worker,
+)
 from recruiter.cli.root import app
 
 

@@ -17,14 +17,22 @@ app.add_typer(index_app, name="index")
 @app.command("import")
 def import_command(
     files: list[Path] = typer.Argument(..., help="CSV, JSON (list), JSONL or OPML files of communities."),
+    queue: bool = typer.Option(False, "--queue", help="Save and embed on the workers (RECRUITER_BROKER); return at once."),
+    fmt: str = typer.Option("table", "--format", help="table or json (with --queue: {\"job\": ID})."),
 ) -> None:
     """Import communities from files, upserting by canonical URL; bad rows are reported and skipped.
 
     Columns may be named url/link/feed_url, name/title, description/about/summary,
     audience_size/subscribers/followers, kind, language, recent_posts, emails, socials.
+    With --queue the files are read and checked here and the rows are saved and embedded by the workers.
 
     Example: recruiter import communities.csv podcasts.opml
     """
+    if queue:
+        from recruiter.cli.jobs import queue_import
+
+        queue_import(files, check_format(fmt, ("table", "json")))
+        return
     from recruiter.catalogue.importing import import_files
     from recruiter.matching.index import refresh_index
 
