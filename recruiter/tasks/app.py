@@ -37,7 +37,6 @@ from recruiter.core.config import recruiter_home
 from recruiter.core.db import dispose_engines, open_session
 from recruiter.core.errors import RecruiterError
 from recruiter.core.jobs import pending_items, stalled_jobs, touch_if_idle
-from recruiter.tasks.work import Runtime, fail_item, finalize_job, run_item
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +94,7 @@ def add_periodic(name: str, task: str, every_seconds: float, *, args: tuple = ()
                                     "kwargs": kwargs or {}}
 
 
-# --- the item task ---------------------------------------------------------------------------------------
+# --- the item task (the work modules load on first use: the CLI sending a job needs none of them) ---------------------------------------------------------------------------------------
 
 _process: dict[str, Any] = {}
 
@@ -109,7 +108,9 @@ def _loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def _runtime() -> Runtime:
+def _runtime():
+    from recruiter.tasks.work import Runtime
+
     rt = _process.get("runtime")
     if rt is None:
         url = broker_url()
@@ -126,6 +127,8 @@ def _runtime() -> Runtime:
 @app.task(name="recruiter.item", bind=True, max_retries=MAX_RETRIES)
 def item_task(self, job_id: int, key: str) -> None:
     """Run item `key` of job `job_id` (a no-op when it is already finished), then schedule what it found."""
+    from recruiter.tasks.work import fail_item, finalize_job, run_item
+
     rt = _runtime()
     loop = _loop()
     try:
@@ -180,6 +183,8 @@ def queue_length(url: str | None = None) -> int:
 def requeue_stalled(*, idle_seconds: float | None = None) -> list[int]:
     """Re-send the pending items of jobs that made no progress for `idle_seconds` while the queue is empty;
     returns the job ids requeued. Exactly one caller wins per job and idle period."""
+    from recruiter.tasks.work import finalize_job
+
     idle = stall_seconds() if idle_seconds is None else idle_seconds
     requeued: list[int] = []
     with open_session() as session:

@@ -1,6 +1,7 @@
 """From a request to a job: one item per unit of work, then the broker or the in-process runner.
 
-The faces (CLI `--queue`, the discover page) call these; nothing here waits for the work. Inputs are stored
+The faces (CLI `--queue`, the discover page) call these; nothing here waits for the work, and sending a job
+loads none of the scraping or matching code (the work modules are imported where the work runs). Inputs are stored
 with the items, so `job retry` re-runs exactly the failed ones and an import's rows travel through the
 database, not the broker (the file was read where the command ran; a worker on another machine could not).
 """
@@ -22,9 +23,7 @@ from recruiter.core.canonical import canonical_url
 from recruiter.core.errors import InvalidValue
 from recruiter.core.jobs import NewItem, create_job, get_job, pending_items, retry_failed, update_job
 from recruiter.core.models import Job
-from recruiter.discovery.discover import SOURCES, build_queries
 from recruiter.tasks.app import broker_url, enqueue
-from recruiter.tasks.work import run_job_inline
 
 IMPORT_CHUNK = 100
 
@@ -133,6 +132,8 @@ def submit_import(paths: list[Path], *, session: Session) -> tuple[Job | None, l
 def submit_discover(profile_name: str, *, session: Session, sources: list[str], queries: list[str] | None = None,
                     limit: int = 25, delay: float = 1.0, max_depth: int = 1) -> Job:
     """A discovery as items: one per (source, query) search; results and snowballed links join as they come."""
+    from recruiter.discovery.discover import SOURCES, build_queries
+
     bad = [s for s in sources if s not in SOURCES]
     if bad or not sources:
         raise InvalidValue(f"unknown source {bad[0] if bad else ''!r}; choose from {', '.join(SOURCES)}")
@@ -170,5 +171,7 @@ def retry_job(job_id: int, *, session: Session) -> list[str]:
 
 def run_inline(job_id: int, *, transport: Any = None, progress: Callable[[int, int], None] | None = None) -> None:
     """Run a job's pending items here and now (the embedded default, no broker)."""
+    from recruiter.tasks.work import run_job_inline
+
     asyncio.run(run_job_inline(job_id, transport=transport, progress=progress))
 
