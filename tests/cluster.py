@@ -78,7 +78,7 @@ class Worker:
 
     def __init__(self, name: str, concurrency: int, env: dict[str, str], log_dir: Path) -> None:
         self.name = name
-        self.log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.log = open(log_dir / f"{name}.log", "wb")  # closed in stop()
         self.proc = subprocess.Popen([*recruiter_cmd(), "worker", "--name", name, "--concurrency", str(concurrency),
                                       "--loglevel", "WARNING"], env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)

@@ -206,8 +206,9 @@ def discover_command(
             typer.echo("interrupted; run the same command again to resume", err=True)
             raise typer.Exit(130) from None
     typer.echo(
-        f"job {result['job_id']}: {result['searched']} searches, {result['scraped']} URLs scraped, "
-        f"{result['saved']} saved, {result['failed']} failed, {result['good_matches']} good matches",
+        f"job {result['job_id']} {result.get('state', 'done')}: {result['searched']} searches, "
+        f"{result['scraped']} URLs scraped, {result['saved']} saved, {result['failed']} failed, "
+        f"{result['good_matches']} good matches (failed URLs and reasons: recruiter job show {result['job_id']})",
         err=True,
     )
     for error in result["errors"]:
@@ -219,3 +220,5 @@ def discover_command(
             audience = "" if row.get("audience_size") is None else f"  ({row['audience_size']})"
             typer.echo(f"{row.get('rank', ''):>3}  {row.get('score', 0):.3f}  {row.get('kind', ''):10} "
                        f"{row.get('name') or row['url']}{audience}")
+    if result.get("state") == "failed":
+        raise typer.Exit(1)
