@@ -44,6 +44,7 @@ BROKER_ENV = "RECRUITER_BROKER"
 QUEUE = "recruiter"
 VISIBILITY_TIMEOUT = 90
 MAX_RETRIES = 3
+RETRY_BASE_SECONDS = 2.0  # backoff of a retried task: 2, 4, 8 s (kept well under the visibility timeout)
 CLIENTS_PER_PROCESS = 4
 
 
@@ -138,7 +139,7 @@ def item_task(self, job_id: int, key: str) -> None:
     except Exception as exc:
         if self.request.retries < MAX_RETRIES:
             log.warning("item %s of job %s failed (%s); retrying", key, job_id, exc)
-            raise self.retry(exc=exc, countdown=min(30, 2 * 2 ** self.request.retries)) from exc
+            raise self.retry(exc=exc, countdown=min(30.0, RETRY_BASE_SECONDS * 2 ** self.request.retries)) from exc
         fail_item(job_id, key, f"{type(exc).__name__}: {exc} (after {MAX_RETRIES + 1} attempts)", worker=rt.worker)
         added = []
     if added:
