@@ -35,7 +35,7 @@ from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from recruiter.core.config import recruiter_home
 from recruiter.core.db import dispose_engines, open_session
-from recruiter.core.errors import RecruiterError
+from recruiter.core.errors import NotFound, RecruiterError
 from recruiter.core.jobs import pending_items, stalled_jobs, touch_if_idle
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,9 @@ def item_task(self, job_id: int, key: str) -> None:
         if len(rt._clients) > CLIENTS_PER_PROCESS:
             loop.run_until_complete(rt.close_clients(keep={job_id}))
         added = loop.run_until_complete(run_item(job_id, key, rt))
+    except NotFound:
+        log.warning("job %s or its item %r no longer exists; message dropped", job_id, key)
+        return
     except Exception as exc:
         if self.request.retries < MAX_RETRIES:
             log.warning("item %s of job %s failed (%s); retrying", key, job_id, exc)
