@@ -162,7 +162,7 @@ def _failed_searches(state: DiscoverState) -> int:
 def _record_failure(job: Job, key: str, kind: str, data: dict, error: str, *, session) -> None:
     """A failed search or URL as a failed job item: shown with its reason, re-run by `recruiter job retry`."""
     if key in add_items(job.id, [NewItem(key=key, kind=kind, input=data)], session=session, commit=False):
-        complete_item(job.id, key, session=session, worker="in-process", error=error)
+        complete_item(job.id, key, session=session, error=error)
     else:
         session.commit()
 

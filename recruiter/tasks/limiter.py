@@ -50,6 +50,10 @@ return nxt
 """
 
 
+class GateUnavailable(RuntimeError):
+    """Redis could not be asked: no request was sent (or its end could not be recorded)."""
+
+
 class RedisHostGate(HostGate):
     """Per-host spacing shared by every process that talks to the same Redis (`redis://host:port/db`)."""
 
@@ -62,6 +66,7 @@ class RedisHostGate(HostGate):
         self._leave = self._redis.register_script(_LEAVE)
         self.lease = lease
         self.max_poll = max_poll
+        self.error: GateUnavailable | None = None
 
     @staticmethod
     def _keys(host: str) -> list[str]:
@@ -71,14 +76,31 @@ class RedisHostGate(HostGate):
         token = secrets.token_hex(8)
         keys = self._keys(host)
         while True:
-            wait_ms = int(await self._enter(keys=keys, args=[token, int(self.lease * 1000), int(interval * 1000)]))
+            try:
+                wait_ms = int(await self._enter(keys=keys, args=[token, int(self.lease * 1000),
+                                                                 int(interval * 1000)]))
+            except Exception as exc:
+                raise self._broken(exc) from exc
             if wait_ms <= 0:
                 return token
             # Never before the host could be free; a little jitter so waiters spread out.
             await asyncio.sleep(min(wait_ms / 1000.0, self.max_poll) + random.uniform(0.002, 0.02))
 
     async def leave(self, host: str, ticket: object, interval: float) -> None:
-        await self._leave(keys=self._keys(host), args=[str(ticket), int(interval * 1000)])
+        try:
+            await self._leave(keys=self._keys(host), args=[str(ticket), int(interval * 1000)])
+        except Exception as exc:
+            raise self._broken(exc) from exc
+
+    def _broken(self, exc: Exception) -> GateUnavailable:
+        self.error = GateUnavailable(f"the shared politeness limiter (Redis) is unavailable: {exc}")
+        return self.error
+
+    def take_error(self) -> GateUnavailable | None:
+        """The last failure to reach Redis, once: the scraper reports it as the URL's error, but the URL did not
+        fail, the cluster did, so the task is retried instead of the item being failed."""
+        error, self.error = self.error, None
+        return error
 
     async def aclose(self) -> None:
         await self._redis.aclose()

@@ -82,6 +82,12 @@ class Runtime:
     transport: Any = None  # tests inject an httpx transport
     _clients: dict[int, PoliteClient] = field(default_factory=dict)
 
+    def gate_error(self) -> Exception | None:
+        """A failure of the shared gate since the last call (the cluster failed, not the URL)."""
+        gate = self.gate_factory() if self.gate_factory else None
+        take = getattr(gate, "take_error", None)
+        return take() if take else None
+
     def client_for(self, job: Job) -> PoliteClient:
         """One polite client per job (robots.txt read once per host, as in one in-process run)."""
         client = self._clients.get(int(job.id))
@@ -165,7 +171,11 @@ def _url_items(urls: list[str], *, depth: int, via: str) -> list[NewItem]:
 async def _url_item(job: Job, item: JobItem, rt: Runtime) -> list[str]:
     client = rt.client_for(job)
     ctx = ScrapeContext(client=client, settings=client.settings)
+    rt.gate_error()  # forget failures that belong to earlier tasks
     record, links = await scrape_one_with_links(ctx, item.input["url"])
+    gate_error = rt.gate_error()
+    if gate_error is not None and not record.get("ok"):
+        raise gate_error  # retried by the task, not recorded as the URL's failure
     with open_session() as session:
         if not record.get("ok"):
             complete_item(job.id, item.key, session=session, worker=rt.worker, error=record.get("error") or "failed")

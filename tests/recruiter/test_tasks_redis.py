@@ -46,6 +46,23 @@ def test_two_clients_sharing_a_redis_gate_space_their_requests(redis_url, tmp_pa
     assert len(times) == 8 and min(gaps) >= 0.28, gaps
 
 
+def test_an_unreachable_gate_is_the_clusters_failure_not_the_urls() -> None:
+    from servers import free_port
+
+    from recruiter.tasks.limiter import GateUnavailable, RedisHostGate
+
+    async def ask() -> None:
+        gate = RedisHostGate(f"redis://127.0.0.1:{free_port()}/0")
+        try:
+            with pytest.raises(GateUnavailable, match="limiter"):
+                await gate.enter("http://a.test:80", 0.1)
+        finally:
+            await gate.aclose()
+        assert isinstance(gate.take_error(), GateUnavailable) and gate.take_error() is None
+
+    asyncio.run(ask())
+
+
 def test_a_task_that_keeps_failing_ends_failed_with_its_reason(redis_url, tmp_path, monkeypatch) -> None:
     from celery.contrib.testing.worker import start_worker
 
