@@ -36,12 +36,13 @@ from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from recruiter.core.config import recruiter_home
 from recruiter.core.db import dispose_engines, open_session
 from recruiter.core.errors import NotFound, RecruiterError
-from recruiter.core.jobs import pending_items, stalled_jobs, touch_if_idle
+from recruiter.core.jobs import get_job, pending_items, stalled_jobs, touch_if_idle
 
 log = logging.getLogger(__name__)
 
 BROKER_ENV = "RECRUITER_BROKER"
 QUEUE = "recruiter"
+BROKER_MARK = "sent_to_workers"  # in a job's cursor: its items went through the broker (jobs run in-process never)
 VISIBILITY_TIMEOUT = 90
 MAX_RETRIES = 3
 RETRY_BASE_SECONDS = 2.0  # backoff of a retried task: 2, 4, 8 s (kept well under the visibility timeout)
@@ -192,7 +193,8 @@ def requeue_stalled(*, idle_seconds: float | None = None) -> list[int]:
     idle = stall_seconds() if idle_seconds is None else idle_seconds
     requeued: list[int] = []
     with open_session() as session:
-        stalled = stalled_jobs(session=session, idle_seconds=idle)
+        stalled = [job_id for job_id in stalled_jobs(session=session, idle_seconds=idle)
+                   if (get_job(job_id, session=session).cursor or {}).get(BROKER_MARK)]
         if not stalled or queue_length() > 0:
             return []
         for job_id in stalled:

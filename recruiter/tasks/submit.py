@@ -23,7 +23,7 @@ from recruiter.core.canonical import canonical_url
 from recruiter.core.errors import InvalidValue
 from recruiter.core.jobs import NewItem, create_job, get_job, pending_items, retry_failed, update_job
 from recruiter.core.models import Job
-from recruiter.tasks.app import broker_url, enqueue
+from recruiter.tasks.app import BROKER_MARK, broker_url, enqueue
 
 IMPORT_CHUNK = 100
 
@@ -150,6 +150,9 @@ def dispatch(job_id: int, *, session: Session, keys: list[str] | None = None) ->
     """Send a job's pending items (or `keys`) to the broker; returns how many were sent."""
     if keys is None:
         keys = [item.key for item in pending_items(job_id, session=session)]
+    job = get_job(job_id, session=session)
+    if not (job.cursor or {}).get(BROKER_MARK):  # the workers' watchdog looks after these jobs only
+        update_job(job, session=session, cursor={**(job.cursor or {}), BROKER_MARK: True})
     enqueue(job_id, keys)
     return len(keys)
 
