@@ -218,7 +218,8 @@ class _HostSlot:
 class HostGate:
     """Politeness per host, awaited around every request: ``enter`` returns when a request to ``host`` may
     start (no other request to it in flight, ``interval`` seconds since the last one ended) and ``leave``
-    records its end. This one holds for one client; a cluster passes one that holds for all its workers."""
+    records its end; ``robots_get``/``robots_put`` share robots.txt answers. This one holds for one client; a
+    cluster passes one that holds for all its workers."""
 
     def __init__(self) -> None:
         self._next_start: dict[str, float] = {}
@@ -231,6 +232,22 @@ class HostGate:
 
     async def leave(self, host: str, ticket: object, interval: float) -> None:
         self._next_start[host] = time.monotonic() + interval
+
+    async def robots_get(self, origin: str) -> str | None:
+        """A robots.txt another client of the gate already fetched ('' = none there), or None."""
+        return None
+
+    async def robots_put(self, origin: str, text: str) -> None:
+        """Share a fetched robots.txt with the gate's other clients (the client keeps its own copy anyway)."""
+
+
+def _parse_robots(text: str) -> Protego | None:
+    if not text.strip():
+        return None
+    try:
+        return Protego.parse(text)
+    except Exception:
+        return None  # unparseable robots.txt: treat as absent
 
 
 def gate_key(url: str) -> str:
@@ -368,7 +385,20 @@ class PoliteClient:
         return self.settings.user_agent.split("/")[0].split()[0]
 
     async def _load_robots(self, origin: str) -> Protego | FetchError | None:
-        """Rules for an origin; None allows everything; a FetchError fails every URL there."""
+        """Rules for an origin; None allows everything; a FetchError fails every URL there.
+
+        A definite answer (the file, or "none": 4xx) is shared through the gate, so a cluster asks each site
+        for its robots.txt once, not once per worker process."""
+        shared = await self._gate.robots_get(origin)
+        if shared is not None:
+            return _parse_robots(shared)
+        rules, text = await self._fetch_robots(origin)
+        if text is not None:
+            await self._gate.robots_put(origin, text)
+        return rules
+
+    async def _fetch_robots(self, origin: str) -> tuple[Protego | FetchError | None, str | None]:
+        """(rules, the text worth sharing: '' for "allow all", None for answers not to share)."""
         robots_url = origin + "/robots.txt"
         current = robots_url
         for _ in range(5):
@@ -378,23 +408,20 @@ class PoliteClient:
                 )
             except HttpStatusError as exc:
                 if 400 <= exc.status < 500:
-                    return None  # no robots.txt: everything is allowed
+                    return None, ""  # no robots.txt: everything is allowed
                 return RobotsDisallowed(
                     f"robots.txt at {robots_url} answered HTTP {exc.status}; treated as disallow-all (RFC 9309)"
-                )
+                ), None
             except (BodyTooLarge, UnsupportedContent):
-                return None
+                return None, ""
             except FetchError as exc:
-                return _with_context(exc, f"(while fetching {robots_url})")
+                return _with_context(exc, f"(while fetching {robots_url})"), None
             if location is None:
-                try:
-                    return Protego.parse(response.text)
-                except Exception:
-                    return None  # unparseable robots.txt: treat as absent
+                return _parse_robots(response.text), response.text
             current = urljoin(current, location)
             if urlsplit(current).scheme not in ("http", "https"):
-                return None
-        return None
+                return None, None
+        return None, None
 
     # -- one request --------------------------------------------------------------------
 

@@ -6,6 +6,9 @@ at most `lease` seconds) and the earliest time the next request may start (the e
 the interval). Both are read and written by Lua scripts that run atomically in Redis, on Redis's own clock, so
 workers on machines whose clocks disagree still space their requests correctly. A waiter polls no sooner than
 the host could be free, with jitter so waiters do not move in lockstep.
+
+robots.txt answers are shared too (for an hour): the cluster asks a site for it once, and every worker obeys
+the same rules and Crawl-delay.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import secrets
 from scrapers.http import HostGate
 
 PREFIX = "recruiter:host:"
+ROBOTS_TTL = 3600  # a robots.txt is shared for an hour (RFC 9309 allows caching up to a day)
 
 # KEYS: lease, next start. ARGV: token, lease ms, interval ms. Returns 0 when the lease is ours, else the
 # milliseconds to wait before asking again.
@@ -89,6 +93,19 @@ class RedisHostGate(HostGate):
     async def leave(self, host: str, ticket: object, interval: float) -> None:
         try:
             await self._leave(keys=self._keys(host), args=[str(ticket), int(interval * 1000)])
+        except Exception as exc:
+            raise self._broken(exc) from exc
+
+    async def robots_get(self, origin: str) -> str | None:
+        try:
+            value = await self._redis.get(f"{PREFIX}{origin}:robots")
+        except Exception as exc:
+            raise self._broken(exc) from exc
+        return None if value is None else value.decode("utf-8", "replace")
+
+    async def robots_put(self, origin: str, text: str) -> None:
+        try:
+            await self._redis.set(f"{PREFIX}{origin}:robots", text.encode("utf-8"), ex=ROBOTS_TTL)
         except Exception as exc:
             raise self._broken(exc) from exc
 

@@ -46,6 +46,30 @@ def test_two_clients_sharing_a_redis_gate_space_their_requests(redis_url, tmp_pa
     assert len(times) == 8 and min(gaps) >= 0.28, gaps
 
 
+def test_robots_txt_is_fetched_once_for_all_clients_of_a_gate(redis_url) -> None:
+    from recruiter.tasks.limiter import RedisHostGate
+
+    robots: list[float] = []
+
+    def robots_txt(request) -> None:
+        robots.append(time.monotonic())
+        send(request, 200, "User-agent: *\nDisallow: /private\nCrawl-delay: 0.2\n", "text/plain")
+
+    async def crawl(server: LoopbackServer) -> list[bool]:
+        settings = ScrapeSettings(per_host_delay=0.0, use_cache=False)
+        allowed = []
+        for path in ("/a", "/private/b", "/c"):  # three "workers", one after the other
+            gate = RedisHostGate(redis_url)
+            async with PoliteClient(settings, gate=gate) as client:
+                allowed.append(await client.allowed_by_robots(server.url(path)))
+            await gate.aclose()
+        return allowed
+
+    with LoopbackServer({"/robots.txt": robots_txt}) as server:
+        assert asyncio.run(crawl(server)) == [True, False, True]
+    assert len(robots) == 1
+
+
 def test_an_unreachable_gate_is_the_clusters_failure_not_the_urls() -> None:
     from servers import free_port
 
