@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -35,9 +36,12 @@ from servers import PostgresServer, RedisServer, Unavailable
 
 from benchmarks._shared import shared_dir
 
+_made: list[Path] = []  # temp dirs removed at the end
+
 
 def _env(pg: PostgresServer, redis: RedisServer, *, model: str | None) -> dict[str, str]:
     home = Path(tempfile.mkdtemp(prefix="recruiter-bench-workers-"))
+    _made.append(home)
     env = dict(os.environ, RECRUITER_HOME=str(home), RECRUITER_DB=pg.create_database(f"b_{uuid.uuid4().hex[:10]}"),
                RECRUITER_BROKER=redis.url, RECRUITER_ALLOW_PRIVATE="*")
     if model:
@@ -107,12 +111,18 @@ def bench_scrape(pg, redis, worker_counts: list[int], concurrency: int) -> None:
               f"({rate * base:4.2f}x in-process); closest two requests to one site {gap:.3f} s")
 
 
-def bench_embed(pg, redis, worker_counts: list[int], concurrency: int) -> None:
+def bench_embed(pg, redis, worker_counts: list[int], concurrency: int, limit: int | None) -> None:
     shared = shared_dir()
     if shared is None:
         print("== embed: skipped (needs ../shared or RECRUITER_SHARED)")
         return
     data = shared / "datasets" / "communities.jsonl"
+    if limit:  # the first N communities (a quicker run on a busy machine)
+        lines = data.read_text(encoding="utf-8").splitlines()[:limit]
+        folder = Path(tempfile.mkdtemp(prefix="recruiter-bench-data-"))
+        _made.append(folder)
+        data = folder / f"communities-{limit}.jsonl"
+        data.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"== embed: import of {data.name} with all-MiniLM-L6-v2")
     rows = []
     env = _env(pg, redis, model=None)
@@ -139,6 +149,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--embed-concurrency", type=int, default=2)
+    parser.add_argument("--embed-limit", type=int, default=None, help="Only the first N communities.")
     args = parser.parse_args()
     try:
         pg = PostgresServer().start()
@@ -155,10 +166,12 @@ def main() -> int:
         if not args.only or "scrape" in args.only:
             bench_scrape(pg, redis, args.workers, args.concurrency)
         if not args.only or "embed" in args.only:
-            bench_embed(pg, redis, args.workers, args.embed_concurrency)
+            bench_embed(pg, redis, args.workers, args.embed_concurrency, args.embed_limit)
     finally:
         redis.close()
         pg.close()
+        for folder in _made:
+            shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 
