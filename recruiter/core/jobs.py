@@ -150,10 +150,13 @@ def get_job(job_id: int, *, session: Session, kind: str | None = None) -> Job:
 
 
 def find_resumable(kind: str, params: dict[str, Any], *, session: Session) -> Job | None:
-    """The newest unfinished job of this kind asked with the same parameters (what a re-run resumes)."""
+    """The newest unfinished job of this kind asked with the same parameters (what a re-run resumes): running,
+    interrupted, or failed by a crash; a run that finished with every item failed has a result and is not
+    resumed (a re-run starts afresh; `job retry` re-runs its failures)."""
     rows = session.exec(select(Job).where(Job.kind == kind, Job.state.in_(["running", "interrupted", "failed"]))
                         .order_by(Job.id.desc())).all()
-    return next((job for job in rows if job.params == params), None)
+    return next((job for job in rows if job.params == params
+                 and not (job.state == "failed" and (job.result or {}).get("state") == "failed")), None)
 
 
 def update_job(job: Job, *, session: Session, **changes: Any) -> Job:

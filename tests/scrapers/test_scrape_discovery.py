@@ -129,3 +129,21 @@ async def test_discovery_as_job_items_finds_the_same_communities(session, profil
     assert view.finished and view.done >= 5 and view.workers == {"in-process": view.done + view.failed}
     assert view.result["ranked"] and view.result["ranked"][0]["url"]
     assert all(f.error for f in view.failures)  # anything that failed says why
+
+
+async def test_discovery_where_everything_fails_ends_failed_with_reasons(settings, session, profile):
+    """Issue 15: offline, every search fails: the job is `failed` (not a green `done`), each failure keeps its
+    reason and input, and running the same command again starts afresh instead of resuming the failed run."""
+    from recruiter.core.jobs import job_view
+
+    web = discovery_web()
+    web.add("https://www.reddit.com/subreddits/search.json", "down", status=404)
+    first = await run_discovery(profile, session=session, sources=["reddit"], queries=[], limit=5,
+                                settings=settings, transport=web.transport)
+    view = job_view(first["job_id"], session=session)
+    assert first["state"] == view.state == "failed" and view.failed >= 1 and view.done == 0
+    assert all("reddit search" in f.error and "404" in f.error for f in view.failures)
+    assert view.failures[0].input["source"] == "reddit"
+    again = await run_discovery(profile, session=session, sources=["reddit"], queries=[], limit=5,
+                                settings=settings, transport=web.transport)
+    assert again["job_id"] != first["job_id"]
