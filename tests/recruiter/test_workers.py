@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 from cluster import SiteFarm, Worker, cli
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(1200)]
 
@@ -58,7 +61,16 @@ def test_cluster_scrape_survives_a_killed_worker(tmp_path, postgres_url, redis_u
         assert "400 communities, 0 embedded" in rebuilt, rebuilt  # the workers embedded everything
 
         assert farm.min_gap() >= 0.45, f"two requests to one site {farm.min_gap():.3f} s apart"
-        assert all(len([p for p in times]) >= 10 for times in farm.page_times().values())
+        assert all(len(times) >= 10 for times in farm.page_times().values())
+
+        # An import queued the same way: rows checked here (bad ones reported at once), saved and embedded there.
+        imported = cli(["import", "--queue", str(FIXTURES / "communities.csv"), "--format", "json"], env)
+        assert imported.returncode == 0 and "line 3:" in imported.stderr, imported.stderr
+        import_job = json.loads(imported.stdout)["job"]
+        assert cli(["job", "wait", str(import_job), "--timeout", "300"], env, timeout=400).returncode == 0
+        assert json.loads(cli(["job", "show", str(import_job), "--format", "json"], env).stdout)["done"] == 4
+        assert len(json.loads(cli(["export", "--format", "json"], env).stdout)) == 404
+        assert "0 embedded" in cli(["index", "rebuild"], env).stdout
     finally:
         for worker in workers:
             worker.stop()
