@@ -34,7 +34,7 @@ test: lint
 
 # The quick tier while iterating: no real model (the hashing backend stands in), no browser, no PostgreSQL.
 # It fails if anything in it imported PyTorch. `make test` (what CI runs) still runs everything.
-FAST_MARKERS := not slow and not browser and not postgres
+FAST_MARKERS := not slow and not browser and not postgres and not redis
 test-fast: lint
 	$(BIN)/python -m pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 

@@ -16,6 +16,7 @@ BENCHMARKS = [
     ["bench_scrape.py"],
     ["fitbench_run.py"],
     ["bench_ui.py"],
+    ["bench_workers.py"],
 ]
 
 

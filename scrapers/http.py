@@ -11,7 +11,9 @@ What it guarantees, in the order a request meets it:
 3. Per host (scheme, host, port) one request at a time and ``per_host_delay``
    seconds (or robots.txt's Crawl-delay, up to 30 s, when longer) between the end
    of one request and the start of the next; a global semaphore caps requests in
-   flight across hosts.
+   flight across hosts. The spacing is kept by a ``HostGate`` the client awaits
+   around each request: in-process by default, shared by every worker of a
+   cluster when one is passed in (``recruiter.tasks.limiter``).
 4. Each attempt runs under connect/read timeouts and a *total* timeout, so neither a
    stall nor a slow trickle of bytes can hold a slot longer than ``total_timeout``.
 5. The body is streamed and cut at ``max_bytes`` (declared Content-Length is
@@ -231,8 +233,48 @@ def _describe_size(n: int) -> str:
 @dataclass
 class _HostSlot:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    next_start: float = 0.0
     crawl_delay: float = 0.0  # from robots.txt; the larger of it and --delay applies
+
+
+class HostGate:
+    """Politeness per host, awaited around every request: ``enter`` returns when a request to ``host`` may
+    start (no other request to it in flight, ``interval`` seconds since the last one ended) and ``leave``
+    records its end; ``robots_get``/``robots_put`` share robots.txt answers. This one holds for one client; a
+    cluster passes one that holds for all its workers."""
+
+    def __init__(self) -> None:
+        self._next_start: dict[str, float] = {}
+
+    async def enter(self, host: str, interval: float) -> object:
+        wait = self._next_start.get(host, 0.0) - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return None
+
+    async def leave(self, host: str, ticket: object, interval: float) -> None:
+        self._next_start[host] = time.monotonic() + interval
+
+    async def robots_get(self, origin: str) -> str | None:
+        """A robots.txt another client of the gate already fetched ('' = none there), or None."""
+        return None
+
+    async def robots_put(self, origin: str, text: str) -> None:
+        """Share a fetched robots.txt with the gate's other clients (the client keeps its own copy anyway)."""
+
+
+def _parse_robots(text: str) -> Protego | None:
+    if not text.strip():
+        return None
+    try:
+        return Protego.parse(text)
+    except Exception:
+        return None  # unparseable robots.txt: treat as absent
+
+
+def gate_key(url: str) -> str:
+    """The host a gate spaces requests for: scheme, host and port (one politeness slot each)."""
+    scheme, host, port = host_key(url)
+    return f"{scheme}://{host}:{port}"
 
 
 class PoliteClient:
@@ -244,8 +286,10 @@ class PoliteClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         policy: AddressPolicy | None = None,
+        gate: HostGate | None = None,
     ):
         self.settings = settings or ScrapeSettings()
+        self._gate = gate or HostGate()
         s = self.settings
         self.policy = policy if policy is not None else AddressPolicy.from_env()
         # (host, port) of origins the user named: connections there are not address-checked.
@@ -397,7 +441,20 @@ class PoliteClient:
         return self.settings.user_agent.split("/")[0].split()[0]
 
     async def _load_robots(self, origin: str) -> Protego | FetchError | None:
-        """Rules for an origin; None allows everything; a FetchError fails every URL there."""
+        """Rules for an origin; None allows everything; a FetchError fails every URL there.
+
+        A definite answer (the file, or "none": 4xx) is shared through the gate, so a cluster asks each site
+        for its robots.txt once, not once per worker process."""
+        shared = await self._gate.robots_get(origin)
+        if shared is not None:
+            return _parse_robots(shared)
+        rules, text = await self._fetch_robots(origin)
+        if text is not None:
+            await self._gate.robots_put(origin, text)
+        return rules
+
+    async def _fetch_robots(self, origin: str) -> tuple[Protego | FetchError | None, str | None]:
+        """(rules, the text worth sharing: '' for "allow all", None for answers not to share)."""
         robots_url = origin + "/robots.txt"
         current = robots_url
         for _ in range(5):
@@ -407,31 +464,28 @@ class PoliteClient:
                 )
             except HttpStatusError as exc:
                 if 400 <= exc.status < 500:
-                    return None  # no robots.txt: everything is allowed
+                    return None, ""  # no robots.txt: everything is allowed
                 return RobotsDisallowed(
                     f"robots.txt at {robots_url} answered HTTP {exc.status}; treated as disallow-all (RFC 9309)"
-                )
+                ), None
             except (BodyTooLarge, UnsupportedContent):
-                return None
+                return None, ""
             except PrivateAddress as exc:
                 # The origin itself is refused: so is the page, for the same reason. A robots.txt that
-                # redirects to a private address counts as absent (nothing is fetched there).
-                return exc if current == robots_url else None
+                # redirects to a private address counts as absent (nothing is fetched there); neither is shared.
+                return (exc, None) if current == robots_url else (None, None)
             except FetchError as exc:
-                return _with_context(exc, f"(while fetching {robots_url})")
+                return _with_context(exc, f"(while fetching {robots_url})"), None
             if location is None:
-                try:
-                    return Protego.parse(response.text)
-                except Exception:
-                    return None  # unparseable robots.txt: treat as absent
+                return _parse_robots(response.text), response.text
             current = urljoin(current, location)
             if urlsplit(current).scheme not in ("http", "https"):
-                return None
+                return None, None
             try:
                 self._check_address(validate_url(current))
             except FetchError:
-                return None  # as above: redirected somewhere private or unusable, so absent
-        return None
+                return None, None  # as above: redirected somewhere private or unusable, so absent
+        return None, None
 
     # -- one request --------------------------------------------------------------------
 
@@ -463,12 +517,12 @@ class PoliteClient:
             if cached.last_modified:
                 request_headers["If-Modified-Since"] = cached.last_modified
         slot = self._slot(url)
+        gate_host = gate_key(url)
         attempt = 0
         async with slot.lock:
             while True:
-                wait = slot.next_start - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
+                interval = max(s.per_host_delay, slot.crawl_delay)
+                ticket = await self._gate.enter(gate_host, interval)
                 try:
                     async with self._global:
                         try:
@@ -476,7 +530,7 @@ class PoliteClient:
                                 url, request_headers, max_bytes or s.max_bytes, check_type
                             )
                         finally:
-                            slot.next_start = time.monotonic() + max(s.per_host_delay, slot.crawl_delay)
+                            await asyncio.shield(self._gate.leave(gate_host, ticket, interval))
                 except ConnectionFailed as exc:
                     if attempt < retries and not exc.during_connect:
                         attempt += 1

@@ -12,12 +12,9 @@ imported torch or sentence-transformers; `make test` runs everything.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -214,53 +211,46 @@ def loopback() -> Iterator[Callable]:
         server.stop()
 
 
-# --- a throwaway PostgreSQL server (Debian's binaries), for the `postgres` tests -------------------------------
+# --- real servers (Debian packages, installed when missing; skipped with the reason when impossible) -------
 
-PG_BIN = next((p for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None) \
-    if Path("/usr/lib/postgresql").is_dir() else None
+@pytest.fixture(scope="session")
+def postgres_server():
+    from servers import PostgresServer, Unavailable
+
+    try:
+        server = PostgresServer().start()
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    import uuid
+
+    return postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture(scope="session")
-def postgres_url():
-    if PG_BIN is None or not (PG_BIN / "initdb").exists():
-        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
-    pytest.importorskip("psycopg")
-    folder = Path(tempfile.mkdtemp(prefix="recruiter-pg-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # the server refuses to run as root: use the postgres account when there is one
-        if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser: cannot start PostgreSQL")
-        try:
-            import pwd
+def redis_server():
+    from servers import RedisServer, Unavailable
 
-            pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and no postgres account: cannot start PostgreSQL")
-        shutil.chown(folder, "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    data, port = folder / "data", _free_port()
-    init = subprocess.run([*run_as, str(PG_BIN / "initdb"), "-D", str(data), "-U", "recruiter", "--auth=trust"],
-                          capture_output=True, text=True)
-    if init.returncode != 0:
-        pytest.skip(f"initdb failed: {init.stderr.strip()[:200]}")
-    server = subprocess.Popen([*run_as, str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port),
-                               "-k", str(folder), "-h", "127.0.0.1"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        if subprocess.run([str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                          capture_output=True).returncode == 0:
-            break
-        time.sleep(0.1)
-    else:
-        server.terminate()
-        pytest.skip("PostgreSQL did not start")
-    yield f"postgresql+psycopg://recruiter@127.0.0.1:{port}/postgres"
-    server.terminate()
-    server.wait(timeout=30)
-    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        server = RedisServer().start()
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The session's Redis, emptied for this test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url

@@ -14,6 +14,7 @@ import sys
 # Importing a command module attaches its commands to `app`.
 from recruiter.cli import (  # noqa: F401
     communities,
+    jobs,
     outreach,
     partners,
     profiles,

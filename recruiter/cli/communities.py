@@ -18,6 +18,8 @@ app.add_typer(index_app, name="index")
 def import_command(
     files: list[Path] = typer.Argument(..., help="CSV, TSV, XLSX, JSON (a list), JSONL, OPML or TXT (one URL a "
                                                   "line) files of communities."),
+    queue: bool = typer.Option(False, "--queue", help="Save and embed on the workers (RECRUITER_BROKER); return at once."),
+    fmt: str = typer.Option("table", "--format", help="table or json (with --queue: {\"job\": ID})."),
 ) -> None:
     """Import communities from files, upserting by canonical URL; bad rows are reported and skipped.
 
@@ -25,9 +27,15 @@ def import_command(
     audience_size/subscribers/followers, kind, language, recent_posts, emails, socials (CSV, TSV and the first
     sheet of an XLSX, under a header row). Files are read as they stream in, whatever their size. A stored
     value is only replaced by a non-empty one; a feed and its site become one community.
+    With --queue the files are read and checked here and the rows are saved and embedded by the workers.
 
     Example: recruiter import communities.csv podcasts.opml
     """
+    if queue:
+        from recruiter.cli.jobs import queue_import
+
+        queue_import(files, check_format(fmt, ("table", "json")))
+        return
     from recruiter.catalogue.importing import import_files
     from recruiter.matching.index import refresh_index
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 import typer
 
@@ -47,26 +48,81 @@ def run_scrape(urls: list[str], settings: ScrapeSettings, *, show_progress: bool
         )
 
 
+def queued_job(job_id: int, output_format: str, what: str) -> None:
+    """What a `--queue` command prints: `{"job": ID}` as JSON, or a line saying how to follow it."""
+    if output_format == "json":
+        sys.stdout.write(json.dumps({"job": job_id}) + "\n")
+    else:
+        typer.echo(f"job {job_id} queued: {what}; follow it with `recruiter job wait {job_id}`")
+
+
+def send_to_workers(job_id: int) -> None:
+    """Hand a new job to the broker; when that fails the job is marked failed with the reason (and kept, so
+    `recruiter job retry` can send it again)."""
+    from recruiter.core.errors import RecruiterError
+    from recruiter.core.jobs import fail_job
+    from recruiter.tasks.submit import dispatch
+
+    with session_scope() as session:
+        try:
+            dispatch(job_id, session=session)
+        except RecruiterError as exc:
+            fail_job(job_id, str(exc), session=session)
+            raise
+
+
+def require_broker() -> None:
+    from recruiter.tasks.submit import queue_available
+
+    if not queue_available():
+        from recruiter.cli.common import CliError
+
+        raise CliError("--queue needs a broker: set RECRUITER_BROKER (e.g. redis://127.0.0.1:6379/0), start "
+                       "`recruiter worker` where the work should run, or drop --queue to run it here")
+
+
 @app.command("scrape")
 def scrape_command(
-    urls: list[str] = typer.Argument(..., help="Pages, feeds, subreddits, channels, podcasts or OPML URLs."),
+    urls: list[str] = typer.Argument(None, help="Pages, feeds, subreddits, channels, podcasts or OPML URLs."),
+    url_file: Path | None = typer.Option(None, "--file", "-f", help="A text file of URLs, one per line."),
     delay: float = typer.Option(1.0, "--delay", min=0.0, help="Seconds between two requests to the same host."),
     output_format: str = typer.Option("table", "--format", help="table or json."),
     save: bool = typer.Option(False, "--save", help="Upsert the successful records into the database."),
+    queue: bool = typer.Option(False, "--queue", help="With --save: hand the URLs to the workers and return at once."),
     user_agent: str | None = typer.Option(None, "--user-agent", help="User-Agent sent and matched in robots.txt."),
     timeout: float = typer.Option(20.0, "--timeout", min=0.1, help="Total seconds allowed for one request."),
     concurrency: int = typer.Option(16, "--concurrency", min=1, help="Requests in flight across all hosts."),
 ) -> None:
     """Scrape URLs into community records, one per URL, in input order.
 
-    Example: recruiter scrape https://example.com/blog https://www.reddit.com/r/python --delay 1 --format json
-
     Exits 0 only when every URL succeeded; a failed URL gets ok=false and an error.
     robots.txt is obeyed; services can be pointed elsewhere with RECRUITER_REDDIT_BASE,
     RECRUITER_YOUTUBE_BASE, RECRUITER_ITUNES_BASE and RECRUITER_WEB_SEARCH_BASE.
+    With --save --queue the URLs become one job for the workers (RECRUITER_BROKER); the command prints its id
+    ({"job": ID} with --format json) and `recruiter job wait ID` follows it.
+
+    Example: recruiter scrape https://example.com/blog https://www.reddit.com/r/python --delay 1 --format json
     """
     if output_format not in ("table", "json"):
         raise typer.BadParameter("--format must be table or json", param_hint="--format")
+    urls = list(urls or [])
+    if url_file is not None:
+        from recruiter.tasks.submit import read_url_file
+
+        urls += read_url_file(url_file)
+    if not urls:
+        raise typer.BadParameter("give URLs as arguments or --file FILE (one per line)", param_hint="URLS")
+    if queue:
+        if not save:
+            raise typer.BadParameter("--queue saves what the workers scrape: add --save", param_hint="--queue")
+        require_broker()
+        from recruiter.tasks.submit import submit_scrape
+
+        with session_scope() as session:
+            job = submit_scrape(urls, session=session, delay=delay, timeout=timeout, user_agent=user_agent)
+        send_to_workers(int(job.id))
+        queued_job(int(job.id), output_format, f"{job.total} URLs")
+        return
     settings = ScrapeSettings(per_host_delay=delay, total_timeout=timeout, global_concurrency=concurrency)
     if user_agent:
         settings = settings.with_(user_agent=user_agent)
@@ -98,12 +154,15 @@ def discover_command(
     delay: float = typer.Option(1.0, "--delay", min=0.0, help="Seconds between two requests to the same host."),
     resume: int | None = typer.Option(None, "--resume", help="Id of an interrupted discover job to resume."),
     output_format: str = typer.Option("table", "--format", help="table or json."),
+    queue: bool = typer.Option(False, "--queue", help="Hand the discovery to the workers and return at once."),
 ) -> None:
     """Search sources for communities matching a profile, scrape and save them, then rank.
 
-    Example: recruiter discover "Trail running shoes" --source reddit --source podcasts --query "ultramarathon" --limit 20
-
     Runs as a persisted job; an interrupted run resumes where it stopped (same profile and sources).
+    With --queue the searches and scrapes run on the workers (RECRUITER_BROKER); the command prints the job id
+    ({"job": ID} with --format json).
+
+    Example: recruiter discover "Trail running shoes" --source reddit --source podcasts --query "ultramarathon" --limit 20
     """
     from profiles.service import require_profile
     from recruiter.discovery.discover import SOURCES, run_discovery
@@ -113,6 +172,15 @@ def discover_command(
         raise typer.BadParameter(f"unknown source {bad[0]!r}; choose from {', '.join(SOURCES)}", param_hint="--source")
     if output_format not in ("table", "json"):
         raise typer.BadParameter("--format must be table or json", param_hint="--format")
+    if queue:
+        require_broker()
+        from recruiter.tasks.submit import submit_discover
+
+        with session_scope() as session:
+            job = submit_discover(profile, session=session, sources=source, queries=query, limit=limit, delay=delay)
+        send_to_workers(int(job.id))
+        queued_job(int(job.id), output_format, f"{job.total} searches for {profile!r}")
+        return
     settings = ScrapeSettings(per_host_delay=delay)
     with session_scope() as session:
         chosen = require_profile(profile, session=session)
@@ -138,8 +206,9 @@ def discover_command(
             typer.echo("interrupted; run the same command again to resume", err=True)
             raise typer.Exit(130) from None
     typer.echo(
-        f"job {result['job_id']}: {result['searched']} searches, {result['scraped']} URLs scraped, "
-        f"{result['saved']} saved, {result['failed']} failed, {result['good_matches']} good matches",
+        f"job {result['job_id']} {result.get('state', 'done')}: {result['searched']} searches, "
+        f"{result['scraped']} URLs scraped, {result['saved']} saved, {result['failed']} failed, "
+        f"{result['good_matches']} good matches (failed URLs and reasons: recruiter job show {result['job_id']})",
         err=True,
     )
     for error in result["errors"]:
@@ -151,3 +220,5 @@ def discover_command(
             audience = "" if row.get("audience_size") is None else f"  ({row['audience_size']})"
             typer.echo(f"{row.get('rank', ''):>3}  {row.get('score', 0):.3f}  {row.get('kind', ''):10} "
                        f"{row.get('name') or row['url']}{audience}")
+    if result.get("state") == "failed":
+        raise typer.Exit(1)

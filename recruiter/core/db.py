@@ -33,9 +33,25 @@ from recruiter.core import models
 from recruiter.core.config import database_url, make_private, redact_url, sqlite_path
 from recruiter.core.errors import RecruiterError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
+    """ALTER TABLE ... ADD COLUMN for each column the table lacks (a step may meet a half-migrated table)."""
+    present = {c["name"] for c in inspect(conn).get_columns(table)}
+    for name, ddl in columns.items():
+        if name not in present:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}")
+
+
+def _v2_job_items(conn: Connection) -> None:
+    """Jobs run by workers: failed count and finish time on `job` (the `job_item` table is created by
+    create_all, which runs first)."""
+    _add_columns(conn, "job", {"failed": "INTEGER NOT NULL DEFAULT 0", "finished_at": "TIMESTAMP"})
+
+
 # version → function bringing a database at version-1 to version (additive only).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_job_items}
 
 
 class SchemaError(RecruiterError, RuntimeError):
@@ -270,15 +286,21 @@ def current_data_version(*, session: Session) -> int:
 
 
 def bump_data_version(*, session: Session) -> int:
-    """Record that communities changed (and commit), so every loaded index knows to re-sync."""
-    version = current_data_version(session=session) + 1
+    """Record that communities changed (and commit), so every loaded index knows to re-sync.
+
+    The row is locked while it is read (FOR UPDATE on PostgreSQL), so two workers saving at once both count:
+    a lost increment would let an index believe it is in sync while missing a community."""
+    row = session.exec(select(models.Setting).where(models.Setting.key == DATA_VERSION_KEY)
+                       .with_for_update().execution_options(populate_existing=True)).first()
+    version = int((row.value if row is not None else 0) or 0) + 1
     set_setting(DATA_VERSION_KEY, version, session=session)
     return version
 
 
-def dispose_engines() -> None:
+def dispose_engines(*, close: bool = True) -> None:
+    """Forget every engine; `close=False` in a forked child leaves the parent's connections to the parent."""
     for engine in _engines.values():
-        engine.dispose()
+        engine.dispose(close=close)
     _engines.clear()
 
 

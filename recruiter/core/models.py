@@ -394,19 +394,49 @@ class InboundMessage(SQLModel, table=True):
 # --- long work ---------------------------------------------------------------------------------------------
 
 class Job(SQLModel, table=True):
-    """Long work (imports, scrapes, discovery) that reports progress and can resume from its cursor."""
+    """Long work (imports, scrapes, discovery) that reports progress and can resume from its cursor.
+
+    A job run by workers (or by the in-process runner) keeps one `JobItem` per unit of work; `total`, `done`
+    and `failed` then count the items' sizes and move in the same transaction as the item that changed, so
+    they stay true under concurrent workers and duplicate deliveries."""
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=40, index=True)
-    state: str = Field(default="running", max_length=20)  # running, done, failed, interrupted
+    # queued, running, done, partial (finished, some items failed), failed, interrupted
+    state: str = Field(default="running", max_length=20)
     progress: float = 0.0
     total: int = 0
     done: int = 0
+    failed: int = 0
     params: dict[str, Any] = _json_dict()
     cursor: dict[str, Any] = _json_dict()
     result: dict[str, Any] = _json_dict()
     error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class JobItem(SQLModel, table=True):
+    """One unit of a job (a URL to scrape, a chunk of rows to import, a search): its input is kept, so a
+    retry re-runs exactly the failed ones, and its key is unique within the job, so a URL given twice or a
+    task delivered twice is one item counted once."""
+
+    __tablename__ = "job_item"
+    __table_args__ = (UniqueConstraint("job_id", "key", name="uq_job_item_key"),
+                      Index("ix_job_item_job_state", "job_id", "state"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", ondelete="CASCADE")
+    key: str = Field(max_length=2048)
+    kind: str = Field(default="", max_length=20)
+    position: int = 0
+    size: int = 1  # what it counts for in the job's total/done/failed (rows of an import chunk, else 1)
+    state: str = Field(default="pending", max_length=20)  # pending, done, failed
+    input: dict[str, Any] = _json_dict()
+    error: str | None = None
+    worker: str | None = Field(default=None, max_length=200)
+    attempts: int = 0
     updated_at: datetime = Field(default_factory=utcnow)
 
 

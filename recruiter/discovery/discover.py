@@ -32,7 +32,17 @@ from profiles.facets import profile_queries
 from recruiter.catalogue.importing import save_records
 from recruiter.core.canonical import canonical_url
 from recruiter.core.errors import RecruiterError
-from recruiter.core.jobs import create_job, find_resumable, finish_job, get_job, update_job
+from recruiter.core.jobs import (
+    NewItem,
+    add_items,
+    complete_item,
+    create_job,
+    find_resumable,
+    finish_job,
+    get_job,
+    outcome,
+    update_job,
+)
 from recruiter.core.models import Job
 from recruiter.matching.index import refresh_index
 from recruiter.matching.ranking import rank_communities
@@ -121,8 +131,8 @@ class DiscoverState:
 def _save_state(job: Job, state: DiscoverState, *, session, status: str | None = None,
                 error: str | None = None, result: dict | None = None) -> None:
     """Write the cursor and progress after each search and each batch (what a resumed run continues from)."""
-    changes: dict[str, Any] = {"cursor": state.to_cursor(), "done": state.scraped,
-                               "total": state.scraped + len(state.frontier)}
+    changes: dict[str, Any] = {"cursor": state.to_cursor(), "done": state.scraped - state.failed,
+                               "failed": state.failed + _failed_searches(state), "total": state.scraped + len(state.frontier)}
     if status is None:
         update_job(job, session=session, **changes)
         return
@@ -143,6 +153,18 @@ async def _search(ctx: ScrapeContext, source: str, query: str, limit: int) -> li
 
 
 Progress = Callable[[str, int, int], None]
+
+
+def _failed_searches(state: DiscoverState) -> int:
+    return sum(1 for e in state.errors if " search " in e)
+
+
+def _record_failure(job: Job, key: str, kind: str, data: dict, error: str, *, session) -> None:
+    """A failed search or URL as a failed job item: shown with its reason, re-run by `recruiter job retry`."""
+    if key in add_items(job.id, [NewItem(key=key, kind=kind, input=data)], session=session, commit=False):
+        complete_item(job.id, key, session=session, error=error)
+    else:
+        session.commit()
 
 
 def _save_quietly(session, job: Job, state: DiscoverState, status: str, error: str) -> None:
@@ -211,6 +233,8 @@ async def run_discovery(
                     enqueue(url, 0, f"{source}: {query}")
             except FetchError as exc:
                 state.errors.append(f"{source} search {query!r}: {exc}")
+                _record_failure(job, f"search\t{source}\t{query}", "search", {"source": source, "query": query},
+                                f"{source} search {query!r}: {exc}", session=session)
             state.searches_done.append(key)
             _save_state(job, state, session=session)
         while state.frontier:
@@ -221,6 +245,8 @@ async def run_discovery(
                 state.scraped += 1
                 if not record["ok"]:
                     state.failed += 1
+                    _record_failure(job, _canonical(entry["url"]) or entry["url"], "url", dict(entry),
+                                    record["error"] or "failed", session=session)
                     continue
                 good_records.append(record)
                 if match_score(record, terms, exclusions) >= good_threshold:
@@ -246,7 +272,12 @@ async def run_discovery(
             "job_id": job.id, "searched": len(state.searches_done), "scraped": state.scraped, "saved": state.saved,
             "failed": state.failed, "good_matches": len(state.good), "errors": state.errors[-20:], "ranked": ranked,
         }
-        _save_state(job, state, session=session, status="done", result=result)
+        # Failed searches count as failures too: offline, a run that found and saved nothing is `failed`, and
+        # one with some failures `partial`, never a green `done`.
+        status = outcome(state.scraped - state.failed, state.failed + _failed_searches(state))
+        result["state"] = status
+        _save_state(job, state, session=session, status=status, result=result,
+                    error=None if status != "failed" else "; ".join(state.errors[-3:]) or "every URL failed")
         return result
     except (asyncio.CancelledError, KeyboardInterrupt):
         _save_quietly(session, job, state, "interrupted", "interrupted; run the same command again to resume")

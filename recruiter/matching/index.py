@@ -5,6 +5,11 @@ data: `sync` brings it in line with the database by comparing (id, content hash)
 the embedding cache and embedding only what the cache lacks. Because every write path ends with a sync and
 every read path starts with a cheap version check, an import interrupted between the database commit and the
 index save is repaired by the next command.
+
+Several processes of one machine may write the same folder (worker processes finishing jobs, a CLI command,
+the web app): writes and reads of the folder's files hold a file lock (`.lock` in the folder), so nobody reads
+a half-replaced set of files and two writers never interleave. Other machines have their own folders and
+catch up from the database's embedding cache.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from filelock import FileLock
 from sqlmodel import Session, func, select
 
 from recruiter.core.config import embedding_model_name, index_dir
@@ -27,6 +33,13 @@ from recruiter.core.text import community_text
 from recruiter.matching.embedding import EmbeddingService, cached_vectors, get_embedding_service
 
 INDEX_FORMAT = 1
+LOCK_TIMEOUT = 600  # seconds a writer may wait for another (a big ranking-data refresh takes a while)
+
+
+def folder_lock(folder: Path) -> FileLock:
+    """The lock every reader and writer of an index folder holds while it touches the files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(folder / ".lock"), timeout=LOCK_TIMEOUT)
 
 
 @dataclass
@@ -105,12 +118,13 @@ def load_index(folder: Path, *, model: str, dim: int = 384) -> CommunityIndex:
     meta_path = folder / "communities.json"
     empty = CommunityIndex(folder=folder, model=model, dim=dim, vectors=np.zeros((0, dim), np.float32))
     try:
-        meta = json.loads(meta_path.read_text())
-        if meta.get("model") != model or meta.get("format") != INDEX_FORMAT:
-            return empty
-        index = faiss.read_index(str(folder / "communities.faiss"))
-        with np.load(folder / "communities.meta.npz") as side:
-            ids, hashes = side["ids"], side["hashes"]
+        with folder_lock(folder):
+            meta = json.loads(meta_path.read_text())
+            if meta.get("model") != model or meta.get("format") != INDEX_FORMAT:
+                return empty
+            index = faiss.read_index(str(folder / "communities.faiss"))
+            with np.load(folder / "communities.meta.npz") as side:
+                ids, hashes = side["ids"], side["hashes"]
     except (OSError, ValueError, RuntimeError, KeyError):
         return empty
     d = index.d
@@ -171,13 +185,14 @@ def sync_index(
         index._replace(ids, vectors.reshape(len(ids), index.dim), hashes)
         report.added, report.removed = len(fresh), len(stale)
     index.data_version = data_version
-    index.save()
-    if stale or fresh or force:
-        from recruiter.matching.rank_data import (
-            refresh_ranking_data,  # BM25 + neighbour graph: built here, not per query
-        )
+    with folder_lock(index.folder):
+        index.save()
+        if stale or fresh or force:
+            from recruiter.matching.rank_data import (
+                refresh_ranking_data,  # BM25 + neighbour graph: built here, not per query
+            )
 
-        refresh_ranking_data(index, session=session)
+            refresh_ranking_data(index, session=session)
     report.total = len(index)
     return report
 

@@ -1,7 +1,7 @@
 """The same CLI flows on a real PostgreSQL server (any SQLAlchemy URL works, not only SQLite).
 
-Starts a throwaway cluster in a temp dir with Debian's PostgreSQL binaries; skipped with the reason when
-they are not installed or cannot run here."""
+Uses the throwaway cluster of `tests/conftest.py` (Debian's PostgreSQL, installed when missing); skipped with
+the reason when it cannot run here."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
 pytestmark = pytest.mark.postgres
+
+
 def test_cli_flows_on_postgres(postgres_url, monkeypatch) -> None:
     from typer.testing import CliRunner
 

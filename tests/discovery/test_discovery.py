@@ -104,3 +104,46 @@ async def test_interrupted_discovery_resumes_without_refetching(settings, sessio
     assert not any("search" in u for u in second_run)  # searches were done before the interruption
     session.refresh(job)
     assert job.state == "done"
+
+
+async def test_discovery_as_job_items_finds_the_same_communities(session, profile, db_url, monkeypatch):
+    """`discover --queue` cuts the run into items (searches, then URLs as they are found); run by the same
+    code the workers run, it saves, snowballs one level deep and ranks like the in-process run."""
+    from sqlmodel import select
+
+    from recruiter.core.jobs import job_view
+    from recruiter.core.models import Community
+    from recruiter.tasks.submit import submit_discover
+    from recruiter.tasks.work import run_job_inline
+
+    monkeypatch.setenv("RECRUITER_DB", db_url)
+    web = discovery_web()
+    job = submit_discover(profile.name, session=session, sources=["reddit", "podcasts", "web"], limit=5, delay=0)
+    assert job.state == "queued" and job.total >= 3
+    await run_job_inline(job.id, transport=web.transport)
+    session.expire_all()
+    urls = {c.url for c in session.exec(select(Community)).all()}
+    assert "https://www.reddit.com/r/trailrunning/" in urls
+    assert any("friend.test" in u for u in urls) and not any("third.test" in u for u in urls)
+    view = job_view(job.id, session=session)
+    assert view.finished and view.done >= 5 and view.workers == {"in-process": view.done + view.failed}
+    assert view.result["ranked"] and view.result["ranked"][0]["url"]
+    assert all(f.error for f in view.failures)  # anything that failed says why
+
+
+async def test_discovery_where_everything_fails_ends_failed_with_reasons(settings, session, profile):
+    """Issue 15: offline, every search fails: the job is `failed` (not a green `done`), each failure keeps its
+    reason and input, and running the same command again starts afresh instead of resuming the failed run."""
+    from recruiter.core.jobs import job_view
+
+    web = discovery_web()
+    web.add("https://www.reddit.com/subreddits/search.json", "down", status=404)
+    first = await run_discovery(profile, session=session, sources=["reddit"], queries=[], limit=5,
+                                settings=settings, transport=web.transport)
+    view = job_view(first["job_id"], session=session)
+    assert first["state"] == view.state == "failed" and view.failed >= 1 and view.done == 0
+    assert all("reddit search" in f.error and "404" in f.error for f in view.failures)
+    assert view.failures[0].input["source"] == "reddit"
+    again = await run_discovery(profile, session=session, sources=["reddit"], queries=[], limit=5,
+                                settings=settings, transport=web.transport)
+    assert again["job_id"] != first["job_id"]

@@ -10,6 +10,8 @@ from nicegui.testing import User
 from sqlmodel import select
 from ui_helpers import COOKS, YOGA, community_id, profile_id, rank_now
 
+from recruiter.core.models import Community
+
 
 async def wait_until(condition, timeout: float = 20.0) -> None:
     """Background work (ranking, the preview) runs in threads: poll until its result is on the page."""
@@ -231,6 +233,36 @@ async def test_discover_page_lists_jobs(user: User, db) -> None:
     await user.should_see("Jobs")
     await user.should_see("#1 discover")
     await user.should_see("4/10")
+
+
+async def test_discover_scrape_failure_is_shown_with_its_reason_and_can_be_retried(
+        user: User, db, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15: a job with a failed URL ends `partial`, lists the URL with its reason, keeps the input, and
+    "Retry failed" re-runs only that URL (here after the site came back)."""
+    from recruiter.core.jobs import job_view
+    from recruiter.core.models import Job
+    from scrapers.loopback import LoopbackServer, send
+
+    monkeypatch.setenv("RECRUITER_ALLOW_PRIVATE", "*")
+    monkeypatch.delenv("RECRUITER_BROKER", raising=False)
+    page = ("<html><head><title>Crumb Club</title><meta name='description' content='A blog for sourdough "
+            "bakers'></head><body>Crumb Club</body></html>")
+    with LoopbackServer({"/": lambda r: send(r, 200, page)}) as server:
+        typed = f"{server.url('/')}\n{server.url('/gone')}"
+        await user.open("/discover")
+        user.find(marker="scrape-urls").type(typed)
+        user.find(marker="start-scrape").click()
+        await wait_until(lambda: sees(user, "HTTP 404 Not Found"))
+        await user.should_see("partial")
+        assert user.find(marker="scrape-urls").elements.pop().value == typed  # the input is kept
+        job_id = latest(db, select(Job)).all()[-1].id
+        assert db.exec(select(Community).where(Community.name == "Crumb Club")).one()
+
+        server.routes["/gone"] = lambda r: send(r, 200, page.replace("Crumb Club", "Gone Again"))
+        user.find(marker=f"retry-{job_id}").click()
+        await wait_until(lambda: job_view(job_id, session=db).state == "done")
+    view = job_view(job_id, session=db)
+    assert (view.done, view.failed, view.total) == (2, 0, 2)
 
 
 async def test_row_not_a_fit_leaves_the_list_and_export_downloads_csv(user: User, db) -> None:

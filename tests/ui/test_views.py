@@ -132,28 +132,6 @@ def test_templates_fill_only_the_four_placeholders(db) -> None:
     assert "https://shop.example/?ref=sj {other} {0} {name.__class__}" in text
 
 
-async def test_scrape_job_records_progress_and_saves_what_worked(db, monkeypatch: pytest.MonkeyPatch) -> None:
-    import recruiter.discovery.scraping
-    from recruiter.core.models import Job
-    from scrapers.records import failed_record, finalize
-    from ui.pages.discover import run_scrape_job
-
-    async def fake_scrape(urls, *, on_done=None, **_kw):
-        records = [finalize({"url": urls[0], "ok": True, "kind": "blog", "name": "Crumb Club",
-                             "description": "A blog for sourdough bakers"}),
-                   finalize(failed_record(urls[1], "HTTP 404"))]
-        for index, record in enumerate(records):
-            on_done(index, record)
-        return records
-
-    monkeypatch.setattr(recruiter.discovery.scraping, "scrape_urls", fake_scrape)
-    job_id = await run_scrape_job(["https://crumbclub.example.com/", "https://gone.example.com/"])
-    db.rollback()
-    job = db.get(Job, job_id)
-    assert (job.state, job.done, job.total, job.progress) == ("done", 2, 2, 1.0)
-    assert job.result["saved"] == 1 and job.result["errors"] == ["https://gone.example.com/: HTTP 404"]
-    assert db.exec(select(Community).where(Community.name == "Crumb Club")).one()
-
 
 def test_board_filters_cards_and_last_activity(db) -> None:
     from recruiter.outreach.pipeline import add_note

@@ -1,0 +1,180 @@
+"""From a request to a job: one item per unit of work, then the broker or the in-process runner.
+
+The faces (CLI `--queue`, the discover page) call these; nothing here waits for the work, and sending a job
+loads none of the scraping or matching code (the work modules are imported where the work runs). Inputs are stored
+with the items, so `job retry` re-runs exactly the failed ones and an import's rows travel through the
+database, not the broker (the file was read where the command ran; a worker on another machine could not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlmodel import Session
+
+from profiles.service import require_profile
+from recruiter.catalogue.importing import RowError, normalize_record, read_rows
+from recruiter.core.canonical import canonical_url
+from recruiter.core.errors import InvalidValue
+from recruiter.core.jobs import NewItem, create_job, get_job, pending_items, retry_failed, update_job
+from recruiter.core.models import Job
+from recruiter.tasks.app import BROKER_MARK, broker_url, enqueue
+
+IMPORT_CHUNK = 100
+
+
+def queue_available() -> bool:
+    return broker_url() is not None
+
+
+def read_url_file(path: Path | str) -> list[str]:
+    """URLs from a text file, one per line; blank lines and `#` comments are skipped."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidValue(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if b"\x00" in raw[:4096]:
+        raise InvalidValue(f"{path}: not a text file of URLs (one per line)")
+    text = raw.decode("utf-8-sig", errors="replace")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url if "://" in url else "https://" + url).netloc.lower()
+    except ValueError:
+        return ""
+
+
+def interleave_by_host(urls: list[str]) -> list[str]:
+    """Round-robin over hosts: consecutive tasks go to different sites, so politeness waits overlap."""
+    by_host: dict[str, list[str]] = {}
+    for url in urls:
+        by_host.setdefault(_host(url), []).append(url)
+    queues = list(by_host.values())
+    out: list[str] = []
+    while queues:
+        out.extend(q.pop(0) for q in queues)
+        queues = [q for q in queues if q]
+    return out
+
+
+def url_items(urls: list[str]) -> list[NewItem]:
+    """One item per distinct community: the key is the canonical URL (the raw text when it is no URL; that
+    item then fails with the scraper's reason)."""
+    items = []
+    for url in interleave_by_host(urls):
+        try:
+            key = canonical_url(url)
+        except ValueError:
+            key = url
+        items.append(NewItem(key=key, kind="url", input={"url": url}))
+    return items
+
+
+def submit_scrape(urls: list[str], *, session: Session, delay: float = 1.0, timeout: float | None = None,
+                  user_agent: str | None = None, concurrency: int | None = None, state: str = "queued") -> Job:
+    if not urls:
+        raise InvalidValue("no URLs to scrape")
+    params: dict[str, Any] = {"urls": len(urls), "delay": delay, "save": True}
+    if timeout is not None:
+        params["timeout"] = timeout
+    if user_agent:
+        params["user_agent"] = user_agent
+    if concurrency:
+        params["concurrency"] = concurrency
+    return create_job("scrape", session=session, params=params, state=state, items=url_items(urls))
+
+
+def submit_import(paths: list[Path], *, session: Session) -> tuple[Job | None, list[str]]:
+    """Read and check the files here; the good rows become items of IMPORT_CHUNK rows. Returns the job (None
+    when no row was usable) and the `line N: reason` errors of the rows left out."""
+    errors: list[str] = []
+    items: list[NewItem] = []
+    for path in paths:
+        label = str(path) if len(paths) > 1 else ""
+        try:
+            rows = list(read_rows(path))
+        except RowError as exc:
+            errors.append(f"{path}: {exc}")
+            continue
+        except OSError as exc:
+            errors.append(f"{path}: cannot read: {exc.strerror or exc}")
+            continue
+        except UnicodeError as exc:
+            errors.append(f"{path}: not a text file: {exc}")
+            continue
+        good: list[list[Any]] = []
+        for row in rows:
+            try:
+                normalize_record(row.data)
+            except RowError as exc:
+                errors.append(f"{label + ': ' if label else ''}line {row.line}: {exc}")
+                continue
+            good.append([row.line, json.loads(json.dumps(row.data, default=str))])
+        for start in range(0, len(good), IMPORT_CHUNK):
+            chunk = good[start:start + IMPORT_CHUNK]
+            items.append(NewItem(key=f"{path}:{chunk[0][0]}-{chunk[-1][0]}", kind="rows", size=len(chunk),
+                                 input={"label": label, "file": str(path), "rows": chunk}))
+    if not items:
+        return None, errors
+    job = create_job("import", session=session, state="queued", items=items,
+                     params={"files": [str(p) for p in paths], "skipped": len(errors), "errors": errors[:100]})
+    return job, errors
+
+
+def submit_discover(profile_name: str, *, session: Session, sources: list[str], queries: list[str] | None = None,
+                    limit: int = 25, delay: float = 1.0, max_depth: int = 1) -> Job:
+    """A discovery as items: one per (source, query) search; results and snowballed links join as they come."""
+    from recruiter.discovery.discover import SOURCES, build_queries
+
+    bad = [s for s in sources if s not in SOURCES]
+    if bad or not sources:
+        raise InvalidValue(f"unknown source {bad[0] if bad else ''!r}; choose from {', '.join(SOURCES)}")
+    profile = require_profile(profile_name, session=session)
+    all_queries = build_queries(profile, list(queries or []))
+    items = [NewItem(key=f"search\t{source}\t{query}", kind="search", input={"source": source, "query": query})
+             for source in sorted(set(sources)) for query in all_queries]
+    params = {"profile": profile.name, "sources": sorted(set(sources)), "queries": list(queries or []),
+              "limit": limit, "delay": delay, "max_depth": max_depth}
+    return create_job("discover", session=session, params=params, state="queued", items=items)
+
+
+def dispatch(job_id: int, *, session: Session, keys: list[str] | None = None) -> int:
+    """Send a job's pending items (or `keys`) to the broker; returns how many were sent."""
+    if keys is None:
+        keys = [item.key for item in pending_items(job_id, session=session)]
+    job = get_job(job_id, session=session)
+    if not (job.cursor or {}).get(BROKER_MARK):  # the workers' watchdog looks after these jobs only
+        update_job(job, session=session, cursor={**(job.cursor or {}), BROKER_MARK: True})
+    enqueue(job_id, keys)
+    return len(keys)
+
+
+def retry_job(job_id: int, *, session: Session) -> list[str]:
+    """Failed items back to pending (plus any never finished): the keys to run again."""
+    job = get_job(job_id, session=session)
+    pending = [item.key for item in pending_items(job_id, session=session)]
+    try:
+        failed = [item.key for item in retry_failed(job_id, session=session)]
+    except InvalidValue:
+        if not pending:
+            raise
+        failed = []
+    if not failed and job.state in ("done", "partial", "failed"):
+        update_job(job, session=session, state="queued", finished_at=None)
+    return list(dict.fromkeys(pending + failed))
+
+
+def run_inline(job_id: int, *, transport: Any = None, progress: Callable[[int, int], None] | None = None) -> None:
+    """Run a job's pending items here and now (the embedded default, no broker)."""
+    from recruiter.tasks.work import run_job_inline
+
+    asyncio.run(run_job_inline(job_id, transport=transport, progress=progress))
+
