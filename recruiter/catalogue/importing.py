@@ -72,6 +72,9 @@ class ImportReport:
     error_count: int = 0
     errors: list[str] = field(default_factory=list)   # the first MAX_KEPT_ERRORS
     notes: list[str] = field(default_factory=list)
+    # The URLs of the communities the rows landed in, kept only when asked for (`ImportReport(touched=set())`):
+    # a worker saving one small batch embeds exactly those; a million-row import keeps counts only.
+    touched: set[str] | None = None
 
     @property
     def imported(self) -> int:
@@ -396,7 +399,7 @@ class _Batch:
 def _save_batch(records: list[dict[str, Any]], *, session: Session, source: str, report: ImportReport) -> None:
     """Merge and commit one batch; a row another import inserted meanwhile is merged on a second try."""
     for attempt in (1, 2):
-        counts = ImportReport()
+        counts = ImportReport(touched=set() if report.touched is not None else None)
         try:
             _merge_batch([dict(r) for r in records], session=session, source=source, report=counts)
         except IntegrityError:
@@ -406,6 +409,8 @@ def _save_batch(records: list[dict[str, Any]], *, session: Session, source: str,
             continue
         for name in ("created", "updated", "unchanged", "duplicates", "merged"):
             setattr(report, name, getattr(report, name) + getattr(counts, name))
+        if report.touched is not None:
+            report.touched |= counts.touched or set()
         return
 
 
@@ -436,6 +441,8 @@ def _merge_batch(records: list[dict[str, Any]], *, session: Session, source: str
             report.updated += 1
         else:
             report.unchanged += 1
+    if report.touched is not None:
+        report.touched.update(c.url for c in view.by_url.values())
     for community in changed.values():
         session.add(community)
     session.flush()

@@ -25,7 +25,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from profiles.service import require_profile
-from recruiter.catalogue.importing import RawRow, save_records
+from recruiter.catalogue.importing import ImportReport, RawRow, save_records
 from recruiter.core.canonical import canonical_url
 from recruiter.core.db import open_session
 from recruiter.core.jobs import (
@@ -130,9 +130,10 @@ async def run_item(job_id: int, key: str, rt: Runtime) -> list[str]:
 def _import_rows(job: Job, item: JobItem, rt: Runtime) -> list[str]:
     rows = [RawRow(int(line), data) for line, data in item.input.get("rows") or []]
     with open_session() as session:
-        report = save_records(rows, session=session, source="import", label=item.input.get("label", ""))
+        report = save_records(rows, session=session, source="import", label=item.input.get("label", ""),
+                              report=ImportReport(touched=set()))
         if rt.embed_each:
-            embed_urls(report.urls, session=session)
+            embed_urls(sorted(report.touched or ()), session=session)
         error = None
         if rows and not report.imported:
             error = "; ".join(report.errors[:3]) or "no row could be imported"
@@ -180,13 +181,14 @@ async def _url_item(job: Job, item: JobItem, rt: Runtime) -> list[str]:
         if not record.get("ok"):
             complete_item(job.id, item.key, session=session, worker=rt.worker, error=record.get("error") or "failed")
             return []
-        report = save_records([to_import_record(record)], session=session, source=job.kind)
+        report = save_records([to_import_record(record)], session=session, source=job.kind,
+                              report=ImportReport(touched=set()))
         if not report.imported:
             complete_item(job.id, item.key, session=session, worker=rt.worker,
                           error="; ".join(report.errors) or "not saved")
             return []
         if rt.embed_each:
-            embed_urls(report.urls, session=session)
+            embed_urls(sorted(report.touched or ()), session=session)
         added: list[str] = []
         depth = int(item.input.get("depth", 0))
         if job.kind == "discover" and depth < int(job.params.get("max_depth", 1)):

@@ -273,8 +273,11 @@ def check_typed_urls_are_not_trusted(chromium: str, server: Server, password: st
                 result = None
                 while time.monotonic() < deadline and result is None:
                     with sqlite3.connect(server.home / "recruiter.db") as conn:
-                        row = conn.execute("SELECT result FROM job WHERE kind = 'scrape' AND state = 'done'").fetchone()
-                    result = json.loads(row[0]) if row else None
+                        row = conn.execute("SELECT id, failed FROM job WHERE kind = 'scrape' "
+                                           "AND state IN ('done', 'partial', 'failed')").fetchone()
+                        errors = [e for (e,) in conn.execute("SELECT error FROM job_item WHERE job_id = ? "
+                                                             "AND state = 'failed'", (row[0],))] if row else []
+                    result = {"failed": row[1], "errors": errors} if row else None
                     time.sleep(0.3)
             finally:
                 browser.close()
