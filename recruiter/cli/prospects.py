@@ -6,7 +6,7 @@ import typer
 
 from recruiter.cli.common import check_format, emit, session_scope
 from recruiter.cli.root import app
-from recruiter.core.models import STAGES
+from recruiter.core.vocabulary import STAGES
 
 prospect_app = typer.Typer(help="The outreach pipeline: prospects and their stages.", no_args_is_help=True)
 app.add_typer(prospect_app, name="prospect")

@@ -6,15 +6,17 @@ terminal.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from recruiter.cli.common import session_scope, stderr_console
 from recruiter.cli.root import app
-from scrapers.config import ScrapeSettings
+
+if TYPE_CHECKING:
+    from scrapers.config import ScrapeSettings
 
 
 def _print_table(records: list[dict]) -> None:
@@ -34,6 +36,8 @@ def _print_table(records: list[dict]) -> None:
 
 
 def run_scrape(urls: list[str], settings: ScrapeSettings, *, show_progress: bool) -> list[dict]:
+    import asyncio
+
     from scrapers.scrape import scrape_urls
 
     if not show_progress:
@@ -65,6 +69,8 @@ def scrape_command(
     robots.txt is obeyed; services can be pointed elsewhere with RECRUITER_REDDIT_BASE,
     RECRUITER_YOUTUBE_BASE, RECRUITER_ITUNES_BASE and RECRUITER_WEB_SEARCH_BASE.
     """
+    from scrapers.config import ScrapeSettings
+
     if output_format not in ("table", "json"):
         raise typer.BadParameter("--format must be table or json", param_hint="--format")
     settings = ScrapeSettings(per_host_delay=delay, total_timeout=timeout, global_concurrency=concurrency)
@@ -105,8 +111,11 @@ def discover_command(
 
     Runs as a persisted job; an interrupted run resumes where it stopped (same profile and sources).
     """
+    import asyncio
+
     from profiles.service import require_profile
     from recruiter.discovery.discover import SOURCES, run_discovery
+    from scrapers.config import ScrapeSettings
 
     bad = [s for s in source if s not in SOURCES]
     if bad:
