@@ -89,24 +89,27 @@ class LexicalIndex:
 
     # --- persistence ----------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
+        """Arrays as .npy files (memory-mapped when read back: a query reads only its terms' columns), the
+        vocabulary and stamp in lexical.json, written last."""
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / "lexical.npz.tmp"
-        with open(tmp, "wb") as fh:
-            counts = self.counts if self.counts is not None else sparse.csr_matrix(self.weights.shape, dtype=np.float32)
-            n = self.weights.shape[0]
-            np.savez(fh, data=self.weights.data, indices=self.weights.indices, indptr=self.weights.indptr,
-                     shape=np.array(self.weights.shape), idf=self.idf, counts_data=counts.data,
-                     counts_indices=counts.indices, counts_indptr=counts.indptr,
-                     row_ids=self.row_ids if self.row_ids is not None else np.zeros(n, np.int64),
-                     row_hashes=self.row_hashes if self.row_hashes is not None else np.zeros(n, "S64"))
-        meta_tmp = folder / "lexical.json.tmp"
-        meta_tmp.write_text(json.dumps({"format": LEXICAL_FORMAT, "stamp": self.stamp,
-                                        "vocabulary": list(self.vocabulary)}))
-        os.replace(tmp, folder / "lexical.npz")
-        os.replace(meta_tmp, folder / "lexical.json")
+        n = self.weights.shape[0]
+        counts = self.counts if self.counts is not None else sparse.csr_matrix(self.weights.shape, dtype=np.float32)
+        arrays = {"weights_data": self.weights.data, "weights_indices": self.weights.indices,
+                  "weights_indptr": self.weights.indptr, "idf": self.idf, "counts_data": counts.data,
+                  "counts_indices": counts.indices, "counts_indptr": counts.indptr}
+        if self.row_ids is not None:
+            arrays["row_ids"] = self.row_ids
+        if self.row_hashes is not None:
+            arrays["row_hashes"] = self.row_hashes
+        for name, array in arrays.items():
+            np.save(folder / f"lexical_{name}.npy", np.asarray(array))
+        tmp = folder / f"lexical.json.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps({"format": LEXICAL_FORMAT, "stamp": self.stamp, "shape": [n, self.weights.shape[1]],
+                                   "arrays": sorted(arrays), "vocabulary": list(self.vocabulary)}))
+        os.replace(tmp, folder / "lexical.json")
 
 
-def _counts(documents: Iterable[list[str]], vocabulary: dict[str, int]) -> sparse.csr_matrix:
+def count_documents(documents: Iterable[list[str]], vocabulary: dict[str, int]) -> sparse.csr_matrix:
     """Term counts of tokenized documents; new terms are appended to `vocabulary`."""
     rows: list[int] = []
     cols: list[int] = []
@@ -126,24 +129,27 @@ def _counts(documents: Iterable[list[str]], vocabulary: dict[str, int]) -> spars
 
 
 def _weights(counts: sparse.csr_matrix) -> tuple[sparse.csc_matrix, np.ndarray]:
-    """BM25 (k1=1.2, b=0.75, Lucene idf) weights from term counts."""
-    counts = counts.tocoo()
+    """BM25 (k1=1.2, b=0.75, Lucene idf) weights from term counts (on the CSR arrays: no COO copy)."""
+    counts = counts.tocsr()
     n, width = counts.shape
-    length = np.asarray(counts.tocsr().sum(axis=1)).ravel().astype(np.float32) if n else np.zeros(0, np.float32)
+    tf = np.asarray(counts.data, dtype=np.float32)
+    cols = np.asarray(counts.indices)
+    per_row = np.diff(counts.indptr)
+    length = np.asarray(counts.sum(axis=1)).ravel().astype(np.float32) if n else np.zeros(0, np.float32)
     avg = float(length.mean()) if n else 1.0
-    rows_a, cols_a, tf_a = counts.row, counts.col, counts.data.astype(np.float32)
-    df = np.bincount(cols_a, minlength=width).astype(np.float32)
+    df = np.bincount(cols, minlength=width).astype(np.float32)
     idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
-    norm = K1 * (1 - B + B * length[rows_a] / (avg or 1.0))
-    values = idf[cols_a] * tf_a * (K1 + 1) / (tf_a + norm)
-    return sparse.csc_matrix((values.astype(np.float32), (rows_a, cols_a)), shape=(n, width)), idf
+    norm = K1 * (1 - B + B * np.repeat(length, per_row) / (avg or 1.0))
+    values = (idf[cols] * tf * (K1 + 1) / (tf + norm)).astype(np.float32)
+    weights = sparse.csr_matrix((values, cols, counts.indptr), shape=(n, width)).tocsc()
+    return weights, idf
 
 
 def build_lexical(documents: Iterable[list[str]], *, stamp: str = "", row_ids: np.ndarray | None = None,
                   row_hashes: np.ndarray | None = None) -> LexicalIndex:
     """BM25 index of tokenized documents (row i = document i)."""
     vocabulary: dict[str, int] = {}
-    counts = _counts(documents, vocabulary)
+    counts = count_documents(documents, vocabulary)
     weights, idf = _weights(counts)
     return LexicalIndex(vocabulary=vocabulary, weights=weights, idf=idf, stamp=stamp, counts=counts,
                         row_ids=row_ids, row_hashes=row_hashes)
@@ -169,7 +175,7 @@ def update_lexical(previous: LexicalIndex, reuse: dict[int, int], new_documents:
     counted, weights recomputed for all."""
     vocabulary = dict(previous.vocabulary)
     new_positions = sorted(new_documents)
-    fresh = _counts([new_documents[p] for p in new_positions], vocabulary)
+    fresh = count_documents([new_documents[p] for p in new_positions], vocabulary)
     width = len(vocabulary)
     kept_positions = sorted(reuse)
     kept = previous.counts[[reuse[p] for p in kept_positions]] if kept_positions else None
@@ -195,35 +201,63 @@ def load_lexical(folder: Path, *, stamp: str | None) -> LexicalIndex | None:
         meta = json.loads((folder / "lexical.json").read_text())
         if meta.get("format") != LEXICAL_FORMAT or (stamp is not None and meta.get("stamp") != stamp):
             return None
-        with np.load(folder / "lexical.npz") as z:
-            shape = tuple(int(x) for x in z["shape"])
-            weights = sparse.csc_matrix((z["data"], z["indices"], z["indptr"]), shape=shape)
-            idf = z["idf"]
-            counts = sparse.csr_matrix((z["counts_data"], z["counts_indices"], z["counts_indptr"]), shape=shape)
-            row_ids, row_hashes = z["row_ids"], z["row_hashes"]
-    except (OSError, ValueError, KeyError):
+        z = {name: _load(folder / f"lexical_{name}.npy") for name in meta["arrays"]}
+        shape = tuple(int(x) for x in meta["shape"])
+        weights = sparse.csc_matrix((z["weights_data"], z["weights_indices"], z["weights_indptr"]), shape=shape,
+                                    copy=False)
+        counts = sparse.csr_matrix((z["counts_data"], z["counts_indices"], z["counts_indptr"]), shape=shape,
+                                   copy=False)
+    except (OSError, ValueError, KeyError, TypeError):
         return None
     vocabulary = {t: i for i, t in enumerate(meta["vocabulary"])}
-    return LexicalIndex(vocabulary=vocabulary, weights=weights, idf=idf, stamp=meta.get("stamp", ""),
-                        counts=counts, row_ids=row_ids, row_hashes=row_hashes)
+    return LexicalIndex(vocabulary=vocabulary, weights=weights, idf=z["idf"], stamp=meta.get("stamp", ""),
+                        counts=counts, row_ids=z.get("row_ids"), row_hashes=z.get("row_hashes"))
+
+
+def _load(path: Path) -> np.ndarray:
+    return np.load(path, mmap_mode="r" if path.stat().st_size >= (32 << 20) else None, allow_pickle=False)
+
+
+def stack_counts(previous: sparse.csr_matrix | None, kept_rows: np.ndarray, fresh: list[sparse.csr_matrix],
+                 width: int) -> sparse.csr_matrix:
+    """Counts of the new rows: `previous` rows `kept_rows` (in order), then the fresh blocks, `width` terms."""
+    blocks = []
+    if previous is not None and len(kept_rows):
+        kept = previous[kept_rows]
+        blocks.append(sparse.csr_matrix((kept.data, kept.indices, kept.indptr), shape=(kept.shape[0], width)))
+    for block in fresh:
+        if block.shape[0]:
+            blocks.append(sparse.csr_matrix((block.data, block.indices, block.indptr), shape=(block.shape[0], width)))
+    if not blocks:
+        return sparse.csr_matrix((0, width), dtype=np.float32)
+    return sparse.vstack(blocks, format="csr").astype(np.float32)
+
+
+def lexical_from_counts(counts: sparse.csr_matrix, vocabulary: dict[str, int], *, stamp: str) -> LexicalIndex:
+    weights, idf = _weights(counts)
+    return LexicalIndex(vocabulary=vocabulary, weights=weights, idf=idf, stamp=stamp, counts=counts)
 
 
 def index_stamp(ids: np.ndarray, hashes: np.ndarray) -> str:
     """Which (community, content) rows, in which order, a lexical index was built for."""
     digest = hashlib.sha256()
     digest.update(np.ascontiguousarray(ids, dtype=np.int64).tobytes())
-    digest.update(np.ascontiguousarray(hashes).tobytes())
+    for start in range(0, len(hashes), 65_536):  # in blocks: `hashes` may be a memory-mapped million rows
+        digest.update(np.ascontiguousarray(hashes[start:start + 65_536], dtype="S64").tobytes())
     return digest.hexdigest()
 
 
 __all__ = [
     "LexicalIndex",
     "build_lexical",
+    "count_documents",
     "document_tokens",
     "index_stamp",
+    "lexical_from_counts",
     "load_lexical",
     "reusable_rows",
     "split_camel",
+    "stack_counts",
     "tokens",
     "update_lexical",
 ]
