@@ -20,12 +20,15 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import Stemmer
-from scipy import sparse
 
 from recruiter.core.text import STOP_WORDS, words
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 LEXICAL_FORMAT = 2
 K1 = 1.2
@@ -54,17 +57,35 @@ def document_tokens(name: str, text: str) -> list[str]:
     return tokens(text) + extra
 
 
+class Compressed(NamedTuple):
+    """A CSC or CSR matrix as its three arrays (possibly memory-mapped): what a query needs, without scipy.
+    scipy.sparse costs a tenth of a second to import, which a cold `rank` does not pay."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple[int, int]
+
+
+def _csr(matrix) -> sparse.csr_matrix:
+    from scipy import sparse
+
+    if isinstance(matrix, Compressed):
+        return sparse.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=matrix.shape)
+    return sparse.csr_matrix(matrix)
+
+
 @dataclass
 class LexicalIndex:
     """BM25 weights as a (documents x terms) CSC matrix; row i is the community at position i of the index."""
 
     vocabulary: dict[str, int]
-    weights: sparse.csc_matrix
+    weights: sparse.csc_matrix | Compressed
     idf: np.ndarray
     stamp: str = ""
     # Term counts per row and which (community, content hash) each row is: the next sync re-tokenizes only
     # new or changed communities and recomputes the weights from these counts (idf changes with every row).
-    counts: sparse.csr_matrix | None = None
+    counts: sparse.csr_matrix | Compressed | None = None
     row_ids: np.ndarray | None = None
     row_hashes: np.ndarray | None = None
 
@@ -80,11 +101,12 @@ class LexicalIndex:
         out = np.zeros(len(self), dtype=np.float32)
         if not terms:
             return out
-        columns = [self.vocabulary[t] for t in terms]
-        block = self.weights[:, columns]
-        if term_weights:
-            block = block @ sparse.diags(np.array([term_weights.get(t, 1.0) for t in terms], np.float32))
-        out += np.asarray(block.sum(axis=1)).ravel()
+        data, indices, indptr = self.weights.data, self.weights.indices, self.weights.indptr
+        for term in terms:  # a column's rows are distinct: a fancy-indexed add is exact
+            column = self.vocabulary[term]
+            start, end = int(indptr[column]), int(indptr[column + 1])
+            weight = term_weights.get(term, 1.0) if term_weights else 1.0
+            out[indices[start:end]] += weight * np.asarray(data[start:end], dtype=np.float32)
         return out
 
     # --- persistence ----------------------------------------------------------------------------------
@@ -93,7 +115,8 @@ class LexicalIndex:
         vocabulary and stamp in lexical.json, written last."""
         folder.mkdir(parents=True, exist_ok=True)
         n = self.weights.shape[0]
-        counts = self.counts if self.counts is not None else sparse.csr_matrix(self.weights.shape, dtype=np.float32)
+        counts = self.counts if self.counts is not None else Compressed(
+            np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(n + 1, np.int32), self.weights.shape)
         arrays = {"weights_data": self.weights.data, "weights_indices": self.weights.indices,
                   "weights_indptr": self.weights.indptr, "idf": self.idf, "counts_data": counts.data,
                   "counts_indices": counts.indices, "counts_indptr": counts.indptr}
@@ -111,6 +134,8 @@ class LexicalIndex:
 
 def count_documents(documents: Iterable[list[str]], vocabulary: dict[str, int]) -> sparse.csr_matrix:
     """Term counts of tokenized documents; new terms are appended to `vocabulary`."""
+    from scipy import sparse
+
     rows: list[int] = []
     cols: list[int] = []
     counts: list[int] = []
@@ -130,7 +155,9 @@ def count_documents(documents: Iterable[list[str]], vocabulary: dict[str, int]) 
 
 def _weights(counts: sparse.csr_matrix) -> tuple[sparse.csc_matrix, np.ndarray]:
     """BM25 (k1=1.2, b=0.75, Lucene idf) weights from term counts (on the CSR arrays: no COO copy)."""
-    counts = counts.tocsr()
+    from scipy import sparse
+
+    counts = _csr(counts)
     n, width = counts.shape
     tf = np.asarray(counts.data, dtype=np.float32)
     cols = np.asarray(counts.indices)
@@ -173,12 +200,14 @@ def update_lexical(previous: LexicalIndex, reuse: dict[int, int], new_documents:
                    ids: np.ndarray, hashes: np.ndarray, stamp: str) -> LexicalIndex:
     """The index for `ids` (in that order): counts of reused rows copied, `new_documents` (position -> tokens)
     counted, weights recomputed for all."""
+    from scipy import sparse
+
     vocabulary = dict(previous.vocabulary)
     new_positions = sorted(new_documents)
     fresh = count_documents([new_documents[p] for p in new_positions], vocabulary)
     width = len(vocabulary)
     kept_positions = sorted(reuse)
-    kept = previous.counts[[reuse[p] for p in kept_positions]] if kept_positions else None
+    kept = _csr(previous.counts)[[reuse[p] for p in kept_positions]] if kept_positions else None
     blocks = []
     if kept is not None:
         kept = sparse.csr_matrix((kept.data, kept.indices, kept.indptr), shape=(kept.shape[0], width))
@@ -203,10 +232,10 @@ def load_lexical(folder: Path, *, stamp: str | None) -> LexicalIndex | None:
             return None
         z = {name: _load(folder / f"lexical_{name}.npy") for name in meta["arrays"]}
         shape = tuple(int(x) for x in meta["shape"])
-        weights = sparse.csc_matrix((z["weights_data"], z["weights_indices"], z["weights_indptr"]), shape=shape,
-                                    copy=False)
-        counts = sparse.csr_matrix((z["counts_data"], z["counts_indices"], z["counts_indptr"]), shape=shape,
-                                   copy=False)
+        weights = Compressed(z["weights_data"], z["weights_indices"], z["weights_indptr"], shape)
+        counts = Compressed(z["counts_data"], z["counts_indices"], z["counts_indptr"], shape)
+        if len(weights.indptr) != shape[1] + 1 or len(counts.indptr) != shape[0] + 1:
+            return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
     vocabulary = {t: i for i, t in enumerate(meta["vocabulary"])}
@@ -218,12 +247,14 @@ def _load(path: Path) -> np.ndarray:
     return np.load(path, mmap_mode="r" if path.stat().st_size >= (32 << 20) else None, allow_pickle=False)
 
 
-def stack_counts(previous: sparse.csr_matrix | None, kept_rows: np.ndarray, fresh: list[sparse.csr_matrix],
+def stack_counts(previous: sparse.csr_matrix | Compressed | None, kept_rows: np.ndarray, fresh: list[sparse.csr_matrix],
                  width: int) -> sparse.csr_matrix:
     """Counts of the new rows: `previous` rows `kept_rows` (in order), then the fresh blocks, `width` terms."""
+    from scipy import sparse
+
     blocks = []
     if previous is not None and len(kept_rows):
-        kept = previous[kept_rows]
+        kept = _csr(previous)[kept_rows]
         blocks.append(sparse.csr_matrix((kept.data, kept.indices, kept.indptr), shape=(kept.shape[0], width)))
     for block in fresh:
         if block.shape[0]:
