@@ -185,8 +185,11 @@ class CommunityIndex:
 
 
 def _load_array(path: Path) -> np.ndarray:
-    mmap = "r" if path.stat().st_size >= MMAP_FROM_BYTES else None
-    return np.load(path, mmap_mode=mmap, allow_pickle=False)
+    """A saved array, memory-mapped when large. Handed out as a plain ndarray view of the map: np.memmap's own
+    slicing wraps every result in a new memmap object, which costs more than the arithmetic on small slices."""
+    if path.stat().st_size >= MMAP_FROM_BYTES:
+        return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
+    return np.load(path, allow_pickle=False)
 
 
 def load_index(folder: Path, *, model: str, dim: int = DEFAULT_DIM) -> CommunityIndex:
@@ -240,8 +243,10 @@ def _write_lock(folder: Path) -> Iterator[None]:
 def database_rows(session: Session) -> tuple[np.ndarray, np.ndarray]:
     """Every community's (id, content hash), in id order, as numpy arrays (streamed: no million-row list)."""
     ids_parts, hash_parts = [], []
-    statement = select(Community.id, Community.content_hash).order_by(Community.id)
-    result = session.execute(statement.execution_options(yield_per=50_000))
+    table = Community.__table__
+    statement = select(table.c.id, table.c.content_hash).order_by(table.c.id)
+    # Core rows on the session's connection, not ORM rows: a million (id, hash) pairs in seconds, in batches.
+    result = session.connection().execute(statement.execution_options(yield_per=50_000))
     for part in result.partitions():
         ids_parts.append(np.fromiter((r[0] for r in part), dtype=np.int64, count=len(part)))
         hash_parts.append(np.array([(r[1] or "").encode() for r in part], dtype="S64"))
@@ -355,11 +360,19 @@ def _next_generation_name(folder: Path) -> str:
     return f"g{max(numbers, default=0) + 1:06d}"
 
 
+# Files of the first index format (one faiss index for whatever model wrote last, beside the database): derived
+# data, rebuilt from the embedding cache into the per-model folders, so they are removed once that is done.
+LEGACY_FILES = ("communities.faiss", "communities.meta.npz", "communities.json", "lexical.npz", "lexical.json",
+                "neighbors.npz", "neighbors.json", "chunks.npz", "chunks.json")
+
+
 def _remove_old_generations(folder: Path, *, keep: Path | None) -> None:
     """Generations other than the current one are garbage (readers that still map them keep valid files)."""
     for path in folder.glob("g*"):
         if path.is_dir() and path != keep and path.name[1:].isdigit():
             shutil.rmtree(path, ignore_errors=True)
+    for name in LEGACY_FILES:
+        (folder.parent / name).unlink(missing_ok=True)
 
 
 def _fresh_vectors(ids: np.ndarray, hashes: np.ndarray, *, session: Session, service: EmbeddingService | None,

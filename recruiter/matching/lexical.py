@@ -254,7 +254,9 @@ def stack_counts(previous: sparse.csr_matrix | Compressed | None, kept_rows: np.
 
     blocks = []
     if previous is not None and len(kept_rows):
-        kept = _csr(previous)[kept_rows]
+        kept = _csr(previous)
+        if not (len(kept_rows) == kept.shape[0] and np.array_equal(kept_rows, np.arange(len(kept_rows)))):
+            kept = kept[kept_rows]  # rows removed or changed: select; else every row is kept as it is
         blocks.append(sparse.csr_matrix((kept.data, kept.indices, kept.indptr), shape=(kept.shape[0], width)))
     for block in fresh:
         if block.shape[0]:

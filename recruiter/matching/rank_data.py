@@ -273,8 +273,9 @@ def community_facts(index: CommunityIndex, data: RankingData, *, session: Sessio
     if data.audience is None or data.audience_version != index.data_version:
         kinds = np.full(len(index), "", dtype=object)
         audience = np.zeros(len(index), dtype=np.float32)
-        statement = select(Community.id, Community.kind, Community.audience_size)
-        for part in session.execute(statement.execution_options(yield_per=50_000)).partitions():
+        table = Community.__table__
+        statement = select(table.c.id, table.c.kind, table.c.audience_size)
+        for part in session.connection().execute(statement.execution_options(yield_per=50_000)).partitions():
             rows = index.position.lookup([r[0] for r in part])
             found = rows >= 0
             kinds[rows[found]] = np.array([str(r[1] or "") for r in part], dtype=object)[found]
