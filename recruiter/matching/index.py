@@ -161,6 +161,14 @@ class CommunityIndex:
         rows = rows[rows >= 0]
         return np.asarray(self.vectors[rows]) if len(rows) else np.zeros((0, self.dim), np.float32)
 
+    def _replace(self, ids: np.ndarray, vectors: np.ndarray, hashes: np.ndarray) -> None:
+        """Rows set by hand (benchmarks): an unsaved, in-memory index whose ranking data is built in memory."""
+        self.ids, self.vectors, self.hashes = ids, np.ascontiguousarray(vectors, np.float32), hashes
+        self.dim = int(self.vectors.shape[1]) if self.vectors.ndim == 2 else self.dim
+        self.generation, self.stamp = None, ""
+        self._position = None
+        self._partition = None
+
     def _adopt(self, other: CommunityIndex) -> None:
         for name in ("ids", "vectors", "hashes", "data_version", "database_id", "generation", "stamp", "dim"):
             setattr(self, name, getattr(other, name))
