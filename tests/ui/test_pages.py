@@ -203,7 +203,8 @@ async def test_login_required_when_password_set(user: User, monkeypatch: pytest.
     await wait_until(lambda: sees(user, "Wrong password"))  # after a deliberate pause
     user.find("Password").clear().type("s3cret")
     user.find("Log in").click()
-    await user.should_see(f"Ideal client: {COOKS}")
+    # the page ranks in a background thread after the redirect: poll, as for every ranking page here
+    await wait_until(lambda: sees(user, f"Ideal client: {COOKS}"))
 
 
 async def test_discover_page_lists_jobs(user: User, db) -> None:
