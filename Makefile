@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(PIP_FIND) "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet $(PIP_FIND) -e ".[dev,postgres]"
+	# The ONNX export of all-MiniLM-L6-v2 and the distilled fast model, made once from the packaged weights
+	# (never downloaded); kept inside the venv for every data dir. Skipped when already there.
+	$(BIN)/python -m recruiter.matching.artifacts
 	touch $(STAMP)
 
 run: install

@@ -13,14 +13,14 @@ import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import typer
 
 from recruiter.core.errors import RecruiterError
-from recruiter.core.models import KINDS, utcnow
 from recruiter.core.text import spreadsheet_safe
+from recruiter.core.vocabulary import KINDS
 
 FORMATS = ("table", "json", "csv")
 
@@ -185,7 +185,7 @@ def parse_since(value: str | None) -> date | None:
     match = re.fullmatch(r"(\d+)\s*([dwm])", text)
     if match:
         days = int(match.group(1)) * {"d": 1, "w": 7, "m": 30}[match.group(2)]
-        return utcnow().date() - timedelta(days=days)
+        return datetime.now(UTC).date() - timedelta(days=days)
     try:
         return date.fromisoformat(text)
     except ValueError:

@@ -8,7 +8,7 @@ import typer
 
 from recruiter.cli.common import CliError, check_format, check_kind, emit, progress_bar, session_scope
 from recruiter.cli.root import app
-from recruiter.core.models import KINDS
+from recruiter.core.vocabulary import KINDS
 
 index_app = typer.Typer(help="The embedding index of communities.", no_args_is_help=True)
 app.add_typer(index_app, name="index")

@@ -8,7 +8,6 @@ import typer
 
 import recruiter.cli.common as cli
 from recruiter.cli.root import app
-from recruiter.outreach.pipeline import find_community
 
 platform_app = typer.Typer(help="Tracking platforms: compare them and choose one.", no_args_is_help=True)
 activation_app = typer.Typer(help="Activate joined partners: checklists, messages, reminders.",
@@ -101,6 +100,7 @@ def link_command(
 
     Example: recruiter link https://www.reddit.com/r/yoga/ --destination https://shop.example.com --format json
     """
+    from recruiter.outreach.pipeline import find_community
     from recruiter.partners.links import create_link, set_ref_code
 
     cli.check_format(fmt)
@@ -141,6 +141,7 @@ def activation_show(
 
     Example: recruiter activation show https://www.reddit.com/r/yoga/
     """
+    from recruiter.outreach.pipeline import find_community
     from recruiter.partners.activation import checklist, render_template
 
     cli.check_format(fmt, ("text", "json"))
@@ -179,6 +180,7 @@ def activation_done(
 
     Example: recruiter activation done https://www.reddit.com/r/yoga/ welcome_sent --note "sent by email"
     """
+    from recruiter.outreach.pipeline import find_community
     from recruiter.partners.activation import mark_step, unmark_step
 
     with cli.session_scope() as session:
@@ -251,6 +253,7 @@ def activation_template(
 
     Example: recruiter activation template welcome_sent https://www.reddit.com/r/yoga/
     """
+    from recruiter.outreach.pipeline import find_community
     from recruiter.partners.activation import render_template
 
     with cli.session_scope() as session:

@@ -15,7 +15,7 @@ import typer
 
 from recruiter.cli.common import CliError, check_format, emit, printable, session_scope
 from recruiter.cli.root import app
-from recruiter.core.models import STAGES
+from recruiter.core.vocabulary import STAGES
 
 if TYPE_CHECKING:
     from recruiter.outreach.story import ProspectStory

@@ -6,7 +6,7 @@ import typer
 
 from recruiter.cli.common import CliError, check_format, check_kind, emit, progress_bar, session_scope
 from recruiter.cli.root import app
-from recruiter.core.models import KINDS
+from recruiter.core.vocabulary import KINDS
 
 RANK_COLUMNS = ["url", "name", "kind", "audience_size", "score", "fit", "why"]
 

@@ -9,7 +9,6 @@ import typer
 
 import recruiter.cli.common as cli
 from recruiter.cli.root import app
-from recruiter.outreach.pipeline import find_community
 
 performance_app = typer.Typer(help="Partner performance: import the numbers from your platform.",
                               no_args_is_help=True)
@@ -71,6 +70,7 @@ def performance_list(
 
     Example: recruiter performance list --since 30d --format csv
     """
+    from recruiter.outreach.pipeline import find_community
     from recruiter.partners.performance import performance_rows
 
     cli.check_format(fmt)
@@ -138,6 +138,7 @@ def report_playbook(
 
     Example: recruiter report playbook dormant --partner https://www.reddit.com/r/yoga/
     """
+    from recruiter.outreach.pipeline import find_community
     from recruiter.partners.reports import playbook
 
     cli.check_format(fmt, ("text", "json"))

@@ -6,16 +6,18 @@ terminal.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from recruiter.cli.common import session_scope, stderr_console
 from recruiter.cli.root import app
-from scrapers.config import ScrapeSettings
+
+if TYPE_CHECKING:
+    from scrapers.config import ScrapeSettings
 
 
 def _print_table(records: list[dict]) -> None:
@@ -35,6 +37,8 @@ def _print_table(records: list[dict]) -> None:
 
 
 def run_scrape(urls: list[str], settings: ScrapeSettings, *, show_progress: bool) -> list[dict]:
+    import asyncio
+
     from scrapers.scrape import scrape_urls
 
     if not show_progress:
@@ -103,6 +107,8 @@ def scrape_command(
 
     Example: recruiter scrape https://example.com/blog https://www.reddit.com/r/python --delay 1 --format json
     """
+    from scrapers.config import ScrapeSettings
+
     if output_format not in ("table", "json"):
         raise typer.BadParameter("--format must be table or json", param_hint="--format")
     urls = list(urls or [])
@@ -164,8 +170,11 @@ def discover_command(
 
     Example: recruiter discover "Trail running shoes" --source reddit --source podcasts --query "ultramarathon" --limit 20
     """
+    import asyncio
+
     from profiles.service import require_profile
     from recruiter.discovery.discover import SOURCES, run_discovery
+    from scrapers.config import ScrapeSettings
 
     bad = [s for s in source if s not in SOURCES]
     if bad:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import sys
 from pathlib import Path
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -73,7 +74,29 @@ def index_dir(db_url: str) -> Path:
 
 
 def embedding_model_name() -> str:
+    """`RECRUITER_MODEL`: the packaged all-MiniLM-L6-v2 (default), `fast` (a static model distilled from it),
+    `hashing` (weightless, for tests) or a local sentence-transformers folder."""
     return os.environ.get("RECRUITER_MODEL", DEFAULT_MODEL)
+
+
+def embedding_backend_name() -> str:
+    """`RECRUITER_EMBEDDING_BACKEND`: `onnx` (default for MiniLM) or `sentence-transformers` (the fallback)."""
+    return os.environ.get("RECRUITER_EMBEDDING_BACKEND", "").strip().lower()
+
+
+def model_cache_dir() -> Path:
+    """Where models made locally from the packaged weights live (the ONNX export, the distilled fast model).
+
+    `RECRUITER_MODEL_CACHE` when set; else inside the virtualenv recruiter runs from (`make install` prepares
+    them there once, for every data dir); else `$RECRUITER_HOME/models`."""
+    explicit = os.environ.get("RECRUITER_MODEL_CACHE")
+    if explicit:
+        return Path(explicit)
+    if sys.prefix != sys.base_prefix:
+        venv = Path(sys.prefix) / "share" / "recruiter" / "models"
+        if venv.is_dir() or os.access(sys.prefix, os.W_OK):
+            return venv
+    return recruiter_home() / "models"
 
 
 def redact_url(url: str) -> str:

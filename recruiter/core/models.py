@@ -15,6 +15,7 @@ from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from recruiter.core.errors import InvalidValue
+from recruiter.core.vocabulary import KINDS, STAGES, CommunityKind, Stage  # noqa: F401
 
 
 def utcnow() -> datetime:
@@ -26,32 +27,7 @@ def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class CommunityKind(StrEnum):
-    blog = "blog"
-    podcast = "podcast"
-    subreddit = "subreddit"
-    youtube = "youtube"
-    newsletter = "newsletter"
-    forum = "forum"
-    other = "other"
-
-
-KINDS = [k.value for k in CommunityKind]
-
-
-class Stage(StrEnum):
-    discovered = "discovered"
-    shortlisted = "shortlisted"
-    contacted = "contacted"
-    replied = "replied"
-    negotiating = "negotiating"
-    joined = "joined"
-    activated = "activated"
-    performing = "performing"
-    declined = "declined"
-
-
-STAGES = [s.value for s in Stage]
+# The kinds and stages live in `recruiter.core.vocabulary` (light to import for the CLI); re-exported here.
 # Stages at which the community has heard from us: a second first-contact would be double outreach. `declined`
 # is not one of them: a community can be declined as not a fit without ever being written to.
 CONTACTED_STAGES = {"contacted", "replied", "negotiating", "joined", "activated", "performing"}

@@ -19,6 +19,8 @@ from recruiter.core.db import chunked
 from recruiter.core.models import EmbeddingCache
 from recruiter.matching.backends import EmbeddingBackend, backend_for
 
+COMMIT_EVERY = 512  # texts embedded between two commits of the cache
+
 
 class EmbeddingService:
     """Turns texts into unit-length float32 vectors. Thread-safe; the backend loads on first use."""
@@ -74,7 +76,8 @@ class EmbeddingService:
     ) -> int:
         """Make sure every (content_hash, text) has a cached vector; embed only the missing ones.
 
-        Returns how many texts were embedded. Commits after each chunk so an interrupted run keeps its work."""
+        Returns how many texts were embedded. Commits every `COMMIT_EVERY` texts so an interrupted run keeps its
+        work (a killed import resumes where it stopped)."""
         wanted = {h: t for h, t in items}
         if not wanted:
             return 0
@@ -82,8 +85,7 @@ class EmbeddingService:
         missing = [(h, t) for h, t in wanted.items() if h not in have]
         if progress and len(have):
             progress(len(wanted) - len(missing))
-        chunk = 2048
-        for part in chunked(missing, chunk):
+        for part in chunked(missing, COMMIT_EVERY):
             vectors = self.encode([t for _, t in part], progress=progress)
             session.execute(
                 EmbeddingCache.__table__.insert(),

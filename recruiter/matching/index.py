@@ -1,143 +1,227 @@
-"""The faiss index of community vectors, persisted beside the database it mirrors.
+"""The index of community vectors, persisted beside the database it mirrors, one folder per model.
 
-Inner product over unit vectors (so scores are cosines), faiss ids = community ids. The index is derived
-data: `sync` brings it in line with the database by comparing (id, content hash) pairs, taking vectors from
-the embedding cache and embedding only what the cache lacks. Because every write path ends with a sync and
-every read path starts with a cheap version check, an import interrupted between the database commit and the
-index save is repaired by the next command.
+Inner product over unit vectors (so scores are cosines); row i is community `ids[i]`. The index is derived
+data: `sync_index` brings it in line with the database by comparing (id, content hash) pairs, taking vectors
+from the embedding cache and embedding only what the cache lacks. Because every write path ends with a sync
+and every read path starts with a cheap version check, an import interrupted between the database commit and
+the index save is repaired by the next command.
 
-Several processes of one machine may write the same folder (worker processes finishing jobs, a CLI command,
-the web app): writes and reads of the folder's files hold a file lock (`.lock` in the folder), so nobody reads
-a half-replaced set of files and two writers never interleave. Other machines have their own folders and
-catch up from the database's embedding cache.
+Layout: `<index dir>/<model>/current.json` names the current generation folder (`g000012/`), which holds the
+vectors (`vectors.npy`, memory-mapped when large, so a cold `rank` over a million communities reads only the
+pages it touches), ids, content hashes, and the ranking data built for exactly those rows (BM25, neighbour
+graph, passages; `recruiter.matching.rank_data`). A sync writes a new generation beside the current one and
+switches `current.json` last (atomic rename), so a crash leaves the previous index whole, and a reader that
+has the old generation open keeps valid files. Each model has its own folder: switching `RECRUITER_MODEL`
+never mixes or overwrites another model's vectors. Writers take a file lock, so two processes syncing at once
+do the work once.
+
+Memory stays bounded on large catalogues: the database's (id, hash) pairs are read as numpy arrays, new
+vectors are written into the memory-mapped file in chunks, and embeddings are committed to the cache every
+`EMBED_CHUNK` texts, so a killed import resumes where it stopped. Past `partition.APPROX_FROM` rows the index
+also keeps an IVF partition (`recruiter.matching.partition`) for approximate search and the neighbour graph.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import itertools
 import json
 import os
+import re
+import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import faiss
 import numpy as np
-from filelock import FileLock
 from sqlmodel import Session, func, select
 
 from recruiter.core.config import embedding_model_name, index_dir
 from recruiter.core.db import chunked, current_data_version, get_setting
-from recruiter.core.models import Community
+from recruiter.core.models import Community, EmbeddingCache
 from recruiter.core.text import community_text
 from recruiter.matching.embedding import EmbeddingService, cached_vectors, get_embedding_service
+from recruiter.matching.lexical import index_stamp
+from recruiter.matching.partition import APPROX_FROM, Partition, load_partition, updated_partition
+from recruiter.matching.partition import search as partition_search
 
-INDEX_FORMAT = 1
-LOCK_TIMEOUT = 600  # seconds a writer may wait for another (a big ranking-data refresh takes a while)
+INDEX_FORMAT = 2
+EMBED_CHUNK = 512  # texts embedded, then committed to the cache, at a time (a killed import loses at most this)
+MMAP_FROM_BYTES = 32 << 20  # arrays larger than this are memory-mapped rather than read
+_COPY_BLOCK = 65_536
+DEFAULT_DIM = 384
 
 
-def folder_lock(folder: Path) -> FileLock:
-    """The lock every reader and writer of an index folder holds while it touches the files."""
-    folder.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(folder / ".lock"), timeout=LOCK_TIMEOUT)
+def model_folder_name(model: str) -> str:
+    """A folder name for a model: readable, and unique even when two names differ only in odd characters."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-.")[:48] or "model"
+    return f"{readable}-{hashlib.sha256(model.encode()).hexdigest()[:8]}"
+
+
+class IdPositions(Mapping):
+    """community id -> index row, backed by numpy (a dict of a million ints would cost 100 MB and a second)."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self._ids = ids
+        if len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1])):
+            self._order = None
+            self._sorted = ids
+        else:
+            self._order = np.argsort(ids, kind="stable")
+            self._sorted = ids[self._order]
+
+    def lookup(self, keys) -> np.ndarray:
+        """Rows of many ids at once (-1 where absent)."""
+        keys = np.asarray(keys, dtype=np.int64).ravel()
+        if not len(self._sorted) or not len(keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        at = np.clip(np.searchsorted(self._sorted, keys), 0, len(self._sorted) - 1)
+        found = self._sorted[at] == keys
+        rows = at if self._order is None else self._order[at]
+        return np.where(found, rows, -1).astype(np.int64)
+
+    def get(self, key, default=None):
+        try:
+            row = int(self.lookup([int(key)])[0])
+        except (TypeError, ValueError, OverflowError):
+            return default
+        return default if row < 0 else row
+
+    def __getitem__(self, key) -> int:
+        row = self.get(key)
+        if row is None:
+            raise KeyError(key)
+        return row
+
+    def __contains__(self, key) -> bool:
+        return self.get(key) is not None
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(int(i) for i in self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 @dataclass
 class CommunityIndex:
-    folder: Path
+    folder: Path  # this model's folder
     model: str
     dim: int
     ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 384), dtype=np.float32))
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, DEFAULT_DIM), dtype=np.float32))
     hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype="S64"))
     data_version: int = -1
     database_id: str = ""
-    _faiss: faiss.Index | None = None
-    _position: dict[int, int] | None = None
+    generation: Path | None = None  # the folder the arrays (and ranking data) were loaded from or written to
+    stamp: str = ""  # digest of (ids, hashes): what the ranking data must have been built for
+    _position: IdPositions | None = None
+    _partition: Partition | None = None
 
     # --- reading ---------------------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.ids)
 
     @property
-    def position(self) -> dict[int, int]:
+    def position(self) -> IdPositions:
         if self._position is None:
-            self._position = {int(i): p for p, i in enumerate(self.ids)}
+            self._position = IdPositions(self.ids)
         return self._position
 
     @property
-    def faiss_index(self) -> faiss.Index:
-        if self._faiss is None:
-            index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
-            if len(self.ids):
-                index.add_with_ids(self.vectors, self.ids)
-            self._faiss = index
-        return self._faiss
+    def partition(self) -> Partition | None:
+        """The IVF partition (only past APPROX_FROM rows)."""
+        if self._partition is None and len(self) >= APPROX_FROM and self.generation is not None:
+            self._partition = load_partition(self.generation, len(self))
+        return self._partition
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, community ids) for each query row."""
+        """Top-k (scores, community ids) for each query row: exact, or through the partition when large."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = min(k, len(self.ids))
         if k == 0:
             return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
-        return self.faiss_index.search(queries, k)
+        partition = self.partition
+        if partition is not None:
+            scores, rows = partition_search(partition, self.vectors, queries, k)
+        else:
+            sims = queries @ np.asarray(self.vectors).T
+            rows = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+            scores = np.take_along_axis(sims, rows, 1)
+        return scores, np.where(rows >= 0, self.ids[np.clip(rows, 0, None)], -1)
 
     def scores(self, queries: np.ndarray) -> np.ndarray:
         """Cosine of every indexed community with every query: shape (queries, communities)."""
-        return np.atleast_2d(queries).astype(np.float32) @ self.vectors.T
+        return np.atleast_2d(queries).astype(np.float32) @ np.asarray(self.vectors).T
 
     def vectors_for(self, community_ids: list[int]) -> np.ndarray:
-        rows = [self.position[i] for i in community_ids if i in self.position]
-        return self.vectors[rows] if rows else np.zeros((0, self.dim), np.float32)
+        rows = self.position.lookup(list(community_ids))
+        rows = rows[rows >= 0]
+        return np.asarray(self.vectors[rows]) if len(rows) else np.zeros((0, self.dim), np.float32)
 
-    # --- writing ---------------------------------------------------------------------------------------
     def _replace(self, ids: np.ndarray, vectors: np.ndarray, hashes: np.ndarray) -> None:
+        """Rows set by hand (benchmarks): an unsaved, in-memory index whose ranking data is built in memory."""
         self.ids, self.vectors, self.hashes = ids, np.ascontiguousarray(vectors, np.float32), hashes
-        self._faiss = None
+        self.dim = int(self.vectors.shape[1]) if self.vectors.ndim == 2 else self.dim
+        self.generation, self.stamp = None, ""
         self._position = None
+        self._partition = None
 
-    def save(self) -> None:
-        """Write atomically: a crash mid-save leaves the previous index, never a torn one."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp_index = self.folder / "communities.faiss.tmp"
-        faiss.write_index(self.faiss_index, str(tmp_index))
-        tmp_meta = self.folder / "communities.meta.npz.tmp"
-        with open(tmp_meta, "wb") as fh:
-            np.savez(fh, ids=self.ids, hashes=self.hashes)
+    def _adopt(self, other: CommunityIndex) -> None:
+        for name in ("ids", "vectors", "hashes", "data_version", "database_id", "generation", "stamp", "dim"):
+            setattr(self, name, getattr(other, name))
+        self._position = None
+        self._partition = None
+
+    def _clear(self, database_id: str) -> None:
+        self.ids, self.hashes = np.zeros(0, np.int64), np.zeros(0, "S64")
+        self.vectors = np.zeros((0, self.dim), np.float32)
+        self.database_id, self.data_version, self.generation, self.stamp = database_id, -1, None, ""
+        self._position = None
+        self._partition = None
+
+    def write_meta(self) -> None:
+        """Point `current.json` at this index's generation (atomic: the last step of every save)."""
         meta = {"format": INDEX_FORMAT, "model": self.model, "dim": self.dim, "count": len(self.ids),
-                "data_version": self.data_version, "database_id": self.database_id}
-        tmp_json = self.folder / "communities.json.tmp"
-        tmp_json.write_text(json.dumps(meta))
-        os.replace(tmp_index, self.folder / "communities.faiss")
-        os.replace(tmp_meta, self.folder / "communities.meta.npz")
-        os.replace(tmp_json, self.folder / "communities.json")
+                "data_version": self.data_version, "database_id": self.database_id, "stamp": self.stamp,
+                "generation": self.generation.name if self.generation is not None else None}
+        tmp = self.folder / f"current.json.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(meta))
+        os.replace(tmp, self.folder / "current.json")
 
 
-def load_index(folder: Path, *, model: str, dim: int = 384) -> CommunityIndex:
-    """Read the persisted index; a missing, torn or other-model index loads empty (a sync refills it)."""
-    meta_path = folder / "communities.json"
-    empty = CommunityIndex(folder=folder, model=model, dim=dim, vectors=np.zeros((0, dim), np.float32))
+def _load_array(path: Path) -> np.ndarray:
+    """A saved array, memory-mapped when large. Handed out as a plain ndarray view of the map: np.memmap's own
+    slicing wraps every result in a new memmap object, which costs more than the arithmetic on small slices."""
+    if path.stat().st_size >= MMAP_FROM_BYTES:
+        return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
+    return np.load(path, allow_pickle=False)
+
+
+def load_index(folder: Path, *, model: str, dim: int = DEFAULT_DIM) -> CommunityIndex:
+    """Read the persisted index of `model` under a database's index folder; a missing, torn or other-format
+    index loads empty (a sync refills it from the embedding cache)."""
+    model_dir = folder / model_folder_name(model)
+    empty = CommunityIndex(folder=model_dir, model=model, dim=dim, vectors=np.zeros((0, dim), np.float32))
     try:
-        with folder_lock(folder):
-            meta = json.loads(meta_path.read_text())
-            if meta.get("model") != model or meta.get("format") != INDEX_FORMAT:
-                return empty
-            index = faiss.read_index(str(folder / "communities.faiss"))
-            with np.load(folder / "communities.meta.npz") as side:
-                ids, hashes = side["ids"], side["hashes"]
-    except (OSError, ValueError, RuntimeError, KeyError):
+        meta = json.loads((model_dir / "current.json").read_text())
+        if meta.get("format") != INDEX_FORMAT or meta.get("model") != model or not meta.get("generation"):
+            return empty
+        generation = model_dir / str(meta["generation"])
+        ids = np.load(generation / "ids.npy", allow_pickle=False)
+        hashes = _load_array(generation / "hashes.npy")
+        vectors = _load_array(generation / "vectors.npy")
+    except (OSError, ValueError, KeyError, TypeError):
         return empty
-    d = index.d
-    stored_ids = faiss.vector_to_array(index.id_map).astype(np.int64)
-    codes = faiss.vector_to_array(faiss.downcast_index(index.index).codes)
-    vectors = codes.view(np.float32).reshape(-1, d)
-    if len(stored_ids) != len(ids) or not np.array_equal(stored_ids, ids) or len(hashes) != len(ids):
+    count = int(meta.get("count", -1))
+    if not (len(ids) == len(hashes) == len(vectors) == count) or vectors.ndim != 2:
         return empty
-    loaded = CommunityIndex(folder=folder, model=model, dim=d, data_version=int(meta.get("data_version", -1)),
-                            database_id=str(meta.get("database_id", "")))
-    loaded._replace(ids, vectors, hashes)
-    loaded._faiss = index
-    return loaded
+    return CommunityIndex(folder=model_dir, model=model, dim=int(vectors.shape[1]), ids=ids, vectors=vectors,
+                          hashes=hashes, data_version=int(meta.get("data_version", -1)),
+                          database_id=str(meta.get("database_id", "")), generation=generation,
+                          stamp=str(meta.get("stamp") or ""))
 
 
 @dataclass
@@ -146,6 +230,37 @@ class SyncReport:
     removed: int = 0
     embedded: int = 0
     total: int = 0
+
+
+@contextlib.contextmanager
+def _write_lock(folder: Path) -> Iterator[None]:
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(folder / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def database_rows(session: Session) -> tuple[np.ndarray, np.ndarray]:
+    """Every community's (id, content hash), in id order, as numpy arrays (streamed: no million-row list)."""
+    ids_parts, hash_parts = [], []
+    table = Community.__table__
+    statement = select(table.c.id, table.c.content_hash).order_by(table.c.id)
+    # Core rows on the session's connection, not ORM rows: a million (id, hash) pairs in seconds, in batches.
+    result = session.connection().execute(statement.execution_options(yield_per=50_000))
+    for part in result.partitions():
+        ids_parts.append(np.fromiter((r[0] for r in part), dtype=np.int64, count=len(part)))
+        hash_parts.append(np.array([(r[1] or "").encode() for r in part], dtype="S64"))
+    if not ids_parts:
+        return np.zeros(0, np.int64), np.zeros(0, "S64")
+    return np.concatenate(ids_parts), np.concatenate(hash_parts)
 
 
 def sync_index(
@@ -160,64 +275,155 @@ def sync_index(
     data_version = current_data_version(session=session)
     database_id = str(get_setting("database_id", "", session=session))
     if index.database_id != database_id:  # an index of another database (same URL, new file): start over
-        index._replace(np.zeros(0, np.int64), np.zeros((0, index.dim), np.float32), np.zeros(0, "S64"))
-        index.database_id, index.data_version = database_id, -1
+        index._clear(database_id)
     report = SyncReport(total=len(index))
     if not force and index.data_version == data_version:
         return report
-    rows = session.exec(select(Community.id, Community.content_hash)).all()
-    wanted = {int(i): (h or "").encode() for i, h in rows}
-    current = {int(i): h for i, h in zip(index.ids.tolist(), index.hashes.tolist(), strict=True)}
-    stale = [i for i, h in current.items() if wanted.get(i) != h]
-    fresh = [i for i, h in wanted.items() if current.get(i) != h]
-    if stale or fresh:
-        keep = np.array([wanted.get(int(i)) == h for i, h in zip(index.ids, index.hashes, strict=True)], bool)
-        ids, vectors, hashes = index.ids[keep], index.vectors[keep], index.hashes[keep]
-        if fresh:
-            new_vectors, embedded = _vectors_for(fresh, session=session, service=service, progress=progress,
-                                                 model=index.model)
-            report.embedded = embedded
-            ids = np.concatenate([ids, np.array(fresh, dtype=np.int64)])
-            vectors = np.concatenate([vectors, new_vectors]) if len(vectors) else new_vectors
-            hashes = np.concatenate([hashes, np.array([wanted[i] for i in fresh], dtype="S64")])
-        if len(vectors):
-            index.dim = vectors.shape[1]
-        index._replace(ids, vectors.reshape(len(ids), index.dim), hashes)
-        report.added, report.removed = len(fresh), len(stale)
-    index.data_version = data_version
-    with folder_lock(index.folder):
-        index.save()
-        if stale or fresh or force:
-            from recruiter.matching.rank_data import (
-                refresh_ranking_data,  # BM25 + neighbour graph: built here, not per query
-            )
+    with _write_lock(index.folder):
+        if not force:  # another process may have synced while we waited for the lock
+            on_disk = load_index(index.folder.parent, model=index.model, dim=index.dim)
+            if on_disk.database_id == database_id and on_disk.data_version == data_version:
+                index._adopt(on_disk)
+                report.total = len(index)
+                return report
+        db_ids, db_hashes = database_rows(session)
+        rows = index.position.lookup(db_ids)
+        found = rows >= 0
+        same = np.zeros(len(db_ids), dtype=bool)
+        same[found] = index.hashes[rows[found]] == db_hashes[found]
+        keep = np.zeros(len(index), dtype=bool)
+        keep[rows[same]] = True
+        kept_rows = np.nonzero(keep)[0]
+        fresh = np.nonzero(~same)[0]  # positions in db_ids
+        report.added, report.removed = len(fresh), int(len(index) - len(kept_rows))
+        if not fresh.size and not report.removed and not force and index.generation is not None:
+            index.data_version = data_version
+            index.write_meta()  # nothing changed but the version: no array is rewritten
+            report.total = len(index)
+            return report
+        new = _write_generation(index, kept_rows=kept_rows, fresh_ids=db_ids[fresh], fresh_hashes=db_hashes[fresh],
+                                session=session, service=service, progress=progress, report=report)
+        new.data_version, new.database_id = data_version, database_id
+        from recruiter.matching.rank_data import refresh_ranking_data  # BM25, graph, passages: built here
 
-            refresh_ranking_data(index, session=session)
+        refresh_ranking_data(new, session=session, previous=index if index.generation is not None else None,
+                             kept_rows=kept_rows, force=force)
+        new.write_meta()
+        index._adopt(new)
+        _remove_old_generations(index.folder, keep=index.generation)
     report.total = len(index)
     return report
 
 
-def _vectors_for(
-    community_ids: list[int],
-    *,
-    session: Session,
-    service: EmbeddingService | None,
-    progress: Callable[[int], None] | None,
-    model: str,
-) -> tuple[np.ndarray, int]:
-    by_id: dict[int, tuple[str, str]] = {}
-    for part in chunked(community_ids):
-        for community in session.exec(select(Community).where(Community.id.in_(part))).all():
-            by_id[community.id] = (community.content_hash, community_text(community))
-    embedded = 0
-    found = cached_vectors([h for h, _ in by_id.values()], model=model, session=session)
-    missing = [(h, t) for h, t in by_id.values() if h not in found]
-    if missing:
-        service = service or get_embedding_service(model)
-        embedded = service.ensure_cached(missing, session=session, progress=progress)
-        found.update(cached_vectors([h for h, _ in missing], model=model, session=session))
-    vectors = np.stack([found[by_id[i][0]] for i in community_ids]).astype(np.float32)
-    return vectors, embedded
+def _write_generation(index: CommunityIndex, *, kept_rows: np.ndarray, fresh_ids: np.ndarray,
+                      fresh_hashes: np.ndarray, session: Session, service: EmbeddingService | None,
+                      progress: Callable[[int], None] | None, report: SyncReport) -> CommunityIndex:
+    """A new generation folder: kept rows copied in order, new rows appended (embedded in committed chunks)."""
+    for stale in index.folder.glob(".tmp-*"):  # a generation a killed process was writing (we hold the lock)
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = index.folder / f".tmp-{os.getpid()}-{threading.get_ident()}"
+    tmp.mkdir(parents=True)
+    try:
+        chunks = _fresh_vectors(fresh_ids, fresh_hashes, session=session, service=service, model=index.model,
+                                progress=progress, report=report)
+        first = next(chunks, None)
+        dim = index.dim if len(kept_rows) or first is None else first[1].shape[1]
+        n = len(kept_rows) + len(fresh_ids)
+        if n:
+            vectors = np.lib.format.open_memmap(tmp / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, dim))
+            for start in range(0, len(kept_rows), _COPY_BLOCK):
+                part = kept_rows[start:start + _COPY_BLOCK]
+                vectors[start:start + len(part)] = index.vectors[part]
+            at = len(kept_rows)
+            pending = [first] if first is not None else []
+            for offset, block in itertools.chain(pending, chunks):
+                vectors[at + offset: at + offset + len(block)] = block
+            vectors.flush()
+            del vectors
+        else:
+            np.save(tmp / "vectors.npy", np.zeros((0, dim), np.float32))
+        ids = np.concatenate([index.ids[kept_rows], fresh_ids]).astype(np.int64)
+        hashes = np.concatenate([np.asarray(index.hashes[kept_rows], dtype="S64"), fresh_hashes.astype("S64")])
+        np.save(tmp / "ids.npy", ids)
+        np.save(tmp / "hashes.npy", hashes)
+        vectors = _load_array(tmp / "vectors.npy")
+        partition = None
+        if n >= APPROX_FROM:
+            partition = updated_partition(index.partition, vectors, kept_rows, len(kept_rows))
+            partition.save(tmp)
+        generation = index.folder / _next_generation_name(index.folder)
+        os.replace(tmp, generation)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    new = CommunityIndex(folder=index.folder, model=index.model, dim=dim, ids=ids,
+                         vectors=_load_array(generation / "vectors.npy"), hashes=_load_array(generation / "hashes.npy"),
+                         generation=generation, stamp=index_stamp(ids, hashes))
+    new._partition = partition
+    return new
+
+
+def _next_generation_name(folder: Path) -> str:
+    numbers = [int(p.name[1:]) for p in folder.glob("g*") if p.name[1:].isdigit()]
+    return f"g{max(numbers, default=0) + 1:06d}"
+
+
+# Files of the first index format (one faiss index for whatever model wrote last, beside the database): derived
+# data, rebuilt from the embedding cache into the per-model folders, so they are removed once that is done.
+LEGACY_FILES = ("communities.faiss", "communities.meta.npz", "communities.json", "lexical.npz", "lexical.json",
+                "neighbors.npz", "neighbors.json", "chunks.npz", "chunks.json")
+
+
+def _remove_old_generations(folder: Path, *, keep: Path | None) -> None:
+    """Generations other than the current one are garbage (readers that still map them keep valid files)."""
+    for path in folder.glob("g*"):
+        if path.is_dir() and path != keep and path.name[1:].isdigit():
+            shutil.rmtree(path, ignore_errors=True)
+    for name in LEGACY_FILES:
+        (folder.parent / name).unlink(missing_ok=True)
+
+
+def _fresh_vectors(ids: np.ndarray, hashes: np.ndarray, *, session: Session, service: EmbeddingService | None,
+                   model: str, progress: Callable[[int], None] | None,
+                   report: SyncReport) -> Iterator[tuple[int, np.ndarray]]:
+    """(offset, vectors) of the given communities, EMBED_CHUNK at a time: cached vectors are read, missing ones
+    embedded and committed to the cache before the next chunk (so a killed run keeps its work)."""
+    columns = (Community.id, Community.content_hash, Community.name, Community.title, Community.description,
+               Community.recent_posts)
+    for start in range(0, len(ids), EMBED_CHUNK):
+        part_ids = ids[start:start + EMBED_CHUNK]
+        part_hashes = [h.decode() for h in hashes[start:start + EMBED_CHUNK].tolist()]
+        found = cached_vectors(list(dict.fromkeys(part_hashes)), model=model, session=session)
+        missing_hashes = [h for h in dict.fromkeys(part_hashes) if h not in found]
+        if missing_hashes:
+            hash_of = dict(zip(part_ids.tolist(), part_hashes, strict=True))
+            wanted = set(missing_hashes)
+            texts: dict[str, str] = {}
+            for sub in chunked([i for i, h in hash_of.items() if h in wanted]):
+                for community_id, now, name, title, description, posts in session.exec(
+                        select(*columns).where(Community.id.in_(sub))).all():
+                    if now != hash_of[community_id]:  # changed since we listed it: the next sync embeds it
+                        continue
+                    texts.setdefault(now, community_text(
+                        {"name": name, "title": title, "description": description, "recent_posts": posts}))
+            todo = [h for h in missing_hashes if h in texts]
+            service = service or get_embedding_service(model)
+            encoded = service.encode([texts[h] for h in todo])
+            if todo:
+                session.execute(EmbeddingCache.__table__.insert(),
+                                [{"content_hash": h, "model": model, "vector": v.tobytes()}
+                                 for h, v in zip(todo, encoded, strict=True)])
+                session.commit()
+            report.embedded += len(todo)
+            found.update(zip(todo, encoded, strict=True))
+        if progress:
+            progress(len(part_ids))
+        if any(h not in found for h in part_hashes):  # a community deleted while we ran: the next sync sees it
+            dim = next(iter(found.values())).shape[0] if found else DEFAULT_DIM
+            zero = np.zeros(dim, np.float32)
+            yield start, np.stack([found.get(h, zero) for h in part_hashes]).astype(np.float32)
+        else:
+            yield start, np.stack([found[h] for h in part_hashes]).astype(np.float32)
 
 
 _loaded: dict[tuple[str, str], CommunityIndex] = {}
@@ -263,8 +469,14 @@ def refresh_index(*, session: Session, progress: Callable[[str, int, int], None]
         if progress:
             progress("embedding", done[0], 0)
 
-    session_index(session, progress=step)
-    return done[0]
+    with _loaded_lock:
+        key = (session_url(session), embedding_model_name())
+        index = _loaded.get(key)
+        if index is None:
+            index = load_index(index_dir(key[0]), model=key[1])
+            _loaded[key] = index
+        report = sync_index(index, session=session, progress=step)
+    return report.embedded
 
 
 @dataclass(frozen=True)
@@ -286,7 +498,10 @@ def index_status(*, session: Session) -> IndexStatus:
 
 def rebuild_index(*, session: Session, progress: Callable[[int], None] | None = None) -> SyncReport:
     """Rebuild the index from the database (vectors from the cache; only texts the cache lacks are embedded)."""
-    fresh = CommunityIndex(folder=index_dir(session_url(session)), model=embedding_model_name(), dim=384)
+    model = embedding_model_name()
+    fresh = CommunityIndex(folder=index_dir(session_url(session)) / model_folder_name(model), model=model,
+                           dim=DEFAULT_DIM)
+    fresh.database_id = str(get_setting("database_id", "", session=session))
     report = sync_index(fresh, session=session, force=True, progress=progress)
     forget_loaded_indexes()
     return report

@@ -20,12 +20,15 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import Stemmer
-from scipy import sparse
 
 from recruiter.core.text import STOP_WORDS, words
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 LEXICAL_FORMAT = 2
 K1 = 1.2
@@ -54,17 +57,35 @@ def document_tokens(name: str, text: str) -> list[str]:
     return tokens(text) + extra
 
 
+class Compressed(NamedTuple):
+    """A CSC or CSR matrix as its three arrays (possibly memory-mapped): what a query needs, without scipy.
+    scipy.sparse costs a tenth of a second to import, which a cold `rank` does not pay."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple[int, int]
+
+
+def _csr(matrix) -> sparse.csr_matrix:
+    from scipy import sparse
+
+    if isinstance(matrix, Compressed):
+        return sparse.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=matrix.shape)
+    return sparse.csr_matrix(matrix)
+
+
 @dataclass
 class LexicalIndex:
     """BM25 weights as a (documents x terms) CSC matrix; row i is the community at position i of the index."""
 
     vocabulary: dict[str, int]
-    weights: sparse.csc_matrix
+    weights: sparse.csc_matrix | Compressed
     idf: np.ndarray
     stamp: str = ""
     # Term counts per row and which (community, content hash) each row is: the next sync re-tokenizes only
     # new or changed communities and recomputes the weights from these counts (idf changes with every row).
-    counts: sparse.csr_matrix | None = None
+    counts: sparse.csr_matrix | Compressed | None = None
     row_ids: np.ndarray | None = None
     row_hashes: np.ndarray | None = None
 
@@ -80,34 +101,41 @@ class LexicalIndex:
         out = np.zeros(len(self), dtype=np.float32)
         if not terms:
             return out
-        columns = [self.vocabulary[t] for t in terms]
-        block = self.weights[:, columns]
-        if term_weights:
-            block = block @ sparse.diags(np.array([term_weights.get(t, 1.0) for t in terms], np.float32))
-        out += np.asarray(block.sum(axis=1)).ravel()
+        data, indices, indptr = self.weights.data, self.weights.indices, self.weights.indptr
+        for term in terms:  # a column's rows are distinct: a fancy-indexed add is exact
+            column = self.vocabulary[term]
+            start, end = int(indptr[column]), int(indptr[column + 1])
+            weight = term_weights.get(term, 1.0) if term_weights else 1.0
+            out[indices[start:end]] += weight * np.asarray(data[start:end], dtype=np.float32)
         return out
 
     # --- persistence ----------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
+        """Arrays as .npy files (memory-mapped when read back: a query reads only its terms' columns), the
+        vocabulary and stamp in lexical.json, written last."""
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / "lexical.npz.tmp"
-        with open(tmp, "wb") as fh:
-            counts = self.counts if self.counts is not None else sparse.csr_matrix(self.weights.shape, dtype=np.float32)
-            n = self.weights.shape[0]
-            np.savez(fh, data=self.weights.data, indices=self.weights.indices, indptr=self.weights.indptr,
-                     shape=np.array(self.weights.shape), idf=self.idf, counts_data=counts.data,
-                     counts_indices=counts.indices, counts_indptr=counts.indptr,
-                     row_ids=self.row_ids if self.row_ids is not None else np.zeros(n, np.int64),
-                     row_hashes=self.row_hashes if self.row_hashes is not None else np.zeros(n, "S64"))
-        meta_tmp = folder / "lexical.json.tmp"
-        meta_tmp.write_text(json.dumps({"format": LEXICAL_FORMAT, "stamp": self.stamp,
-                                        "vocabulary": list(self.vocabulary)}))
-        os.replace(tmp, folder / "lexical.npz")
-        os.replace(meta_tmp, folder / "lexical.json")
+        n = self.weights.shape[0]
+        counts = self.counts if self.counts is not None else Compressed(
+            np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(n + 1, np.int32), self.weights.shape)
+        arrays = {"weights_data": self.weights.data, "weights_indices": self.weights.indices,
+                  "weights_indptr": self.weights.indptr, "idf": self.idf, "counts_data": counts.data,
+                  "counts_indices": counts.indices, "counts_indptr": counts.indptr}
+        if self.row_ids is not None:
+            arrays["row_ids"] = self.row_ids
+        if self.row_hashes is not None:
+            arrays["row_hashes"] = self.row_hashes
+        for name, array in arrays.items():
+            np.save(folder / f"lexical_{name}.npy", np.asarray(array))
+        tmp = folder / f"lexical.json.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps({"format": LEXICAL_FORMAT, "stamp": self.stamp, "shape": [n, self.weights.shape[1]],
+                                   "arrays": sorted(arrays), "vocabulary": list(self.vocabulary)}))
+        os.replace(tmp, folder / "lexical.json")
 
 
-def _counts(documents: Iterable[list[str]], vocabulary: dict[str, int]) -> sparse.csr_matrix:
+def count_documents(documents: Iterable[list[str]], vocabulary: dict[str, int]) -> sparse.csr_matrix:
     """Term counts of tokenized documents; new terms are appended to `vocabulary`."""
+    from scipy import sparse
+
     rows: list[int] = []
     cols: list[int] = []
     counts: list[int] = []
@@ -126,24 +154,29 @@ def _counts(documents: Iterable[list[str]], vocabulary: dict[str, int]) -> spars
 
 
 def _weights(counts: sparse.csr_matrix) -> tuple[sparse.csc_matrix, np.ndarray]:
-    """BM25 (k1=1.2, b=0.75, Lucene idf) weights from term counts."""
-    counts = counts.tocoo()
+    """BM25 (k1=1.2, b=0.75, Lucene idf) weights from term counts (on the CSR arrays: no COO copy)."""
+    from scipy import sparse
+
+    counts = _csr(counts)
     n, width = counts.shape
-    length = np.asarray(counts.tocsr().sum(axis=1)).ravel().astype(np.float32) if n else np.zeros(0, np.float32)
+    tf = np.asarray(counts.data, dtype=np.float32)
+    cols = np.asarray(counts.indices)
+    per_row = np.diff(counts.indptr)
+    length = np.asarray(counts.sum(axis=1)).ravel().astype(np.float32) if n else np.zeros(0, np.float32)
     avg = float(length.mean()) if n else 1.0
-    rows_a, cols_a, tf_a = counts.row, counts.col, counts.data.astype(np.float32)
-    df = np.bincount(cols_a, minlength=width).astype(np.float32)
+    df = np.bincount(cols, minlength=width).astype(np.float32)
     idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
-    norm = K1 * (1 - B + B * length[rows_a] / (avg or 1.0))
-    values = idf[cols_a] * tf_a * (K1 + 1) / (tf_a + norm)
-    return sparse.csc_matrix((values.astype(np.float32), (rows_a, cols_a)), shape=(n, width)), idf
+    norm = K1 * (1 - B + B * np.repeat(length, per_row) / (avg or 1.0))
+    values = (idf[cols] * tf * (K1 + 1) / (tf + norm)).astype(np.float32)
+    weights = sparse.csr_matrix((values, cols, counts.indptr), shape=(n, width)).tocsc()
+    return weights, idf
 
 
 def build_lexical(documents: Iterable[list[str]], *, stamp: str = "", row_ids: np.ndarray | None = None,
                   row_hashes: np.ndarray | None = None) -> LexicalIndex:
     """BM25 index of tokenized documents (row i = document i)."""
     vocabulary: dict[str, int] = {}
-    counts = _counts(documents, vocabulary)
+    counts = count_documents(documents, vocabulary)
     weights, idf = _weights(counts)
     return LexicalIndex(vocabulary=vocabulary, weights=weights, idf=idf, stamp=stamp, counts=counts,
                         row_ids=row_ids, row_hashes=row_hashes)
@@ -167,12 +200,14 @@ def update_lexical(previous: LexicalIndex, reuse: dict[int, int], new_documents:
                    ids: np.ndarray, hashes: np.ndarray, stamp: str) -> LexicalIndex:
     """The index for `ids` (in that order): counts of reused rows copied, `new_documents` (position -> tokens)
     counted, weights recomputed for all."""
+    from scipy import sparse
+
     vocabulary = dict(previous.vocabulary)
     new_positions = sorted(new_documents)
-    fresh = _counts([new_documents[p] for p in new_positions], vocabulary)
+    fresh = count_documents([new_documents[p] for p in new_positions], vocabulary)
     width = len(vocabulary)
     kept_positions = sorted(reuse)
-    kept = previous.counts[[reuse[p] for p in kept_positions]] if kept_positions else None
+    kept = _csr(previous.counts)[[reuse[p] for p in kept_positions]] if kept_positions else None
     blocks = []
     if kept is not None:
         kept = sparse.csr_matrix((kept.data, kept.indices, kept.indptr), shape=(kept.shape[0], width))
@@ -195,35 +230,67 @@ def load_lexical(folder: Path, *, stamp: str | None) -> LexicalIndex | None:
         meta = json.loads((folder / "lexical.json").read_text())
         if meta.get("format") != LEXICAL_FORMAT or (stamp is not None and meta.get("stamp") != stamp):
             return None
-        with np.load(folder / "lexical.npz") as z:
-            shape = tuple(int(x) for x in z["shape"])
-            weights = sparse.csc_matrix((z["data"], z["indices"], z["indptr"]), shape=shape)
-            idf = z["idf"]
-            counts = sparse.csr_matrix((z["counts_data"], z["counts_indices"], z["counts_indptr"]), shape=shape)
-            row_ids, row_hashes = z["row_ids"], z["row_hashes"]
-    except (OSError, ValueError, KeyError):
+        z = {name: _load(folder / f"lexical_{name}.npy") for name in meta["arrays"]}
+        shape = tuple(int(x) for x in meta["shape"])
+        weights = Compressed(z["weights_data"], z["weights_indices"], z["weights_indptr"], shape)
+        counts = Compressed(z["counts_data"], z["counts_indices"], z["counts_indptr"], shape)
+        if len(weights.indptr) != shape[1] + 1 or len(counts.indptr) != shape[0] + 1:
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
         return None
     vocabulary = {t: i for i, t in enumerate(meta["vocabulary"])}
-    return LexicalIndex(vocabulary=vocabulary, weights=weights, idf=idf, stamp=meta.get("stamp", ""),
-                        counts=counts, row_ids=row_ids, row_hashes=row_hashes)
+    return LexicalIndex(vocabulary=vocabulary, weights=weights, idf=z["idf"], stamp=meta.get("stamp", ""),
+                        counts=counts, row_ids=z.get("row_ids"), row_hashes=z.get("row_hashes"))
+
+
+def _load(path: Path) -> np.ndarray:
+    return np.load(path, mmap_mode="r" if path.stat().st_size >= (32 << 20) else None, allow_pickle=False)
+
+
+def stack_counts(previous: sparse.csr_matrix | Compressed | None, kept_rows: np.ndarray, fresh: list[sparse.csr_matrix],
+                 width: int) -> sparse.csr_matrix:
+    """Counts of the new rows: `previous` rows `kept_rows` (in order), then the fresh blocks, `width` terms."""
+    from scipy import sparse
+
+    blocks = []
+    if previous is not None and len(kept_rows):
+        kept = _csr(previous)
+        if not (len(kept_rows) == kept.shape[0] and np.array_equal(kept_rows, np.arange(len(kept_rows)))):
+            kept = kept[kept_rows]  # rows removed or changed: select; else every row is kept as it is
+        blocks.append(sparse.csr_matrix((kept.data, kept.indices, kept.indptr), shape=(kept.shape[0], width)))
+    for block in fresh:
+        if block.shape[0]:
+            blocks.append(sparse.csr_matrix((block.data, block.indices, block.indptr), shape=(block.shape[0], width)))
+    if not blocks:
+        return sparse.csr_matrix((0, width), dtype=np.float32)
+    return sparse.vstack(blocks, format="csr").astype(np.float32)
+
+
+def lexical_from_counts(counts: sparse.csr_matrix, vocabulary: dict[str, int], *, stamp: str) -> LexicalIndex:
+    weights, idf = _weights(counts)
+    return LexicalIndex(vocabulary=vocabulary, weights=weights, idf=idf, stamp=stamp, counts=counts)
 
 
 def index_stamp(ids: np.ndarray, hashes: np.ndarray) -> str:
     """Which (community, content) rows, in which order, a lexical index was built for."""
     digest = hashlib.sha256()
     digest.update(np.ascontiguousarray(ids, dtype=np.int64).tobytes())
-    digest.update(np.ascontiguousarray(hashes).tobytes())
+    for start in range(0, len(hashes), 65_536):  # in blocks: `hashes` may be a memory-mapped million rows
+        digest.update(np.ascontiguousarray(hashes[start:start + 65_536], dtype="S64").tobytes())
     return digest.hexdigest()
 
 
 __all__ = [
     "LexicalIndex",
     "build_lexical",
+    "count_documents",
     "document_tokens",
     "index_stamp",
+    "lexical_from_counts",
     "load_lexical",
     "reusable_rows",
     "split_camel",
+    "stack_counts",
     "tokens",
     "update_lexical",
 ]

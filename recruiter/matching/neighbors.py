@@ -1,10 +1,16 @@
-"""Each community's nearest communities (by embedding), kept beside the faiss index.
+"""Each community's nearest communities (by embedding), kept beside the index.
 
 Ranking uses the graph to smooth scores: a community whose neighbours all fit the profile probably fits too,
 even when its own description is two words long ("r/Homebrewing: Welcome brewers!"). The graph is derived
-data like the faiss index: built when the index is synced, saved with a stamp of the rows it was built for,
-and updated incrementally — new or changed communities are searched against everything, and existing rows
-only merge in the new candidates — so importing a few communities into a large database stays cheap.
+data like the index: built when the index is synced, saved in the index generation it was built for, and
+updated incrementally — new or changed communities are searched against everything, and existing rows only
+merge in the new candidates — so importing a few communities into a large database stays cheap.
+
+Up to `partition.APPROX_FROM` communities the search is exact (faiss's blocked inner product). Past it, exact
+all-pairs search grows with the square of the catalogue (hours at 1,000,000), so rows are searched through the
+index's IVF partition: the rows of one list are searched together against the rows of the `NPROBE` lists
+nearest their centroid (one matrix product per list), and a new community is offered to the existing rows of
+the lists it probed. Both paths work on numpy arrays, never on per-row Python dicts.
 """
 
 from __future__ import annotations
@@ -16,9 +22,22 @@ from pathlib import Path
 
 import numpy as np
 
-NEIGHBORS_FORMAT = 1
+from recruiter.matching.partition import NPROBE, Partition
+
+NEIGHBORS_FORMAT = 2
 DEFAULT_K = 10
 _BLOCK = 4096
+
+
+def _lookup(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Row in `ids` of each key (-1 where absent), vectorized."""
+    keys = np.asarray(keys, dtype=np.int64)
+    if not len(ids) or not keys.size:
+        return np.full(keys.shape, -1, dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    at = np.clip(np.searchsorted(sorted_ids, keys), 0, len(sorted_ids) - 1)
+    return np.where(sorted_ids[at] == keys, order[at], -1).astype(np.int64)
 
 
 @dataclass
@@ -31,50 +50,62 @@ class NeighborGraph:
     stamp: str = ""
     hashes: np.ndarray | None = None  # content hash of each row when built: a changed text means a new row
 
-    def positions(self, index_ids: np.ndarray, position: dict[int, int]) -> np.ndarray:
+    def positions(self, index_ids: np.ndarray, position=None) -> np.ndarray:
         """The neighbour table in index positions (rows aligned with `index_ids`, -1 where unknown)."""
+        k = self.neighbors.shape[1] if self.neighbors.ndim == 2 else DEFAULT_K
+        index_ids = np.asarray(index_ids, dtype=np.int64)
         if len(self.ids) == len(index_ids) and np.array_equal(self.ids, index_ids):
-            order = np.argsort(index_ids, kind="stable")
-            sorted_ids = index_ids[order]
-            flat = self.neighbors.ravel()
-            at = np.clip(np.searchsorted(sorted_ids, flat), 0, max(len(sorted_ids) - 1, 0))
-            found = (sorted_ids[at] == flat) if len(sorted_ids) else np.zeros(len(flat), bool)
-            return np.where(found, order[at], -1).astype(np.int64).reshape(self.neighbors.shape)
-        out = np.full((len(index_ids), self.neighbors.shape[1] if self.neighbors.ndim == 2 else DEFAULT_K), -1,
-                      dtype=np.int64)
-        mine = {int(i): r for r, i in enumerate(self.ids)}
-        for p, community_id in enumerate(index_ids.tolist()):
-            r = mine.get(community_id)
-            if r is not None:
-                out[p] = [position.get(int(n), -1) for n in self.neighbors[r]]
-        return out
+            table = np.asarray(self.neighbors)
+        else:
+            table = np.full((len(index_ids), k), -1, dtype=np.int64)
+            rows = _lookup(np.asarray(self.ids, dtype=np.int64), index_ids)
+            table[rows >= 0] = self.neighbors[rows[rows >= 0]]
+        out = _lookup(index_ids, table.ravel()).reshape(table.shape)
+        return np.where(table >= 0, out, -1)
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, *, positions: np.ndarray | None = None) -> None:
+        """Saved in an index generation folder (whose ids and hashes are the graph's rows)."""
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / "neighbors.npz.tmp"
-        with open(tmp, "wb") as fh:
-            hashes = self.hashes if self.hashes is not None else np.zeros(len(self.ids), dtype="S64")
-            np.savez(fh, ids=self.ids, neighbors=self.neighbors, similarity=self.similarity, hashes=hashes)
-        meta = folder / "neighbors.json.tmp"
-        meta.write_text(json.dumps({"format": NEIGHBORS_FORMAT, "stamp": self.stamp}))
-        os.replace(tmp, folder / "neighbors.npz")
-        os.replace(meta, folder / "neighbors.json")
+        np.save(folder / "neighbors.npy", np.asarray(self.neighbors, dtype=np.int64))
+        np.save(folder / "neighbors_similarity.npy", np.asarray(self.similarity, dtype=np.float32))
+        if positions is not None:
+            np.save(folder / "neighbors_positions.npy", positions.astype(np.int32))
+        tmp = folder / f"neighbors.json.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps({"format": NEIGHBORS_FORMAT, "stamp": self.stamp, "rows": len(self.ids)}))
+        os.replace(tmp, folder / "neighbors.json")
 
 
-def load_neighbors(folder: Path) -> NeighborGraph | None:
+def load_neighbors(folder: Path, *, ids: np.ndarray, hashes: np.ndarray | None = None,
+                   stamp: str | None = None) -> NeighborGraph | None:
+    """The graph saved in an index generation folder (rows = that generation's ids), if it is whole."""
     try:
         meta = json.loads((folder / "neighbors.json").read_text())
-        if meta.get("format") != NEIGHBORS_FORMAT:
+        if meta.get("format") != NEIGHBORS_FORMAT or (stamp is not None and meta.get("stamp") != stamp):
             return None
-        with np.load(folder / "neighbors.npz") as z:
-            return NeighborGraph(ids=z["ids"], neighbors=z["neighbors"], similarity=z["similarity"],
-                                 stamp=meta.get("stamp", ""), hashes=z["hashes"])
+        neighbors = _load(folder / "neighbors.npy")
+        similarity = _load(folder / "neighbors_similarity.npy")
     except (OSError, ValueError, KeyError):
         return None
+    if len(neighbors) != len(ids) or len(similarity) != len(ids) or int(meta.get("rows", -1)) != len(ids):
+        return None
+    return NeighborGraph(ids=ids, neighbors=neighbors, similarity=similarity, stamp=meta.get("stamp", ""),
+                         hashes=hashes)
 
 
-def _top_k(queries: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int,
-           exclude: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def load_positions(folder: Path, rows: int) -> np.ndarray | None:
+    try:
+        positions = _load(folder / "neighbors_positions.npy")
+    except (OSError, ValueError):
+        return None
+    return positions if len(positions) == rows else None
+
+
+def _load(path: Path) -> np.ndarray:
+    return np.load(path, mmap_mode="r" if path.stat().st_size >= (32 << 20) else None, allow_pickle=False)
+
+
+def _exact_top_k(queries: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int,
+                 exclude: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """The k most similar rows of `vectors` for each query; `exclude[i]` is query i's own row (never listed).
 
     faiss's exact inner-product search (BLAS plus a heap) rather than numpy: selecting the top k of a
@@ -91,71 +122,150 @@ def _top_k(queries: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int,
     for start in range(0, len(queries), _BLOCK):
         block = np.ascontiguousarray(queries[start: start + _BLOCK], dtype=np.float32)
         sims, rows = flat.search(block, want)
-        if exclude is not None:
-            own = exclude[start: start + _BLOCK]
-            keep = (rows != own[:, None]) & (rows >= 0)
-            # drop the query's own row (or, when a duplicate tied with it, the last column)
-            drop_last = keep.all(axis=1)
-            keep[drop_last, -1] = False if want > k else keep[drop_last, -1]
-            for r in range(len(block)):
-                chosen = rows[r][keep[r]][:k]
-                out_ids[start + r, : len(chosen)] = ids[chosen]
-                out_sim[start + r, : len(chosen)] = sims[r][keep[r]][:k]
-        else:
-            valid = rows[:, :k] >= 0
-            out_ids[start: start + len(block), : rows.shape[1]][:, :k] = np.where(valid, ids[np.clip(rows[:, :k], 0, None)], -1)
-            out_sim[start: start + len(block), : rows.shape[1]][:, :k] = np.where(valid, sims[:, :k], -1.0)
+        own = exclude[start: start + _BLOCK] if exclude is not None else None
+        chosen_rows, chosen_sims = _drop_own(rows, sims, own, k)
+        valid = chosen_rows >= 0
+        out_ids[start: start + len(block)] = np.where(valid, ids[np.clip(chosen_rows, 0, None)], -1)
+        out_sim[start: start + len(block)] = np.where(valid, chosen_sims, -1.0)
     return out_ids, out_sim
 
 
+def _drop_own(rows: np.ndarray, sims: np.ndarray, own: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first k results of each row without the query's own row; padded with -1."""
+    out_rows = np.full((len(rows), k), -1, dtype=np.int64)
+    out_sims = np.full((len(rows), k), -1.0, dtype=np.float32)
+    if not len(rows):
+        return out_rows, out_sims
+    keep = rows >= 0
+    if own is not None:
+        keep &= rows != own[:, None]
+    # stable compaction: the kept columns of each row, in order
+    order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+    taken = np.take_along_axis(keep, order, 1)
+    width = min(k, rows.shape[1])
+    out_rows[:, :width] = np.where(taken, np.take_along_axis(rows, order, 1), -1)[:, :width]
+    out_sims[:, :width] = np.where(taken, np.take_along_axis(sims, order, 1), -1.0)[:, :width]
+    return out_rows, out_sims
+
+
+def _approx_top_k(rows: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int,
+                  partition: Partition) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours of the given rows through the partition: the rows of one list are searched together against
+    the rows of the lists nearest its centroid (one inner-product block per list)."""
+    import faiss
+
+    out_ids = np.full((len(rows), k), -1, dtype=np.int64)
+    out_sim = np.full((len(rows), k), -1.0, dtype=np.float32)
+    if not len(rows):
+        return out_ids, out_sim
+    probes = partition.list_probes(NPROBE)
+    lists = partition.lists[rows]
+    order = np.argsort(lists, kind="stable")
+    bounds = np.searchsorted(lists[order], np.arange(len(partition.centroids) + 1))
+    for list_no in np.unique(lists):
+        at = order[bounds[list_no]:bounds[list_no + 1]]
+        query_rows = rows[at]
+        candidates = np.sort(partition.rows_of(probes[list_no]))
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        flat.add(np.ascontiguousarray(vectors[candidates], dtype=np.float32))
+        want = min(k + 1, len(candidates))
+        for start in range(0, len(query_rows), _BLOCK):
+            part = query_rows[start:start + _BLOCK]
+            sims, found = flat.search(np.ascontiguousarray(vectors[part], dtype=np.float32), want)
+            found_rows = np.where(found >= 0, candidates[np.clip(found, 0, None)], -1)
+            chosen_rows, chosen_sims = _drop_own(found_rows, sims, part, k)
+            valid = chosen_rows >= 0
+            out_ids[at[start:start + len(part)]] = np.where(valid, ids[np.clip(chosen_rows, 0, None)], -1)
+            out_sim[at[start:start + len(part)]] = np.where(valid, chosen_sims, -1.0)
+    return out_ids, out_sim
+
+
+def _merge(neighbors: np.ndarray, similarity: np.ndarray, targets: np.ndarray, cand_ids: np.ndarray,
+           cand_sim: np.ndarray, k: int) -> None:
+    """Merge candidates into the current top k of the target rows (in place)."""
+    merged_ids = np.concatenate([neighbors[targets], cand_ids], axis=1)
+    merged_sim = np.concatenate([similarity[targets], cand_sim], axis=1)
+    order = np.argsort(-merged_sim, axis=1, kind="stable")[:, :k]
+    neighbors[targets] = np.take_along_axis(merged_ids, order, 1)
+    similarity[targets] = np.take_along_axis(merged_sim, order, 1)
+
+
+def _offer_approx(neighbors: np.ndarray, similarity: np.ndarray, kept: np.ndarray, fresh: np.ndarray,
+                  vectors: np.ndarray, ids: np.ndarray, k: int, partition: Partition) -> None:
+    """Offer each new row to the existing rows of the lists it probes; a row takes it if it beats its k-th."""
+    is_kept = np.zeros(len(ids), dtype=bool)
+    is_kept[kept] = True
+    probes = partition.list_probes(NPROBE)
+    lists = partition.lists[fresh]
+    for list_no in np.unique(lists):
+        newcomers = fresh[lists == list_no]
+        candidates = partition.rows_of(probes[list_no])
+        candidates = np.sort(candidates[is_kept[candidates]])
+        if not len(candidates):
+            continue
+        sims = np.asarray(vectors[candidates], dtype=np.float32) @ np.asarray(vectors[newcomers], dtype=np.float32).T
+        worst = similarity[candidates, -1]
+        hit = np.nonzero((sims > worst[:, None]).any(axis=1))[0]
+        if not len(hit):
+            continue
+        take = min(k, len(newcomers))
+        top = np.argsort(-sims[hit], axis=1, kind="stable")[:, :take]
+        _merge(neighbors, similarity, candidates[hit], ids[newcomers][top], np.take_along_axis(sims[hit], top, 1), k)
+
+
 def build_neighbors(ids: np.ndarray, vectors: np.ndarray, *, k: int = DEFAULT_K, stamp: str = "",
-                    hashes: np.ndarray | None = None, previous: NeighborGraph | None = None) -> NeighborGraph:
-    """The k-nearest-neighbour graph of the vectors; reuses `previous` rows that are still valid."""
+                    hashes: np.ndarray | None = None, previous: NeighborGraph | None = None,
+                    partition: Partition | None = None) -> NeighborGraph:
+    """The k-nearest-neighbour graph of the vectors (through `partition` when given); reuses `previous` rows
+    whose community and neighbours are unchanged, and offers them only the new rows."""
     ids = np.asarray(ids, dtype=np.int64)
-    if previous is not None and hashes is not None and previous.hashes is not None and len(previous.ids):
-        # A community whose text changed has a new vector: forget its old row (and rows pointing at it).
-        now = {int(i): h for i, h in zip(ids.tolist(), hashes.tolist(), strict=True)}
-        keep = np.array([now.get(int(i)) == h for i, h in zip(previous.ids.tolist(), previous.hashes.tolist(),
-                                                              strict=True)], dtype=bool)
-        previous = NeighborGraph(ids=previous.ids[keep], neighbors=previous.neighbors[keep],
-                                 similarity=previous.similarity[keep], hashes=previous.hashes[keep])
-    elif hashes is None:
-        previous = None
     n = len(ids)
     if n == 0:
         return NeighborGraph(ids=ids, neighbors=np.zeros((0, k), np.int64), similarity=np.zeros((0, k), np.float32),
-                             stamp=stamp)
+                             stamp=stamp, hashes=hashes)
     neighbors = np.full((n, k), -1, dtype=np.int64)
     similarity = np.full((n, k), -1.0, dtype=np.float32)
     recompute = np.ones(n, dtype=bool)
-    fresh = np.arange(n)
-    if previous is not None and previous.neighbors.shape[1:] == (k,) and len(previous.ids):
-        # Rows survive when the community is unchanged and all its neighbours still exist unchanged; the
-        # caller passes `previous` only with ids whose vectors did not change (changed ones are dropped).
-        old_row = {int(i): r for r, i in enumerate(previous.ids)}
-        alive = set(ids.tolist()) & set(old_row)
-        for p, community_id in enumerate(ids.tolist()):
-            r = old_row.get(community_id)
-            if r is None:
-                continue
-            row = previous.neighbors[r]
-            if all(int(x) in alive for x in row if x >= 0):
-                neighbors[p], similarity[p], recompute[p] = row, previous.similarity[r], False
-        fresh = np.array([p for p, i in enumerate(ids.tolist()) if int(i) not in old_row], dtype=np.int64)
-    position = np.arange(n)
+    unchanged = np.zeros(n, dtype=bool)  # the community was in `previous` with the same text
+    if (previous is not None and hashes is not None and previous.hashes is not None and len(previous.ids)
+            and previous.neighbors.shape[1:] == (k,)):
+        old = _lookup(np.asarray(previous.ids, dtype=np.int64), ids)
+        prev_hashes = np.asarray(previous.hashes)
+        unchanged = old >= 0
+        unchanged[unchanged] = prev_hashes[old[unchanged]] == np.asarray(hashes)[unchanged]
+        rows = np.nonzero(unchanged)[0]
+        if len(rows):
+            # A row survives when all its neighbours still exist unchanged (a changed one has a new vector).
+            table = np.asarray(previous.neighbors[old[rows]])
+            where = _lookup(ids, table.ravel()).reshape(table.shape)
+            alive = (table < 0) | ((where >= 0) & unchanged[np.clip(where, 0, None)])
+            ok = alive.all(axis=1)
+            neighbors[rows[ok]] = table[ok]
+            similarity[rows[ok]] = np.asarray(previous.similarity[old[rows[ok]]])
+            recompute[rows[ok]] = False
     todo = np.nonzero(recompute)[0]
     if len(todo):
-        neighbors[todo], similarity[todo] = _top_k(vectors[todo], vectors, ids, k, exclude=position[todo])
+        if partition is not None:
+            neighbors[todo], similarity[todo] = _approx_top_k(todo, vectors, ids, k, partition)
+        else:
+            for start in range(0, len(todo), 65_536):
+                part = todo[start:start + 65_536]
+                neighbors[part], similarity[part] = _exact_top_k(np.asarray(vectors[part]), vectors, ids, k,
+                                                                 exclude=part)
     kept = np.nonzero(~recompute)[0]
+    fresh = np.nonzero(~unchanged)[0]
     if len(kept) and len(fresh):
-        # Existing rows only need to consider the newcomers: merge them into the current top k.
-        cand_ids, cand_sim = _top_k(vectors[kept], vectors[fresh], ids[fresh], k, exclude=None)
-        merged_ids = np.concatenate([neighbors[kept], cand_ids], axis=1)
-        merged_sim = np.concatenate([similarity[kept], cand_sim], axis=1)
-        order = np.argsort(-merged_sim, axis=1, kind="stable")[:, :k]
-        neighbors[kept] = np.take_along_axis(merged_ids, order, 1)
-        similarity[kept] = np.take_along_axis(merged_sim, order, 1)
+        if partition is not None:
+            _offer_approx(neighbors, similarity, kept, fresh, vectors, ids, k, partition)
+        else:
+            # Existing rows only need to consider the newcomers: merge them into the current top k.
+            fresh_vectors = np.asarray(vectors[fresh])
+            for start in range(0, len(kept), 65_536):
+                part = kept[start:start + 65_536]
+                cand_ids, cand_sim = _exact_top_k(np.asarray(vectors[part]), fresh_vectors, ids[fresh], k,
+                                                  exclude=None)
+                _merge(neighbors, similarity, part, cand_ids, cand_sim, k)
     return NeighborGraph(ids=ids, neighbors=neighbors, similarity=similarity, stamp=stamp, hashes=hashes)
 
 
-__all__ = ["DEFAULT_K", "NeighborGraph", "build_neighbors", "load_neighbors"]
+__all__ = ["DEFAULT_K", "NeighborGraph", "build_neighbors", "load_neighbors", "load_positions"]

@@ -7,17 +7,21 @@ characters of the part the model did not read, and ranking scores it by its best
 get passages (2% of the benchmark's communities), and passage vectors go through the same embedding cache:
 on the shared dataset they add about 2% to the embedding work of an import, BM25 and the graph about 1%.
 
-`refresh_ranking_data` runs at the end of every index sync that changed rows (so the work is done at import
-time, once, and incrementally: only new or changed communities are read, tokenized, split into
-passages and searched for neighbours — 1.6 s for 10 new communities in a 100,000-community database);
-`ranking_data` is the read path: an identity check against the loaded index, so a query never rebuilds
-anything unless the files were deleted.
+`refresh_ranking_data` runs at the end of every index sync that changed rows and writes into the new index
+generation (so the work is done at import time, once, and incrementally: the rows of unchanged communities
+keep their term counts, passage vectors and neighbours; only new or changed communities are read, tokenized
+in blocks, split into passages and searched for neighbours). `ranking_data` is the read path: the files of
+the index's generation, memory-mapped when large, so a query never rebuilds anything unless they were
+deleted, and a cold `rank` over a million communities reads only what it touches.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,19 +33,20 @@ from recruiter.core.text import community_text, content_hash
 from recruiter.matching.embedding import cached_vectors, get_embedding_service
 from recruiter.matching.lexical import (
     LexicalIndex,
-    build_lexical,
+    count_documents,
     document_tokens,
     index_stamp,
+    lexical_from_counts,
     load_lexical,
-    reusable_rows,
-    update_lexical,
+    stack_counts,
 )
-from recruiter.matching.neighbors import NeighborGraph, build_neighbors, load_neighbors
+from recruiter.matching.neighbors import NeighborGraph, build_neighbors, load_neighbors, load_positions
 
 CHUNK_FROM = 1000  # characters: texts longer than what the model reads get passage vectors
 CHUNK_OVERLAP = 150
 CHUNK_SIZE = 500
-CHUNKS_FORMAT = 3
+CHUNKS_FORMAT = 4
+TEXT_BLOCK = 5000  # communities read and tokenized at a time
 
 if TYPE_CHECKING:  # recruiter.matching.index imports this module lazily, at the end of a sync
     from recruiter.matching.index import CommunityIndex
@@ -52,10 +57,10 @@ class RankingData:
     stamp: str
     ids: np.ndarray  # the index's ids array this was computed for (identity-checked)
     lexical: LexicalIndex
-    graph: NeighborGraph
-    neighbor_positions: np.ndarray  # (communities, k) index positions, -1 = none
+    neighbor_positions: np.ndarray  # (communities, k) index positions; a missing neighbour is the row itself
     chunk_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # index positions
     chunk_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 384), dtype=np.float32))
+    graph: NeighborGraph | None = None  # only when just built (queries need the positions alone)
     audience: np.ndarray | None = None
     kinds: np.ndarray | None = None
     audience_version: int = -1
@@ -99,22 +104,24 @@ def passages(text: str, size: int = CHUNK_SIZE) -> list[str]:
     return out
 
 
-def _texts(index: CommunityIndex, positions: list[int], *,
-           session: Session) -> tuple[dict[int, list[str]], list[tuple[int, str]]]:
-    """Tokens of the given index rows, and the (position, passage) pairs of their long texts."""
-    ids = [int(index.ids[p]) for p in positions]
-    position_of = dict(zip(ids, positions, strict=True))
-    docs: dict[int, list[str]] = {p: [] for p in positions}
-    chunks: list[tuple[int, str]] = []
+def _read_texts(index: CommunityIndex, positions: np.ndarray, *,
+                session: Session) -> tuple[list[list[str]], list[tuple[int, str]]]:
+    """Tokens of the given index rows (in that order) and the (position, passage) pairs of their long texts."""
+    ids = [int(i) for i in index.ids[positions]]
+    texts: dict[int, tuple[str, str]] = {}
     columns = (Community.id, Community.name, Community.title, Community.description, Community.recent_posts)
     for part in chunked(ids):
-        rows = session.exec(select(*columns).where(Community.id.in_(part))).all()
-        for community_id, name, title, description, recent_posts in rows:
-            text = community_text({"name": name, "title": title, "description": description,
-                                   "recent_posts": recent_posts})
-            p = position_of[community_id]
-            docs[p] = document_tokens(name or "", text)
-            chunks.extend((p, passage) for passage in passages(text))
+        for community_id, name, title, description, recent_posts in session.exec(
+                select(*columns).where(Community.id.in_(part))).all():
+            texts[community_id] = (name or "", community_text({"name": name, "title": title,
+                                                               "description": description,
+                                                               "recent_posts": recent_posts}))
+    docs: list[list[str]] = []
+    chunks: list[tuple[int, str]] = []
+    for p, community_id in zip(positions.tolist(), ids, strict=True):
+        name, text = texts.get(community_id, ("", ""))
+        docs.append(document_tokens(name, text))
+        chunks.extend((p, passage) for passage in passages(text))
     return docs, chunks
 
 
@@ -123,7 +130,7 @@ def _chunk_vectors(chunks: list[tuple[int, str]], *, index: CommunityIndex, sess
     if not chunks:
         return np.zeros((0, index.dim), dtype=np.float32)
     items = [(content_hash(text, index.model), text) for _, text in chunks]
-    found = cached_vectors([h for h, _ in items], model=index.model, session=session)
+    found = cached_vectors(list(dict.fromkeys(h for h, _ in items)), model=index.model, session=session)
     missing = [(h, t) for h, t in dict(items).items() if h not in found]
     if missing:
         get_embedding_service(index.model).ensure_cached(missing, session=session)
@@ -131,88 +138,109 @@ def _chunk_vectors(chunks: list[tuple[int, str]], *, index: CommunityIndex, sess
     return np.stack([found[h] for h, _ in items]).astype(np.float32)
 
 
-def _save_chunks(folder, stamp: str, owners: np.ndarray, hashes: np.ndarray, vectors: np.ndarray) -> None:
-    import json
-    import os
-
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "chunks.npz.tmp"
-    with open(tmp, "wb") as fh:
-        np.savez(fh, owners=owners, hashes=hashes, vectors=vectors)
-    meta = folder / "chunks.json.tmp"
-    meta.write_text(json.dumps({"format": CHUNKS_FORMAT, "stamp": stamp}))
-    os.replace(tmp, folder / "chunks.npz")
-    os.replace(meta, folder / "chunks.json")
+def _save_chunks(folder: Path, stamp: str, rows: np.ndarray, hashes: np.ndarray, vectors: np.ndarray) -> None:
+    np.save(folder / "chunks_rows.npy", rows.astype(np.int64))
+    np.save(folder / "chunks_hashes.npy", hashes.astype("S64"))
+    np.save(folder / "chunks_vectors.npy", vectors.astype(np.float32))
+    tmp = folder / f"chunks.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps({"format": CHUNKS_FORMAT, "stamp": stamp, "count": len(rows)}))
+    os.replace(tmp, folder / "chunks.json")
 
 
-def _load_chunks(folder) -> tuple[str, np.ndarray, np.ndarray, np.ndarray] | None:
-    """(stamp, owner community ids, owner content hashes, passage vectors) as last saved."""
-    import json
-
+def _load_chunks(folder: Path, stamp: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(owner rows, owner content hashes, passage vectors) saved for exactly these index rows."""
     try:
         meta = json.loads((folder / "chunks.json").read_text())
-        if meta.get("format") != CHUNKS_FORMAT:
+        if meta.get("format") != CHUNKS_FORMAT or meta.get("stamp") != stamp:
             return None
-        with np.load(folder / "chunks.npz") as z:
-            return meta.get("stamp", ""), z["owners"], z["hashes"], z["vectors"]
+        rows = np.load(folder / "chunks_rows.npy")
+        hashes = np.load(folder / "chunks_hashes.npy")
+        vectors = np.load(folder / "chunks_vectors.npy")
     except (OSError, ValueError, KeyError):
         return None
+    if not (len(rows) == len(hashes) == len(vectors) == int(meta.get("count", -1))):
+        return None
+    return rows, hashes, vectors
 
 
-def refresh_ranking_data(index: CommunityIndex, *, session: Session, force: bool = False) -> RankingData:
-    """Bring the persisted BM25 index and neighbour graph in line with the index rows; cache the result."""
-    key = str(index.folder)
+def refresh_ranking_data(index: CommunityIndex, *, session: Session, previous: CommunityIndex | None = None,
+                         kept_rows: np.ndarray | None = None, force: bool = False) -> RankingData:
+    """Build the BM25 index, passages and neighbour graph of the index's rows into its generation folder.
+
+    With `previous` (the index before a sync) and `kept_rows` (which of its rows are the new rows 0..m-1, in
+    order; the rest are new), everything of the kept rows is reused and only the new rows are read."""
+    folder = index.generation
     with _lock:
-        cached = _cache.get(key)
-        if not force and cached is not None and cached.ids is index.ids:
-            return cached
-        stamp = index_stamp(index.ids, index.hashes)
-        if not force and cached is not None and cached.stamp == stamp:
-            cached.ids = index.ids
-            return cached
-        previous = None if force else load_lexical(index.folder, stamp=None)
-        saved_chunks = None if force else _load_chunks(index.folder)
-        graph = None if force else load_neighbors(index.folder)
+        stamp = index.stamp or _stamp(index)
+        if not force and folder is not None:
+            loaded = _load_data(index, stamp)
+            if loaded is not None:
+                _cache[str(folder)] = loaded
+                return loaded
         n = len(index)
-        if previous is not None and saved_chunks is not None and previous.stamp == saved_chunks[0] == stamp:
-            lexical, (_, owners, owner_hashes, chunk_vectors) = previous, saved_chunks
+        old_lexical = old_chunks = old_graph = None
+        if previous is not None and kept_rows is not None and previous.generation is not None and not force:
+            old_lexical = load_lexical(previous.generation, stamp=previous.stamp or None)
+            old_chunks = _load_chunks(previous.generation, previous.stamp)
+            old_graph = load_neighbors(previous.generation, ids=previous.ids, hashes=previous.hashes,
+                                       stamp=previous.stamp or None)
+        reuse = old_lexical is not None and old_chunks is not None and old_lexical.counts is not None
+        kept = np.asarray(kept_rows if reuse else np.zeros(0, np.int64), dtype=np.int64)
+        vocabulary = dict(old_lexical.vocabulary) if reuse else {}
+        fresh_counts, new_chunks = [], []
+        for start in range(len(kept), n, TEXT_BLOCK):
+            positions = np.arange(start, min(n, start + TEXT_BLOCK))
+            docs, chunks = _read_texts(index, positions, session=session)
+            fresh_counts.append(count_documents(docs, vocabulary))
+            new_chunks.extend(chunks)
+        counts = stack_counts(old_lexical.counts if reuse else None, kept, fresh_counts, len(vocabulary))
+        lexical = lexical_from_counts(counts, vocabulary, stamp=stamp)
+        new_vectors = _chunk_vectors(new_chunks, index=index, session=session)
+        new_rows = np.array([p for p, _ in new_chunks], dtype=np.int64)
+        new_hashes = np.asarray(index.hashes[new_rows], dtype="S64") if len(new_rows) else np.zeros(0, "S64")
+        if reuse:
+            old_rows, old_hashes, old_vectors = old_chunks
+            old_to_new = np.full(len(previous), -1, dtype=np.int64)
+            old_to_new[kept] = np.arange(len(kept))
+            moved = old_to_new[old_rows] if len(old_rows) else np.zeros(0, np.int64)
+            valid = moved >= 0
+            chunk_rows = np.concatenate([moved[valid], new_rows])
+            chunk_hashes = np.concatenate([old_hashes[valid], new_hashes])
+            chunk_vectors = np.concatenate([np.asarray(old_vectors[valid]).reshape(-1, index.dim), new_vectors])
         else:
-            # Only new or changed communities are read and tokenized; the rest reuse their saved term
-            # counts and passage vectors (both files are saved together, so they describe the same rows).
-            consistent = previous is not None and saved_chunks is not None and previous.stamp == saved_chunks[0]
-            reuse = reusable_rows(previous, index.ids, index.hashes) if consistent else {}
-            docs, chunks = _texts(index, [p for p in range(n) if p not in reuse], session=session)
-            if reuse:
-                lexical = update_lexical(previous, reuse, docs, ids=index.ids, hashes=index.hashes, stamp=stamp)
-                kept_pairs = {(int(index.ids[p]), bytes(index.hashes[p])) for p in reuse}
-                keep = np.array([(int(o), bytes(h)) in kept_pairs for o, h in
-                                 zip(saved_chunks[1].tolist(), saved_chunks[2].tolist(), strict=True)], dtype=bool)
-                old_owners, old_hashes, old_vectors = saved_chunks[1][keep], saved_chunks[2][keep], saved_chunks[3][keep]
-            else:
-                lexical = build_lexical([docs[p] for p in range(n)], stamp=stamp, row_ids=index.ids,
-                                        row_hashes=index.hashes)
-                old_owners = np.zeros(0, np.int64)
-                old_hashes = np.zeros(0, "S64")
-                old_vectors = np.zeros((0, index.dim), np.float32)
-            new_vectors = _chunk_vectors(chunks, index=index, session=session)
-            owners = np.concatenate([old_owners, np.array([int(index.ids[p]) for p, _ in chunks], dtype=np.int64)])
-            owner_hashes = np.concatenate([old_hashes, np.array([index.hashes[p] for p, _ in chunks], dtype="S64")])
-            chunk_vectors = np.concatenate([old_vectors.reshape(-1, index.dim), new_vectors]).astype(np.float32)
-            if n:
-                lexical.save(index.folder)
-                _save_chunks(index.folder, stamp, owners, owner_hashes, chunk_vectors)
-        chunk_rows = np.array([index.position.get(int(o), -1) for o in owners.tolist()], dtype=np.int64)
-        valid = chunk_rows >= 0
-        chunked = (chunk_rows[valid], chunk_vectors[valid])
-        if graph is None or graph.stamp != stamp:
-            graph = build_neighbors(index.ids, index.vectors, stamp=stamp, hashes=index.hashes, previous=graph)
-            if len(index):
-                graph.save(index.folder)
-        data = RankingData(stamp=stamp, ids=index.ids, lexical=lexical, graph=graph,
-                           neighbor_positions=_self_filled(graph.positions(index.ids, index.position)),
-                           chunk_rows=chunked[0], chunk_vectors=chunked[1])
-        _cache[key] = data
+            chunk_rows, chunk_hashes, chunk_vectors = new_rows, new_hashes, new_vectors
+        graph = build_neighbors(index.ids, index.vectors, stamp=stamp, hashes=index.hashes,
+                                previous=old_graph if reuse else None, partition=index.partition)
+        positions = _self_filled(graph.positions(index.ids))
+        if folder is not None:
+            lexical.save(folder)
+            _save_chunks(folder, stamp, chunk_rows, chunk_hashes, chunk_vectors)
+            graph.save(folder, positions=positions)
+        data = RankingData(stamp=stamp, ids=index.ids, lexical=lexical, neighbor_positions=positions,
+                           chunk_rows=chunk_rows, chunk_vectors=chunk_vectors.astype(np.float32), graph=graph)
+        _cache[str(folder)] = data
         return data
+
+
+def _stamp(index: CommunityIndex) -> str:
+    index.stamp = index_stamp(index.ids, index.hashes)
+    return index.stamp
+
+
+def _load_data(index: CommunityIndex, stamp: str) -> RankingData | None:
+    folder = index.generation
+    lexical = load_lexical(folder, stamp=stamp)
+    chunks = _load_chunks(folder, stamp)
+    try:
+        meta = json.loads((folder / "neighbors.json").read_text())
+    except (OSError, ValueError):
+        return None
+    positions = load_positions(folder, len(index)) if meta.get("stamp") == stamp else None
+    if lexical is None or chunks is None or positions is None or len(lexical) != len(index):
+        return None
+    rows, _, vectors = chunks
+    return RankingData(stamp=stamp, ids=index.ids, lexical=lexical, neighbor_positions=positions,
+                       chunk_rows=rows, chunk_vectors=np.asarray(vectors, dtype=np.float32))
 
 
 def _self_filled(positions: np.ndarray) -> np.ndarray:
@@ -222,10 +250,16 @@ def _self_filled(positions: np.ndarray) -> np.ndarray:
 
 
 def ranking_data(index: CommunityIndex, *, session: Session) -> RankingData:
-    """The ranking data for the loaded index: cached, loaded from disk, or (only if missing) built."""
-    cached = _cache.get(str(index.folder))
+    """The ranking data for the loaded index: cached, loaded from its generation, or (only if missing) built."""
+    cached = _cache.get(str(index.generation))
     if cached is not None and cached.ids is index.ids:
         return cached
+    if index.generation is not None:
+        with _lock:
+            loaded = _load_data(index, index.stamp or _stamp(index))
+            if loaded is not None:
+                _cache[str(index.generation)] = loaded
+                return loaded
     return refresh_ranking_data(index, session=session)
 
 
@@ -237,11 +271,16 @@ def audience_sizes(index: CommunityIndex, data: RankingData, *, session: Session
 def community_facts(index: CommunityIndex, data: RankingData, *, session: Session) -> tuple[np.ndarray, np.ndarray]:
     """(kind, audience size) per index row, so filters cost a numpy mask, not a widening database scan."""
     if data.audience is None or data.audience_version != index.data_version:
-        rows = {i: (k, a) for i, k, a in session.exec(select(Community.id, Community.kind, Community.audience_size))}
-        facts = [rows.get(int(i), ("", None)) for i in index.ids.tolist()]
-        data.kinds = np.array([str(k or "") for k, _ in facts], dtype=object)
-        data.audience = np.array([float(a or 0) for _, a in facts], dtype=np.float32)
-        data.audience_version = index.data_version
+        kinds = np.full(len(index), "", dtype=object)
+        audience = np.zeros(len(index), dtype=np.float32)
+        table = Community.__table__
+        statement = select(table.c.id, table.c.kind, table.c.audience_size)
+        for part in session.connection().execute(statement.execution_options(yield_per=50_000)).partitions():
+            rows = index.position.lookup([r[0] for r in part])
+            found = rows >= 0
+            kinds[rows[found]] = np.array([str(r[1] or "") for r in part], dtype=object)[found]
+            audience[rows[found]] = np.array([float(r[2] or 0) for r in part], dtype=np.float32)[found]
+        data.kinds, data.audience, data.audience_version = kinds, audience, index.data_version
     return data.kinds, data.audience
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,3 +74,106 @@ print(",".join(heavy) or "none")
                             cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "none"
+
+
+def _real_texts(limit: int = 200) -> list[str]:
+    """Texts as recruiter embeds them: 200 communities of ../shared when present, else the packaged samples."""
+    from recruiter.core.text import community_text
+
+    shared = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "communities.jsonl"
+    rows = []
+    if shared.exists():
+        with open(shared, encoding="utf-8") as fh:
+            for line in fh:
+                rows.append(json.loads(line))
+                if len(rows) >= limit:
+                    break
+    else:
+        samples = Path(__file__).resolve().parents[2] / "recruiter" / "catalogue" / "samples"
+        for path in sorted(samples.glob("communities*.json*")):
+            text = path.read_text(encoding="utf-8")
+            rows += json.loads(text) if path.suffix == ".json" else [json.loads(x) for x in text.splitlines() if x]
+    texts = [community_text(r) for r in rows if isinstance(r, dict)][:limit]
+    return texts + ["", "   padded   ", "x " * 600]  # empty, stripped and truncated (over 256 tokens) texts
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    return _real_texts()
+
+
+@pytest.mark.slow  # the real model's weights (torch or model2vec)
+def test_onnx_backend_gives_the_sentence_transformers_vectors(texts) -> None:
+    from recruiter.matching.artifacts import ensure_onnx_model
+    from recruiter.matching.backends import OnnxMiniLMBackend, SentenceTransformersBackend, resolve_model_path
+
+    onnx = OnnxMiniLMBackend(ensure_onnx_model()).encode(texts, batch_size=32)
+    torch_vectors = SentenceTransformersBackend(resolve_model_path("all-MiniLM-L6-v2")).encode(texts, batch_size=32)
+    assert onnx.shape == torch_vectors.shape == (len(texts), 384)
+    cosines = (onnx * torch_vectors).sum(axis=1)
+    assert cosines.min() >= 0.9999, f"worst cosine {cosines.min():.6f}"
+    assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow  # the real model's weights (torch or model2vec)
+def test_the_default_backend_is_onnx_and_sentence_transformers_is_the_fallback(monkeypatch) -> None:
+    from recruiter.matching.backends import (
+        ModelUnavailable,
+        OnnxMiniLMBackend,
+        SentenceTransformersBackend,
+        backend_for,
+    )
+
+    monkeypatch.delenv("RECRUITER_EMBEDDING_BACKEND", raising=False)
+    assert isinstance(backend_for("all-MiniLM-L6-v2"), OnnxMiniLMBackend)
+    monkeypatch.setenv("RECRUITER_EMBEDDING_BACKEND", "sentence-transformers")
+    assert isinstance(backend_for("all-MiniLM-L6-v2"), SentenceTransformersBackend)
+    monkeypatch.setenv("RECRUITER_EMBEDDING_BACKEND", "tensorflow")
+    with pytest.raises(ModelUnavailable, match="RECRUITER_EMBEDDING_BACKEND"):
+        backend_for("all-MiniLM-L6-v2")
+
+
+@pytest.mark.slow  # the real model's weights (torch or model2vec)
+def test_fast_backend_computes_what_model2vec_computes(texts) -> None:
+    from model2vec import StaticModel
+
+    from recruiter.matching.artifacts import ensure_fast_model
+    from recruiter.matching.backends import StaticBackend
+
+    folder = ensure_fast_model()
+    ours = StaticBackend(folder).encode(texts)
+    theirs = StaticModel.from_pretrained(str(folder / "model2vec")).encode(texts[:-3])
+    theirs = theirs / np.linalg.norm(theirs, axis=1, keepdims=True)
+    cosines = (ours[:-3] * theirs).sum(axis=1)
+    assert ours.shape[1] == 256 and cosines.min() >= 0.999, f"worst cosine {cosines.min():.6f}"
+    assert np.allclose(np.linalg.norm(ours[:-3], axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow  # the real model's weights (torch or model2vec)
+def test_model_artifacts_are_prepared_once_by_concurrent_processes(tmp_path, monkeypatch) -> None:
+    """Two processes asking for the same missing artifact: one builds it, both get the same whole folder."""
+    import subprocess
+    import sys
+
+    from recruiter.matching import artifacts
+
+    monkeypatch.setenv("RECRUITER_MODEL_CACHE", str(tmp_path))
+    probe = (
+        "import json, sys, time\n"
+        "from recruiter.matching import artifacts\n"
+        "def build(target):\n"
+        "    (target / 'log').write_text('built')\n"
+        "    with open(sys.argv[1], 'a') as fh: fh.write('x')\n"
+        "    time.sleep(1.0)\n"
+        "    return {'kind': 'test'}\n"
+        "print(artifacts._prepared(artifacts.model_cache_dir() / 'thing-v1', build, what='a test', say=lambda m: None))\n"
+    )
+    counter = tmp_path / "builds"
+    procs = [subprocess.Popen([sys.executable, "-c", probe, str(counter)], stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outputs = {p.communicate(timeout=60)[0].strip() for p in procs}
+    assert all(p.returncode == 0 for p in procs)
+    assert outputs == {str(tmp_path / "thing-v1")}
+    assert counter.read_text() == "x"  # built once
+    assert artifacts.is_prepared(tmp_path / "thing-v1")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".thing-v1.") and p.is_dir()]

@@ -102,7 +102,8 @@ def test_interrupted_import_is_repaired_by_next_command(session, db_url, countin
 def test_torn_index_files_load_empty_and_resync(session, db_url) -> None:
     _import_fixture(session)
     forget_loaded_indexes()
-    (index_dir(db_url) / "communities.faiss").write_bytes(b"garbage")
+    generation = load_index(index_dir(db_url), model=embedding_model_name()).generation
+    (generation / "vectors.npy").write_bytes(b"garbage")
     assert len(load_index(index_dir(db_url), model=embedding_model_name())) == 0
     index = get_index(db_url, session=session, model=embedding_model_name())
     assert len(index) == 4

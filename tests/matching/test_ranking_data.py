@@ -66,13 +66,13 @@ def imported(session):
 
 
 def test_derived_data_is_built_at_import_and_loaded_not_rebuilt_at_query(imported, db_url, monkeypatch) -> None:
-    from recruiter.core.config import index_dir
+    from recruiter.core.config import embedding_model_name, index_dir
     from recruiter.core.models import Profile
     from recruiter.matching import rank_data
-    from recruiter.matching.index import forget_loaded_indexes
+    from recruiter.matching.index import forget_loaded_indexes, load_index
     from recruiter.matching.ranking import rank_communities
 
-    folder = index_dir(db_url)
+    folder = load_index(index_dir(db_url), model=embedding_model_name()).generation
     assert (folder / "lexical.json").exists() and (folder / "neighbors.json").exists()
     forget_loaded_indexes()
     rank_data.forget_ranking_data()
@@ -80,7 +80,7 @@ def test_derived_data_is_built_at_import_and_loaded_not_rebuilt_at_query(importe
     def refuse(*args, **kwargs):
         raise AssertionError("rebuilt at query time")
 
-    monkeypatch.setattr(rank_data, "build_lexical", refuse)
+    monkeypatch.setattr(rank_data, "lexical_from_counts", refuse)
     monkeypatch.setattr(rank_data, "build_neighbors", refuse)
     results = rank_communities(Profile(name="p", description="Craft beer kits for home brewers"),
                                session=imported, limit=2, store=False)
