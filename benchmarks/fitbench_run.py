@@ -24,6 +24,7 @@ than 0.01 nDCG@20.
              labels through the real pipeline, re-rank, nDCG@20 of the rest of the list before and after;
 --examples   two example communities per profile (relevant ones the ranking missed), nDCG@20 of the rest;
 --kinds      which kinds fill the top 20, against the kinds of the relevant communities;
+--reasons    each claim `why` makes (audience, needs, topic, wider topic, ...), and how often it is on topic;
 --calibrate  fit the Platt constants of `fit` on the top 200 of every profile of both corpora (for full profiles
              and, separately, for the same profiles reduced to their name), print reliability per corpus, kind.
 
@@ -268,15 +269,53 @@ def kind_mix(corpus: Corpus, profiles: list[dict], *, session, index, options) -
               f" / {100 * hits[kind] / shown[kind] if shown[kind] else 0:5.1f}%")
 
 
+REASON_CLAIMS = {"audience": "matches the audience", "needs": "their needs (", "topic": "the topic (",
+                 "close to the description": "close to the description", "wider topic": "fits the wider topic",
+                 "loosely related": "loosely related", "shares words only": None}
+
+
+def reasons(jobs, *, options, depth: int = 20) -> None:
+    """How often each kind of claim in `why` is made in the top `depth`, and how often it is right (the
+    community is on the profile's topic): a claim that is made for on- and off-topic communities alike would
+    be a claim the ranking cannot back."""
+    from recruiter.matching.ranking import rank_communities
+
+    counts: dict[str, list[int]] = {k: [0, 0] for k in REASON_CLAIMS}
+    overall = [0, 0]
+    for corpus, _set_name, profiles, session, index in jobs:
+        for p in profiles:
+            for r in rank_communities(transient_profile(p), session=session, limit=depth, options=options,
+                                      store=False, index=index):
+                label = corpus.labels.get(corpus.scorer.match_key(r.url))
+                hit = int(bool(label and corpus.scorer.gain(p, label) > 0))
+                overall[0] += 1
+                overall[1] += hit
+                found = False
+                for name, marker in REASON_CLAIMS.items():
+                    if marker and marker in r.why:
+                        counts[name][0] += 1
+                        counts[name][1] += hit
+                        found = found or name not in ("wider topic",)
+                if not found:
+                    counts["shares words only"][0] += 1
+                    counts["shares words only"][1] += hit
+    print(f"\nreasons in the top {depth} ({overall[0]} communities, {100 * overall[1] / overall[0]:.0f}% on topic):")
+    print("| claim | communities | on the profile's topic |\n|---|---|---|")
+    for name, (n, hits) in counts.items():
+        print(f"| {name} | {n} | {100 * hits / n:.0f}% |" if n else f"| {name} | 0 | – |")
+
+
 def calibrate(jobs: list[tuple[Corpus, list[dict], object, object]], *, options, depth: int = 200) -> None:
-    """Fit fit = sigmoid(a * score + b) to on-topic labels of every profile's top `depth`, for full profiles and
-    for the same profiles reduced to a name (the "guessing" curve); print the reliability per corpus and kind."""
+    """Fit fit = sigmoid(a * score + b + c[kind]) to on-topic labels of every profile's top `depth` (c: one
+    shrunk offset per kind with enough pairs), and a plain a, b curve for the same profiles reduced to a name
+    (the "guessing" curve); print the constants and the reliability per corpus and kind, first with the new
+    constants, then with those in recruiter/matching/ranking.py (the check after pasting them there)."""
     import numpy as np
 
     from recruiter.matching.ranking import rank_communities
 
     for name_only in (False, True):
-        xs, ys, groups, kinds = [], [], [], []
+        xs, ys, groups, kinds, current = [], [], [], [], []
         for corpus, profiles, session, index in jobs:
             fb = corpus.scorer
             for p in profiles:
@@ -286,13 +325,47 @@ def calibrate(jobs: list[tuple[Corpus, list[dict], object, object]], *, options,
                     xs.append(r.score)
                     ys.append(1.0 if label and fb.gain(p, label) > 0 else 0.0)
                     groups.append(f"corpus {corpus.key}")
-                    kinds.append(r.kind)
-        x, y = np.array(xs), np.array(ys)
-        a, b = platt(x, y)
-        what = "profiles reduced to their name (guessing)" if name_only else "full profiles"
-        print(f"\nPlatt fit, {what}, over {len(x)} (profile, community) pairs: slope {a:.2f}, offset {b:.2f}")
-        fits = np.array([100 / (1 + np.exp(-(a * s + b))) for s in x])
-        reliability(fits, y, np.array(groups), np.array(kinds))
+                    kinds.append(r.kind or "")
+                    current.append(r.fit)
+        x, y, group, kind = np.array(xs), np.array(ys), np.array(groups), np.array(kinds)
+        what = "profiles reduced to their name (GUESS_*)" if name_only else "full profiles (FIT_*, KIND_FIT_OFFSETS)"
+        if name_only:
+            a, b = platt(x, y)
+            offsets: dict[str, float] = {}
+        else:
+            a, b, offsets = platt_kinds(x, y, kind)
+        print(f"\n{what}: {len(x)} (profile, community) pairs; slope {a:.2f}, offset {b:.2f}"
+              + (f", kind offsets {json.dumps({k: round(v, 2) for k, v in offsets.items()})}" if offsets else ""))
+        print("reliability of the fitted curve (fit bin -> share on the profile's topic, pairs):")
+        shift = np.array([offsets.get(k, 0.0) for k in kind])
+        reliability(100 / (1 + np.exp(-(a * x + b + shift))), y, group, kind)
+        if offsets:
+            print("without the kind offsets:")
+            reliability(100 / (1 + np.exp(-(a * x + b))), y, group, kind)
+        print("with the constants now in recruiter/matching/ranking.py:")
+        reliability(np.array(current, dtype=float), y, group, kind)
+
+
+def platt_kinds(x, y, kinds, *, min_pairs: int = 300, shrink: float = 20.0) -> tuple[float, float, dict[str, float]]:
+    """Logistic regression of y on a * x + b + c[kind] (Newton's method), c only for kinds with at least
+    `min_pairs` pairs and pulled toward 0 by an L2 penalty `shrink`, so a kind is moved only by what
+    thousands of its pairs agree on."""
+    import numpy as np
+
+    names = sorted(k for k in set(kinds.tolist()) if k and (kinds == k).sum() >= min_pairs)
+    features = np.column_stack([x, np.ones(len(x))] + [(kinds == k).astype(float) for k in names])
+    penalty = np.diag([0.0, 0.0] + [shrink] * len(names))
+    w = np.zeros(features.shape[1])
+    w[0], w[1] = 10.0, -5.0
+    for _ in range(100):
+        z = 1 / (1 + np.exp(-(features @ w)))
+        grad = features.T @ (z - y) + penalty @ w
+        hess = (features * (z * (1 - z))[:, None]).T @ features + penalty + 1e-6 * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(w[0]), float(w[1]), {k: float(c) for k, c in zip(names, w[2:], strict=True)}
 
 
 def platt(x, y) -> tuple[float, float]:
@@ -376,6 +449,7 @@ def main() -> int:
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--examples", action="store_true", help="lift from two example communities per profile")
     parser.add_argument("--kinds", action="store_true", help="kind mix of the top 20 against the relevant pool")
+    parser.add_argument("--reasons", action="store_true", help="how often each claim of `why` is on topic")
     parser.add_argument("--per-profile", action="store_true", help="print every profile's scores")
     parser.add_argument("--json", type=Path, help="write the full method's rankings here (scorer input)")
     args = parser.parse_args()
@@ -458,6 +532,8 @@ def main() -> int:
             session, index = next((s, i) for c, _, _, s, i in jobs if c is corpus)
             kind_mix(corpus, profiles, session=session, index=index, options=full)
             kind_mix(corpus, profiles, session=session, index=index, options=plain)
+    if args.reasons:
+        reasons(jobs, options=full)
     if args.examples:
         for corpus, set_name, profiles, session, index in jobs:
             b, a = examples_lift(corpus, profiles, session=session, index=index, options=full)

@@ -57,11 +57,15 @@ from recruiter.matching.lexical import tokens
 from recruiter.matching.rank_data import RankingData, audience_sizes, community_facts, ranking_data
 
 # Platt-scaling constants for fit (see the module docstring); refit with `fitbench_run.py --calibrate`.
-FIT_SLOPE = 11.53
-FIT_OFFSET = -5.44
-# The same for a guess: a profile with no description, or one shorter than SHORT_PROFILE_WORDS words.
-GUESS_SLOPE = 11.53
-GUESS_OFFSET = -5.44
+FIT_SLOPE = 10.87
+FIT_OFFSET = -4.91
+# Per kind, added to the logit: the same score is likelier on topic for a podcast (long descriptions lower the
+# cosine) and less likely for a YouTube channel (tag lists raise it); kinds not listed get 0.
+KIND_FIT_OFFSETS = {"blog": 0.04, "forum": 0.06, "newsletter": 0.06, "podcast": 0.49, "subreddit": 0.01,
+                    "youtube": -0.65}
+# The curve for a profile with nothing but a name (calibrated on the benchmark profiles reduced to their name).
+GUESS_SLOPE = 7.66
+GUESS_OFFSET = -3.54
 SHORT_PROFILE_WORDS = 8
 REMOVED = -10.0  # the score of a community that must not be listed ("not a fit")
 SMOOTHING_FULL_AT = 2000
@@ -122,13 +126,18 @@ class RankedCommunity:
         return {k: getattr(self, k) for k in ("url", "name", "kind", "audience_size", "score", "fit", "why")}
 
 
-def fit_from_score(score: float, *, guess: bool = False) -> int:
-    """Calibrated fit 0–100: the share of communities with this score that were on topic in the benchmark
-    (a guess has its own, flatter curve: a name alone is weaker evidence than a description)."""
+def fit_from_score(score: float, *, kind: str | None = None, guess: bool = False) -> int:
+    """Calibrated fit 0–100: the share of communities of this kind with this score that were on the profile's
+    topic in the benchmark. A profile with only a name (`guess`) has its own, flatter curve: a name is weak
+    evidence. A short description keeps the full curve (its pool held descriptions of 6 and 7 words) but its
+    reasons say it is a guess (`guess_reason`)."""
     if score <= REMOVED:
         return 0
-    slope, offset = (GUESS_SLOPE, GUESS_OFFSET) if guess else (FIT_SLOPE, FIT_OFFSET)
-    return int(round(100.0 / (1.0 + math.exp(-(slope * score + offset)))))
+    if guess:
+        logit = GUESS_SLOPE * score + GUESS_OFFSET
+    else:
+        logit = FIT_SLOPE * score + FIT_OFFSET + KIND_FIT_OFFSETS.get(kind or "", 0.0)
+    return int(round(100.0 / (1.0 + math.exp(-logit))))
 
 
 def guess_reason(profile: Profile) -> str:
@@ -137,7 +146,7 @@ def guess_reason(profile: Profile) -> str:
     if count == 0:
         return "a guess from the profile name alone (it has no description)"
     if count < SHORT_PROFILE_WORDS:
-        return f"a guess from a {count}-word description"
+        return f"a guess from a short description ({count} words)"
     return ""
 
 
@@ -160,7 +169,7 @@ class Scored:
     guess: str = ""  # guess_reason(profile)
     generic: str = ""  # the description without its specific words, when it has some
     niche_direction: np.ndarray | None = None  # community @ this = match to the whole minus the generic version
-    specific: frozenset[str] = frozenset()  # stems of the description's specific words (not in `generic`)
+    specific: tuple[str, ...] = ()  # the description's specific words, as written (those not in `generic`)
     claim_floors: np.ndarray | None = None  # per facet: the similarity a community needs for a claim
     generic_floor: float = -1.0  # a community whose niche gap is below this fits only the wider topic
 
@@ -239,7 +248,7 @@ def score_profile(profile: Profile, *, index: CommunityIndex, data: RankingData,
     return Scored(scores=scores, facets=facets, facet_vectors=facet_vectors, query_terms=query_terms,
                   anchor_ids=anchors, example_count=len([i for i in example_ids if i in index.position]),
                   dense=own, guess=guess_reason(profile), generic=generic, niche_direction=niche_direction,
-                  specific=frozenset(set(tokens(description)) - set(tokens(generic))) if generic else frozenset())
+                  specific=_specific_words(description, generic) if generic else ())
 
 
 def _feedback_pass(query: np.ndarray, first: np.ndarray, *, anchors: list[int], removed: list[int],
@@ -316,6 +325,11 @@ def generic_version(description: str, data: RankingData) -> str:
     return " ".join(w for w, v in found if v is None or v <= median)
 
 
+def _specific_words(description: str, generic: str) -> tuple[str, ...]:
+    kept = set(tokens(generic))
+    return tuple(w for w in content_terms(description) if _stem_of(w) not in kept)
+
+
 def _rejected_direction(rejected: np.ndarray, query: np.ndarray) -> np.ndarray:
     """What the rejected communities have that the query does not: their centroid minus its projection on the
     query. A community rejected for being British law, not law, should push the list away from "British",
@@ -377,7 +391,8 @@ def rank_communities(
         results.append(RankedCommunity(
             community_id=community.id, url=community.url, name=community.name or community.title or community.url,
             kind=community.kind, audience_size=community.audience_size, score=round(float(score), 4),
-            fit=fit_from_score(float(score), guess=bool(scored.guess)), rank=position,
+            fit=fit_from_score(float(score), kind=community.kind, guess=not (profile.description or "").strip()),
+            rank=position,
             why=explain_match(profile, community, index=index, scored=scored, position=p, anchors=anchors),
         ))
     if store:
@@ -491,7 +506,7 @@ def explain_match(profile: Profile, community: Community, *, index: CommunityInd
     # Fits only the wider topic: matches the profile's generic version unusually well for this list, and
     # shares none of the specific words of the audience (or of the description, without an audience).
     who = [f for f in scored.facets if f.name in ("audience", "needs")] or scored.facets[:1]
-    who_specific = {t for f in who for t in tokens(_facet_phrase(f))} & scored.specific
+    who_specific = {t for f in who for t in tokens(_facet_phrase(f))} & {_stem_of(w) for w in scored.specific}
     generic = (scored.niche_direction is not None
                and float(vector @ scored.niche_direction) < scored.generic_floor
                and not who_specific & text_stems)
@@ -519,7 +534,9 @@ def explain_match(profile: Profile, community: Community, *, index: CommunityInd
     elif not shared:
         parts.append("loosely related: no part of the profile matches closely")
     if generic:
-        parts.append(f'fits the wider topic ("{_short(scored.generic.rstrip(". "))}") more than the niche')
+        missing = [w for w in scored.specific if _stem_of(w) not in text_stems][:4]
+        parts.append("fits the wider topic" + (" without " + ", ".join(f'"{w}"' for w in missing) if missing
+                                                else " more than the niche"))
     if shared:
         parts.append(("also shares " if claims else "shares ") + ", ".join(f'"{t}"' for t in shared))
     evidence = {_stem_of(t) for t in shared} | {_stem_of(t) for t in claimed_words}
