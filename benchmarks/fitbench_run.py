@@ -415,14 +415,19 @@ def ablations(full, plain) -> dict:
     """Each step off from the full method, and on alone over plain cosine."""
     return {
         "- facets": replace(full, use_facets=False),
-        "- BM25 fusion": replace(full, lexical_weight=0.0),
+        "- common-direction centering": replace(full, center=0.0),
         "- pseudo-relevance feedback": replace(full, prf_depth=0),
+        "- leave-one-out feedback": replace(full, prf_leave_one_out=False),
+        "- niche preference": replace(full, niche=0.0),
+        "- BM25 fusion": replace(full, lexical_weight=0.0),
         "- neighbour smoothing": replace(full, smoothing=0.0),
         "- best-passage scoring": replace(full, use_passages=False),
         "+ audience weight 1 (user option)": replace(full, audience_weight=1.0),
         "plain + facets": replace(plain, use_facets=True),
-        "plain + BM25 fusion": replace(plain, lexical_weight=full.lexical_weight),
+        "plain + centering": replace(plain, center=full.center),
         "plain + PRF": replace(plain, prf_depth=full.prf_depth),
+        "plain + niche preference": replace(plain, niche=full.niche),
+        "plain + BM25 fusion": replace(plain, lexical_weight=full.lexical_weight),
         "plain + smoothing": replace(plain, smoothing=full.smoothing),
         "plain + best-passage scoring": replace(plain, use_passages=True),
     }
