@@ -47,9 +47,8 @@ def split_titles(description: str) -> tuple[str, list[str]]:
 
 
 def main() -> int:
-    import numpy as np
-
     import fitbench_run
+    import numpy as np
 
     corpus = fitbench_run.CORPORA["2"]
     if corpus.missing():

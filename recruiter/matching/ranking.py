@@ -1,41 +1,67 @@
 """The one ranking function: communities ordered by how well their audience fits an ideal-client profile.
 
-The CLI, the web app and the benchmarks all call `rank_communities`. Each step below was kept only because it
-raised nDCG@20 / P@10 on both the development profiles and our own validation profiles, or (BM25, passages)
-was neutral there and covers a case those topic labels cannot measure; `benchmarks/fitbench_run.py
---ablations` prints the table.
+The CLI, the web app and the benchmarks all call `rank_communities`. Each step was kept because it raised
+nDCG@20 on both benchmark corpora — corpus 1 (subreddits, Apple podcasts, RSS blogs; the shared development
+profiles and `benchmarks/fit_validation_profiles.json`) and corpus 2 (YouTube channels, newsletters, developer
+podcasts, Discord/Slack servers, blogs; `benchmarks/fit_validation_profiles2.json`) — or, for BM25, passages
+and the niche preference, was neutral there and covers a case those coarse topic labels cannot measure.
+`benchmarks/fitbench_run.py --ablations` prints the table (README "How fit is calibrated").
 
 1. **Facets** (`profiles.facets`): the description is split into audience, needs and topic queries; their
    embeddings are summed with weights into one query vector.
 2. **Anchors** (Rocchio): example communities and prospects the user shortlisted for this profile pull the
    query toward their centroid; prospects marked "not a fit" leave the list and push the query away from
    what they have that the query lacks (their centroid minus its projection on the query: a community
-   rejected for being British law pushes away from "British", not from "law"). Plain Rocchio, pushing away
-   from the whole rejected centroid, lost nDCG on profiles where rejected communities were near the topic.
-   Measured (`fitbench_run.py --examples --feedback`): two example URLs lift nDCG@20 of the rest of the list
-   by +0.049 (dev) / +0.030 (validation); 5 verdicts on the top 20 by +0.052 / +0.009.
-3. **Dense pass**: cosine with every community; a community whose text is longer than the model reads also
-   scores by its best passage (`recruiter.rank_data`).
-4. **Pseudo-relevance feedback**: the centroid of the first pass's top 20 communities (plus any anchors) is
-   added to the query, which moves it from the merchant's wording to the communities' own wording.
-5. **BM25 fusion** (`recruiter.lexical`): BM25 of the audience/topic/keyword words, divided by the query's
-   best BM25 score, added with weight 0.06 so literal names and keywords ("r/Homebrewing", "Kubernetes")
-   are not lost. On the benchmark's coarse topic labels this step is neutral (without it: nDCG@20 +0.004
-   dev / +0.007 validation, P@10 0.000 / -0.005, i.e. within one community per ten profiles); fusing BM25
-   before the feedback step or with a larger weight cost P@10, hence the small, late weight. It is the one
-   step kept for what the labels cannot measure (a merchant's literal keywords); set 0 to drop it.
-6. **Neighbour smoothing**: each community's score is averaged with the mean of its 10 nearest
-   communities' scores (`recruiter.neighbors`), which rescues communities described in two words.
-7. Exclusions subtract; audience size adds a user-weighted bonus of at most 0.03 (a tenth of the spread of a
-   typical top 20), so it reorders near-ties and never lifts an off-topic community over a fitting one.
+   rejected for being British law pushes away from "British", not from "law").
+3. **Common-direction centering**: 0.4 of the query's component along the database's mean vector is removed
+   (`_centering`). What every community of this database shares ("developer", a kind's text style) says
+   nothing about which one fits; the query carries that direction in proportion to how generic it is *for
+   this database*, so generic communities are penalized exactly that much: the embedding's counterpart of
+   IDF, adaptive by construction. It is what made facets and feedback help on corpus 2 (all developer
+   communities, where "a community of developers" matched everything) instead of hurting.
+4. **Dense pass**: cosine with every community; a community whose text is longer than the model reads also
+   scores by its best passage (`recruiter.matching.rank_data`).
+5. **Pseudo-relevance feedback**: the centroid of the first pass's top 20 (one in 200 communities at most, at
+   least 2) plus any anchors is added to the query, which moves it from the merchant's wording to the
+   communities' own. Leave-one-out: each feedback community is scored with the *others'* centroid, so it is
+   not lifted by its own share (with the 2 feedback communities of a 74-community database that share was
+   half the centroid, and the community it happened to pick sat at fit 99).
+6. **Niche preference**: the description is also embedded without its more specific half of words by IDF in
+   this database (`generic_version`: "Trail running shoes for ultramarathon runners who run mountain races" ->
+   "running for runners who run races."); 0.25 x (match to the whole - match to the generic version) is
+   added, so of two communities on the topic the one that matches the specific words wins (r/Ultramarathon
+   and r/trailrunning over r/running). A broad profile has no specific half worth the name, and nothing moves.
+7. **BM25 fusion** (`recruiter.matching.lexical`): BM25 of the audience/topic/keyword words, divided by the
+   query's best BM25 score, added with weight 0.06 so literal names and keywords are not lost.
+8. **Neighbour smoothing**: each community's score is averaged with the mean of its 10 nearest
+   communities' scores (`recruiter.matching.neighbors`), which rescues communities described in two words.
+9. Exclusions subtract; audience size adds a user-weighted bonus of at most 0.03.
+
+Tried on both corpora and dropped (README lists the numbers): kind balancing by each kind's mean score, per-kind
+score offsets, style-centred or facet-agreement-weighted feedback, facet weights by the words' IDF or by their
+association with the first pass, BM25 terms weighted by that association, and separate passages for recent
+item titles. Each traded one corpus for the other or lost on both.
+
+## Reasons
+
+`why` claims only what matched (`explain_match`): a facet (audience, needs, topic, keywords) is named only when
+the community is about as close to it as the best of the ranking's first 200, with the profile's words the
+community really shares; the audience is never claimed for a community that matches the profile's generic
+version better than the profile and shares none of the audience's specific words — it "fits the wider topic
+without "ultramarathon", "mountain"" instead. A profile with no description, or under SHORT_PROFILE_WORDS
+words, still ranks, and every reason starts by saying it is a guess.
 
 ## How fit is calibrated
 
 `score` is a cosine-like number whose spread depends on the profile. `fit` is a probability: Platt scaling
-(a logistic curve over the score) fitted on the benchmark's labelled pools, 33 profiles, every community in
-the first 200 of each ranking: `fit = 100 / (1 + exp(-(FIT_SLOPE * score + FIT_OFFSET)))`. A fit of 70 means
-that about 70% of communities ranked with that score were on the profile's topic, whatever the profile;
-`benchmarks/fitbench_run.py --calibrate` re-fits the two constants and prints the reliability table.
+(a logistic curve over the score) fitted on the benchmark's labelled pools — 58 profiles of both corpora,
+every community in the first 200 of each ranking — with one shrunk offset per kind (a podcast's long
+description lowers its cosine, a YouTube channel's tag list raises it):
+`fit = 100 / (1 + exp(-(FIT_SLOPE * score + FIT_OFFSET + KIND_FIT_OFFSETS[kind])))`. A profile with nothing but
+a name has its own, flatter curve (GUESS_*), fitted on the same profiles reduced to their names. A fit of 70
+means that about 70% of communities of that kind ranked with that score were on the profile's topic, whatever
+the profile; the list is ordered by score, so where kinds alternate a fit can step up by a few points down the
+list. `benchmarks/fitbench_run.py --calibrate` re-fits the constants and prints the reliability tables.
 """
 
 from __future__ import annotations
