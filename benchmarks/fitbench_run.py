@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Audience-fit benchmark: the project's own `rank_communities` over two labelled corpora.
 
-    .venv/bin/python benchmarks/fitbench_run.py [--corpus 1|2|both] [--ablations] [--try K=V,K=V]...
-                                                [--feedback] [--examples] [--calibrate] [--per-profile] [--json OUT]
+    .venv/bin/python benchmarks/fitbench_run.py [--corpus 1|2|both] [--ablations] [--try K=V,K=V]... [--sealed]
+                                  [--feedback] [--examples] [--kinds] [--reasons] [--calibrate] [--per-profile] [--json OUT]
 
 Corpus 1 is ../shared/datasets/communities.jsonl (subreddits, Apple podcasts, RSS blogs) scored by
 ../shared/bench/fitbench.py with two profile sets: the shared development profiles (`dev`) and
@@ -95,7 +95,8 @@ CORPORA = {
     "1": Corpus("1", "communities.jsonl: subreddits, Apple podcasts, RSS blogs",
                 SHARED / "datasets" / "communities.jsonl", SHARED / "datasets" / "communities-labels.jsonl",
                 SHARED / "bench" / "fitbench.py",
-                {"dev": SHARED / "bench" / "dev_profiles.json", "val": ROOT / "benchmarks" / "fit_validation_profiles.json"},
+                {"dev": SHARED / "bench" / "dev_profiles.json",
+                 "val": ROOT / "benchmarks" / "fit_validation_profiles.json"},
                 {"sealed1": ROOT / "benchmarks" / "fit_sealed_profiles1.json"}),
     "2": Corpus("2", "communities2: YouTube, newsletters, dev podcasts, Discord/Slack, blogs",
                 SHARED / "datasets" / "communities2" / "communities.jsonl",

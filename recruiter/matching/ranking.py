@@ -411,14 +411,14 @@ def rank_communities(
     rows = rows[offset: offset + limit]
     anchors = _communities(scored.anchor_ids, session=session)
     prepare_claims(scored, index)
+    name_only = not words(profile.description or "")  # ranked on its name: the guess curve
     results = []
     for position, (community, score) in enumerate(rows, start=offset + 1):
         p = index.position[community.id]
         results.append(RankedCommunity(
             community_id=community.id, url=community.url, name=community.name or community.title or community.url,
             kind=community.kind, audience_size=community.audience_size, score=round(float(score), 4),
-            fit=fit_from_score(float(score), kind=community.kind, guess=not (profile.description or "").strip()),
-            rank=position,
+            fit=fit_from_score(float(score), kind=community.kind, guess=name_only), rank=position,
             why=explain_match(profile, community, index=index, scored=scored, position=p, anchors=anchors),
         ))
     if store:
