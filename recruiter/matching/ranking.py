@@ -520,9 +520,10 @@ def prepare_claims(scored: Scored, index: CommunityIndex) -> None:
 def explain_match(profile: Profile, community: Community, *, index: CommunityIndex, scored: Scored,
                   position: int, anchors: dict[int, Community] | None = None) -> str:
     """A short reason that claims only what matched: which facets (audience, needs, topic, keywords) the
-    community is as close to as the best of the database, with the profile's words it really shares; "the
-    wider topic" when it matches the generic version of a specific profile better than the profile; the
-    passage; the closest example or shortlisted community; a note when the profile is too short to rank on."""
+    community is about as close to as the best of the ranking's first 200, with the profile's words it really
+    shares; "fits the wider topic without ..." when it matches the generic version of a specific profile
+    unusually well and none of the audience's specific words; the passage; the closest example or shortlisted
+    community; and first, when the profile is only a name or a few words, that the ranking is a guess."""
     vector = index.vectors[position]
     if scored.claim_floors is None:
         prepare_claims(scored, index)
