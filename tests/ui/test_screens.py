@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from test_browser import Server, chromium, run_cli  # noqa: F401  (chromium is a fixture)
+from test_browser import Server, run_cli
 from ui_helpers import COOKS, COOKS_DESCRIPTION, FIXTURES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -90,7 +90,7 @@ def screens_server(screens_home) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def browser(chromium: str):  # noqa: F811
+def browser(chromium: str):
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package drives Chromium")
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
