@@ -16,6 +16,7 @@ A SQLite database file is created owner-only (0600) and tightened to that when f
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
@@ -25,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event, inspect
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.pool import StaticPool
@@ -293,6 +295,18 @@ def set_setting(key: str, value, *, session: Session) -> None:
 # Databases cap the parameters of one statement (SQLite 999 on old builds, PostgreSQL 65,535): IN lists and
 # bulk inserts go in chunks of this size.
 CHUNK = 500
+
+
+def lock_for_transaction(name: str, *, session: Session) -> None:
+    """Serialize the rest of this transaction with every other one that takes the same named lock.
+
+    A check-then-write in one statement (`UPDATE ... WHERE (SELECT count(...)) < cap`) is exact on SQLite, whose
+    writers queue on the database lock, but not on PostgreSQL under READ COMMITTED: two transactions can both
+    count below the cap and both write. There a transaction-level advisory lock, released at commit or rollback,
+    makes them take turns; on SQLite this does nothing."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        session.exec(sql_text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=key))
 
 
 def chunked(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, select
 
+from recruiter.core.db import lock_for_transaction
 from recruiter.core.models import (
     CONTACTED_STAGES,
     Community,
@@ -200,6 +201,7 @@ def _claim(message_id: int, *, cap: int, day_start: datetime, day_end: datetime,
                        other.c.state == "claimed"))
             .scalar_subquery())
     claim = uuid.uuid4().hex
+    lock_for_transaction("outreach-send-cap", session=session)  # PostgreSQL: two runs never both take the last slot
     result = session.exec(update(table).where(table.c.id == message_id, table.c.state == "due", used < cap)
                           .values(state="claimed", claim_id=claim, claimed_at=utcnow(),
                                   attempts=table.c.attempts + 1))
