@@ -28,12 +28,15 @@ def rank_command(
 
     Example: recruiter rank yoga --limit 20 --kind subreddit --format json
     """
+    check_format(fmt)
+    check_kind(kind)
+    from recruiter.matching.warmup import start_loading_model
+
+    start_loading_model()  # the model loads in a thread while the database layer is imported and read
     from profiles.service import require_profile
     from recruiter.matching.matches import ranking_state
     from recruiter.matching.ranking import RankOptions, rank_communities
 
-    check_format(fmt)
-    check_kind(kind)
     with session_scope() as session:
         chosen = require_profile(profile, session=session)
         if ranking_state(chosen, session=session).communities == 0:

@@ -32,7 +32,7 @@ from pathlib import Path
 from recruiter.core.config import model_cache_dir
 from recruiter.core.errors import RecruiterError
 
-ONNX_VERSION = 1  # the export recipe: bump when it changes
+ONNX_VERSION = 2  # the export recipe: bump when it changes (2: weights beside the graph, see _export_onnx)
 FAST_VERSION = 1  # the distillation recipe: bump when it changes (and FAST_MODEL_KEY with it)
 ONNX_OPSET = 17
 FAST_PCA_DIMS = 256
@@ -119,6 +119,8 @@ def _prepared(folder: Path, build: Callable[[Path], dict], *, what: str,
             meta = build(tmp)
             (tmp / META).write_text(json.dumps(meta, indent=1))
             tmp.chmod(0o755)  # mkdtemp made it private; model files are no secret and a venv may be shared
+            for path in tmp.iterdir():
+                path.chmod(0o755 if path.is_dir() else 0o644)
             if folder.exists():  # a torn folder from an older, unlocked build: replace it
                 shutil.rmtree(folder)
             os.replace(tmp, folder)
@@ -178,12 +180,14 @@ def _export_onnx(target: Path) -> dict:
     dynamic["embedding"] = {0: "batch"}
     import warnings
 
+    exported = target / "exported.onnx"
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(pooled, (example, example, torch.zeros_like(example)), str(target / "model.onnx"),
+        torch.onnx.export(pooled, (example, example, torch.zeros_like(example)), str(exported),
                           dynamo=False, opset_version=ONNX_OPSET, do_constant_folding=True,
                           input_names=["input_ids", "attention_mask", "token_type_ids"],
                           output_names=["embedding"], dynamic_axes=dynamic)
+    _weights_beside(exported, target / "model.onnx")
     shutil.copyfile(source / "tokenizer.json", target / "tokenizer.json")
     config = {"dimension": int(model.config.hidden_size), "max_seq_length": _max_seq_length(source),
               "pad_id": int(model.config.pad_token_id or 0), "pad_token": "[PAD]"}
@@ -207,6 +211,20 @@ def _export_onnx(target: Path) -> dict:
         raise PreparationFailed(f"the ONNX export disagrees with the model it came from (cosine {cosine:.5f})")
     return {"kind": "onnx", "version": ONNX_VERSION, "opset": ONNX_OPSET, "source": str(source),
             "torch": torch.__version__, "check_cosine": round(cosine, 6)}
+
+
+def _weights_beside(source: Path, target: Path) -> None:
+    """The graph with its weights in a file of their own (`model.weights`) instead of inside the protobuf.
+
+    onnxruntime then reads the weights straight from that file rather than parsing 90 MB of protobuf: creating a
+    session took 0.06 s instead of 0.15 s (0.02 s instead of 0.14 s without pre-packing, which a handful of
+    queries does not need), measured on this machine; the arithmetic, and so every vector, is the same."""
+    import onnx
+
+    model = onnx.load(str(source))
+    onnx.save_model(model, str(target), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="model.weights", size_threshold=1024)
+    source.unlink()
 
 
 def minilm_tokenizer(folder: Path):
