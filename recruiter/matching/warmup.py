@@ -30,7 +30,7 @@ def _load() -> None:
         from recruiter.matching.backends import prefetch
 
         prefetch(embedding_model_name())
-    except Exception:  # noqa: BLE001 - the command's own load of the model reports any problem
+    except Exception:  # the command's own load of the model reports any problem
         pass
 
 
