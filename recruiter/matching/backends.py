@@ -29,7 +29,9 @@ from typing import Protocol
 
 import numpy as np
 
+from recruiter.core.config import embedding_model_name
 from recruiter.core.errors import RecruiterError
+from recruiter.matching.artifacts import FAST_VERSION
 
 # Hub look-ups must never happen: the machines this runs on may have no internet at all.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -41,8 +43,10 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 PACKAGED_MODELS = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "all-minilm-l6-v2"}
 HASHING_MODELS = {"hashing", "hashing-384"}
-# The distilled static model. Its name is its cache key: a new distillation recipe needs a new name here.
-FAST_MODELS = {"fast"}
+# The distilled static model. `RECRUITER_MODEL=fast` names it; its cache entries and index folder are keyed by
+# its recipe (`fast-2`), so the vectors of an older distillation are never mixed with a newer one's.
+FAST_KEY = f"fast-{FAST_VERSION}"
+FAST_MODELS = {"fast", FAST_KEY}
 DIMENSION = 384
 BACKENDS = ("onnx", "sentence-transformers")
 QUERY_BATCH = 16  # up to this many texts are "queries": answered on the lighter session, in one batch
@@ -50,6 +54,13 @@ QUERY_BATCH = 16  # up to this many texts are "queries": answered on the lighter
 
 class ModelUnavailable(RecruiterError, RuntimeError):
     pass
+
+
+def model_key(name: str | None = None) -> str:
+    """The name a model's vectors are cached and indexed under: `RECRUITER_MODEL` (or `name`) as given, except
+    `fast`, which names the current distillation recipe."""
+    name = name or embedding_model_name()
+    return FAST_KEY if name in FAST_MODELS else name
 
 
 class EmbeddingBackend(Protocol):

@@ -26,10 +26,9 @@ def start_loading_model() -> threading.Thread:
 
 def _load() -> None:
     try:
-        from recruiter.core.config import embedding_model_name
-        from recruiter.matching.backends import prefetch
+        from recruiter.matching.backends import model_key, prefetch
 
-        prefetch(embedding_model_name())
+        prefetch(model_key())
     except Exception:  # the command's own load of the model reports any problem
         pass
 
