@@ -1,17 +1,22 @@
 """The ranking acceptance check exactly as a new user runs it: through the CLI, in a fresh data dir.
 
-    .venv/bin/python benchmarks/acceptance_rank_cli.py [--profiles FILE] [--home DIR] [--model fast]
+    .venv/bin/python benchmarks/acceptance_rank_cli.py [--corpus 1|2] [--profiles FILE] [--home DIR] [--model fast]
 
-Imports ../shared/datasets/communities.jsonl, adds each profile with `profile add --name ID --description TEXT`,
-runs `rank ID --limit 20 --format json`, and scores the rankings with ../shared/bench/fitbench.py.
-`--home` reuses a data dir that already holds the import (skips the slow first import); `--model` sets
-RECRUITER_MODEL (e.g. `fast`). Every rank is a fresh process: their median wall time is the cold rank time.
+Corpus 1 (default): imports ../shared/datasets/communities.jsonl and scores with ../shared/bench/fitbench.py
+(profiles: ../shared/bench/dev_profiles.json unless --profiles). Corpus 2: imports
+../shared/datasets/communities2/communities.jsonl and scores with benchmarks/fitbench2.py against its labels
+(profiles: benchmarks/fit_validation_profiles2.json unless --profiles). Each profile is added with
+`profile add --name ID --description TEXT`, ranked with `rank ID --limit 20 --format json`, and the rankings
+are scored (nDCG@20 and P@10 per profile and on average). `--home` reuses a data dir that already holds the
+import (skips the slow first import); `--model` sets RECRUITER_MODEL (e.g. `fast`). Every rank is a fresh
+process: their median wall time is the cold rank time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -19,21 +24,37 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from benchmarks._shared import recruiter_cmd, require_shared
 
 
+def corpus_files(shared: Path, corpus: str) -> tuple[Path, Path, Path, Path]:
+    """(dataset, labels, scorer, default profiles) of a corpus."""
+    if corpus == "2":
+        folder = shared / "datasets" / "communities2"
+        return (folder / "communities.jsonl", folder / "labels.jsonl", ROOT / "benchmarks" / "fitbench2.py",
+                ROOT / "benchmarks" / "fit_validation_profiles2.json")
+    return (shared / "datasets" / "communities.jsonl", shared / "datasets" / "communities-labels.jsonl",
+            shared / "bench" / "fitbench.py", shared / "bench" / "dev_profiles.json")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", choices=["1", "2"], default="1")
     parser.add_argument("--profiles", type=Path)
     parser.add_argument("--home", type=Path)
     parser.add_argument("--model", help="RECRUITER_MODEL for every command (default: all-MiniLM-L6-v2)")
     args = parser.parse_args()
     shared = require_shared("the ranking acceptance check")
-    profiles_path = args.profiles or shared / "bench" / "dev_profiles.json"
-    home = args.home or Path(tempfile.mkdtemp(prefix="recruiter-accept-"))
-    env = {**__import__("os").environ, "RECRUITER_HOME": str(home)}
+    dataset, labels, scorer, default_profiles = corpus_files(shared, args.corpus)
+    if not dataset.exists():
+        print(f"skipped: {dataset} not found")
+        return
+    profiles_path = args.profiles or default_profiles
+    home = args.home or Path(tempfile.mkdtemp(prefix=f"recruiter-accept{args.corpus}-"))
+    env = {**os.environ, "RECRUITER_HOME": str(home)}
     env.pop("RECRUITER_DB", None)
     if args.model:
         env["RECRUITER_MODEL"] = args.model
@@ -46,7 +67,7 @@ def main() -> None:
 
     if not (home / "recruiter.db").exists():
         start = time.perf_counter()
-        print(cli("import", str(shared / "datasets" / "communities.jsonl")).strip().splitlines()[-1])
+        print(cli("import", str(dataset)).strip().splitlines()[-1])
         print(f"import: {time.perf_counter() - start:.1f} s")
     rankings = {}
     profiles = json.loads(profiles_path.read_text())
@@ -61,12 +82,11 @@ def main() -> None:
         rankings[profile["id"]] = [row["url"] for row in rows]
     print(f"{len(profiles)} profiles added and ranked in {time.perf_counter() - start:.1f} s; cold rank median "
           f"{statistics.median(rank_times):.2f} s (min {min(rank_times):.2f}, max {max(rank_times):.2f}); "
-          f"load average {__import__('os').getloadavg()}")
+          f"load average {os.getloadavg()}; data dir {home}")
     out = home / "rankings.json"
     out.write_text(json.dumps(rankings, indent=1))
-    subprocess.run([sys.executable, str(shared / "bench" / "fitbench.py"), str(out), "--profiles",
-                    str(profiles_path), "--labels", str(shared / "datasets" / "communities-labels.jsonl")],
-                   check=True)
+    subprocess.run([sys.executable, str(scorer), str(out), "--profiles", str(profiles_path), "--labels",
+                    str(labels)], check=True)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ _FOR_RE = re.compile(r"\s(?:for|aimed at|to help|helping|that helps?|which helps
 # "We sell X to Y" / "Our X ..." : the merchant talking about itself says nothing about the audience.
 _SELLER_RE = re.compile(r"^(?:(?:we|i)\s+(?:sell|make|offer|build|design|create|provide|run|ship)s?|our|my)\s+",
                         re.I)
+_ACTIVITY_END_RE = re.compile(r"\b(?:hunting|looking|searching|shopping|applying|preparing|saving|"
+                              r"studying|training|competing|fighting|caring|waiting|asking)\s*$", re.I)
 _TO_RE = re.compile(r"\s(?:to)\s", re.I)
 _NEEDS_RE = re.compile(
     r"\b(?:who|that|which)\s+(?:want|wants|need|needs|love|loves|like|likes|are|is|struggle|struggles|"
@@ -65,8 +67,10 @@ def split_description(description: str) -> DescriptionParts:
     # "Indoor plant shop: rare houseplants, ..." — the part after a colon lists what is sold.
     product, audience = first, ""
     match = None
-    for match in _FOR_RE.finditer(first):  # noqa: B007 - the last "for": "apps for X for Y" sells to Y
-        pass
+    for candidate in _FOR_RE.finditer(first):  # the last "for": "apps for X for Y" sells to Y ...
+        if match is not None and _ACTIVITY_END_RE.search(first[: candidate.start()]):
+            continue  # ... but in "developers hunting for a job" the "for" belongs to what they do
+        match = candidate
     if match is None and seller:
         match = _TO_RE.search(first)  # "we sell desks to remote workers"
     if match is not None:

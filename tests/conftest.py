@@ -254,3 +254,14 @@ def redis_url(redis_server) -> str:
     client.flushall()
     client.close()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's headless Chromium (installed when missing and we are root), for the `browser` tests."""
+    from servers import Unavailable, ensure_chromium
+
+    try:
+        return ensure_chromium()
+    except Unavailable as exc:
+        pytest.skip(str(exc))

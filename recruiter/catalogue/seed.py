@@ -16,13 +16,18 @@ SAMPLES = Path(__file__).resolve().parent / "samples"
 
 
 def seed_examples(*, session: Session, only_if_empty: bool = False,
-                  progress: Callable[[str, int, int], None] | None = None, folder: Path = SAMPLES) -> str:
+                  progress: Callable[[str, int, int], None] | None = None, folder: Path = SAMPLES,
+                  after_import: Callable[[], int] | None = None) -> str:
+    """Load the samples; `after_import` (the caller's embedding step) runs before the summary is written, so
+    the summary can say how many texts it embedded."""
     if only_if_empty and session.exec(select(func.count()).select_from(Community)).one():
         return "database already has communities: sample data not loaded"
     files = sorted(p for p in folder.glob("communities*") if p.suffix in (".jsonl", ".json", ".csv", ".opml"))
     if not files:
         return f"no sample communities found in {folder}"
     report = import_files(files, session=session, progress=progress)
+    if after_import is not None:
+        report.embedded = after_import()
     profiles_file = folder / "profiles.json"
     # Sample profiles the user already has (perhaps edited) are left as they are.
     saved = import_profiles(profiles_file, session=session).saved if profiles_file.exists() else []

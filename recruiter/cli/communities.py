@@ -138,6 +138,6 @@ def seed_command(
     from recruiter.matching.index import refresh_index
 
     with session_scope() as session, progress_bar("seeding") as progress:
-        message = seed_examples(session=session, only_if_empty=if_empty, progress=progress)
-        refresh_index(session=session, progress=progress)
+        message = seed_examples(session=session, only_if_empty=if_empty, progress=progress,
+                                after_import=lambda: refresh_index(session=session, progress=progress))
     typer.echo(message)

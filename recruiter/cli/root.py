@@ -14,6 +14,10 @@ from typer.core import TyperGroup
 
 from recruiter.core.errors import RecruiterError
 
+# The five stages, then the plumbing: who buys, what there is, who fits, outreach, partners, then jobs and serving.
+ORDER = ["profile", "import", "export", "seed", "scrape", "discover", "rank", "prospect", "sequence", "outreach",
+         "platform", "link", "activation", "performance", "report", "job", "worker", "index", "ui"]
+
 
 class RecruiterGroup(TyperGroup):
     """Turns the errors a user can act on into one line on stderr and exit code 2.
@@ -22,6 +26,11 @@ class RecruiterGroup(TyperGroup):
     file is locked) is one of those too: it is worded by the core (host named, password never shown) rather
     than printed as a driver's traceback.
     """
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        """`recruiter --help` lists commands in the order of the work (ORDER), not the order modules loaded."""
+        names = list(super().list_commands(ctx))
+        return sorted(names, key=lambda name: (ORDER.index(name) if name in ORDER else len(ORDER), name))
 
     def invoke(self, ctx: typer.Context):
         previous_db = os.environ.get("RECRUITER_DB")

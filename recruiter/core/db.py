@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine, select
 
@@ -33,7 +34,7 @@ from recruiter.core import models
 from recruiter.core.config import database_url, make_private, redact_url, sqlite_path
 from recruiter.core.errors import RecruiterError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
@@ -50,8 +51,13 @@ def _v2_job_items(conn: Connection) -> None:
     _add_columns(conn, "job", {"failed": "INTEGER NOT NULL DEFAULT 0", "finished_at": "TIMESTAMP"})
 
 
+def _v3_feed_url_index(conn: Connection) -> None:
+    """Imports look communities up by feed URL (a feed and its site are one community): index it."""
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_community_feed_url ON community (feed_url)")
+
+
 # version → function bringing a database at version-1 to version (additive only).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_job_items}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_job_items, 3: _v3_feed_url_index}
 
 
 class SchemaError(RecruiterError, RuntimeError):
@@ -209,8 +215,26 @@ def _quote(text: str) -> str:
 
 
 def init_db(engine: Engine) -> None:
-    """Create missing tables, then check and advance the schema version."""
+    """Create missing tables, then check and advance the schema version.
+
+    Several processes may open a new database at the same moment (workers starting together, two commands): on
+    PostgreSQL they queue on an advisory lock; on SQLite the loser of the race meets "already exists" and runs
+    the (idempotent) steps again, finding the tables there."""
+    for attempt in range(3):
+        try:
+            _init_db(engine)
+            return
+        except (IntegrityError, OperationalError, ProgrammingError) as exc:
+            text = str(exc).lower()
+            if attempt == 2 or not any(s in text for s in ("already exists", "duplicate", "unique constraint")):
+                raise
+            time.sleep(0.1 * (attempt + 1))
+
+
+def _init_db(engine: Engine) -> None:
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7420431)")  # one initializer at a time
         existing = set(inspect(conn).get_table_names())
         version = None
         if "setting" in existing:

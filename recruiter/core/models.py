@@ -69,7 +69,7 @@ class CommunityBase(SQLModel):
     audience_size: int | None = Field(default=None, index=True)
     site_name: str | None = Field(default=None, max_length=500)
     author: str | None = Field(default=None, max_length=500)
-    feed_url: str | None = Field(default=None, max_length=2048)
+    feed_url: str | None = Field(default=None, max_length=2048, index=True)
 
 
 class Community(CommunityBase, table=True):

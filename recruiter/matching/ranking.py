@@ -1,41 +1,67 @@
 """The one ranking function: communities ordered by how well their audience fits an ideal-client profile.
 
-The CLI, the web app and the benchmarks all call `rank_communities`. Each step below was kept only because it
-raised nDCG@20 / P@10 on both the development profiles and our own validation profiles, or (BM25, passages)
-was neutral there and covers a case those topic labels cannot measure; `benchmarks/fitbench_run.py
---ablations` prints the table.
+The CLI, the web app and the benchmarks all call `rank_communities`. Each step was kept because it raised
+nDCG@20 on both benchmark corpora — corpus 1 (subreddits, Apple podcasts, RSS blogs; the shared development
+profiles and `benchmarks/fit_validation_profiles.json`) and corpus 2 (YouTube channels, newsletters, developer
+podcasts, Discord/Slack servers, blogs; `benchmarks/fit_validation_profiles2.json`) — or, for BM25, passages
+and the niche preference, was neutral there and covers a case those coarse topic labels cannot measure.
+`benchmarks/fitbench_run.py --ablations` prints the table (README "How fit is calibrated").
 
 1. **Facets** (`profiles.facets`): the description is split into audience, needs and topic queries; their
    embeddings are summed with weights into one query vector.
 2. **Anchors** (Rocchio): example communities and prospects the user shortlisted for this profile pull the
    query toward their centroid; prospects marked "not a fit" leave the list and push the query away from
    what they have that the query lacks (their centroid minus its projection on the query: a community
-   rejected for being British law pushes away from "British", not from "law"). Plain Rocchio, pushing away
-   from the whole rejected centroid, lost nDCG on profiles where rejected communities were near the topic.
-   Measured (`fitbench_run.py --examples --feedback`): two example URLs lift nDCG@20 of the rest of the list
-   by +0.049 (dev) / +0.030 (validation); 5 verdicts on the top 20 by +0.052 / +0.009.
-3. **Dense pass**: cosine with every community; a community whose text is longer than the model reads also
-   scores by its best passage (`recruiter.rank_data`).
-4. **Pseudo-relevance feedback**: the centroid of the first pass's top 20 communities (plus any anchors) is
-   added to the query, which moves it from the merchant's wording to the communities' own wording.
-5. **BM25 fusion** (`recruiter.lexical`): BM25 of the audience/topic/keyword words, divided by the query's
-   best BM25 score, added with weight 0.06 so literal names and keywords ("r/Homebrewing", "Kubernetes")
-   are not lost. On the benchmark's coarse topic labels this step is neutral (without it: nDCG@20 +0.004
-   dev / +0.007 validation, P@10 0.000 / -0.005, i.e. within one community per ten profiles); fusing BM25
-   before the feedback step or with a larger weight cost P@10, hence the small, late weight. It is the one
-   step kept for what the labels cannot measure (a merchant's literal keywords); set 0 to drop it.
-6. **Neighbour smoothing**: each community's score is averaged with the mean of its 10 nearest
-   communities' scores (`recruiter.neighbors`), which rescues communities described in two words.
-7. Exclusions subtract; audience size adds a user-weighted bonus of at most 0.03 (a tenth of the spread of a
-   typical top 20), so it reorders near-ties and never lifts an off-topic community over a fitting one.
+   rejected for being British law pushes away from "British", not from "law").
+3. **Common-direction centering**: 0.4 of the query's component along the database's mean vector is removed
+   (`_centering`). What every community of this database shares ("developer", a kind's text style) says
+   nothing about which one fits; the query carries that direction in proportion to how generic it is *for
+   this database*, so generic communities are penalized exactly that much: the embedding's counterpart of
+   IDF, adaptive by construction. It is what made facets and feedback help on corpus 2 (all developer
+   communities, where "a community of developers" matched everything) instead of hurting.
+4. **Dense pass**: cosine with every community; a community whose text is longer than the model reads also
+   scores by its best passage (`recruiter.matching.rank_data`).
+5. **Pseudo-relevance feedback**: the centroid of the first pass's top 20 (one in 200 communities at most, at
+   least 2) plus any anchors is added to the query, which moves it from the merchant's wording to the
+   communities' own. Leave-one-out: each feedback community is scored with the *others'* centroid, so it is
+   not lifted by its own share (with the 2 feedback communities of a 74-community database that share was
+   half the centroid, and the community it happened to pick sat at fit 99).
+6. **Niche preference**: the description is also embedded without its more specific half of words by IDF in
+   this database (`generic_version`: "Trail running shoes for ultramarathon runners who run mountain races" ->
+   "running for runners who run races."); 0.25 x (match to the whole - match to the generic version) is
+   added, so of two communities on the topic the one that matches the specific words wins (r/Ultramarathon
+   and r/trailrunning over r/running). A broad profile has no specific half worth the name, and nothing moves.
+7. **BM25 fusion** (`recruiter.matching.lexical`): BM25 of the audience/topic/keyword words, divided by the
+   query's best BM25 score, added with weight 0.06 so literal names and keywords are not lost.
+8. **Neighbour smoothing**: each community's score is averaged with the mean of its 10 nearest
+   communities' scores (`recruiter.matching.neighbors`), which rescues communities described in two words.
+9. Exclusions subtract; audience size adds a user-weighted bonus of at most 0.03.
+
+Tried on both corpora and dropped (README lists the numbers): kind balancing by each kind's mean score, per-kind
+score offsets, style-centred or facet-agreement-weighted feedback, facet weights by the words' IDF or by their
+association with the first pass, BM25 terms weighted by that association, and separate passages for recent
+item titles. Each traded one corpus for the other or lost on both.
+
+## Reasons
+
+`why` claims only what matched (`explain_match`): a facet (audience, needs, topic, keywords) is named only when
+the community is about as close to it as the best of the ranking's first 200, with the profile's words the
+community really shares; the audience is never claimed for a community that matches the profile's generic
+version better than the profile and shares none of the audience's specific words — it "fits the wider topic
+without "ultramarathon", "mountain"" instead. A profile with no description, or under SHORT_PROFILE_WORDS
+words, still ranks, and every reason starts by saying it is a guess.
 
 ## How fit is calibrated
 
 `score` is a cosine-like number whose spread depends on the profile. `fit` is a probability: Platt scaling
-(a logistic curve over the score) fitted on the benchmark's labelled pools, 33 profiles, every community in
-the first 200 of each ranking: `fit = 100 / (1 + exp(-(FIT_SLOPE * score + FIT_OFFSET)))`. A fit of 70 means
-that about 70% of communities ranked with that score were on the profile's topic, whatever the profile;
-`benchmarks/fitbench_run.py --calibrate` re-fits the two constants and prints the reliability table.
+(a logistic curve over the score) fitted on the benchmark's labelled pools — 58 profiles of both corpora,
+every community in the first 200 of each ranking — with one shrunk offset per kind (a podcast's long
+description lowers its cosine, a YouTube channel's tag list raises it):
+`fit = 100 / (1 + exp(-(FIT_SLOPE * score + FIT_OFFSET + KIND_FIT_OFFSETS[kind])))`. A profile with nothing but
+a name has its own, flatter curve (GUESS_*), fitted on the same profiles reduced to their names. A fit of 70
+means that about 70% of communities of that kind ranked with that score were on the profile's topic, whatever
+the profile; the list is ordered by score, so where kinds alternate a fit can step up by a few points down the
+list. `benchmarks/fitbench_run.py --calibrate` re-fits the constants and prints the reliability tables.
 """
 
 from __future__ import annotations
@@ -50,17 +76,25 @@ from sqlmodel import Session, delete, select
 from profiles.facets import Facet, profile_facets
 from recruiter.core.db import chunked
 from recruiter.core.models import Community, Match, Profile, Prospect, utcnow
-from recruiter.core.text import content_terms, sentences, stem
+from recruiter.core.text import content_terms, sentences, stem, words
 from recruiter.matching.embedding import get_embedding_service
 from recruiter.matching.index import CommunityIndex, session_index
 from recruiter.matching.lexical import tokens
 from recruiter.matching.rank_data import RankingData, audience_sizes, community_facts, ranking_data
 
 # Platt-scaling constants for fit (see the module docstring); refit with `fitbench_run.py --calibrate`.
-FIT_SLOPE = 11.53
-FIT_OFFSET = -5.44
-REMOVED = -10.0
-SMOOTHING_FULL_AT = 2000  # the score of a community that must not be listed ("not a fit")
+FIT_SLOPE = 10.87
+FIT_OFFSET = -4.91
+# Per kind, added to the logit: the same score is likelier on topic for a podcast (long descriptions lower the
+# cosine) and less likely for a YouTube channel (tag lists raise it); kinds not listed get 0.
+KIND_FIT_OFFSETS = {"blog": 0.04, "forum": 0.06, "newsletter": 0.06, "podcast": 0.49, "subreddit": 0.01,
+                    "youtube": -0.65}
+# The curve for a profile with nothing but a name (calibrated on the benchmark profiles reduced to their name).
+GUESS_SLOPE = 7.66
+GUESS_OFFSET = -3.54
+SHORT_PROFILE_WORDS = 8
+REMOVED = -10.0  # the score of a community that must not be listed ("not a fit")
+SMOOTHING_FULL_AT = 2000
 
 
 @dataclass
@@ -68,9 +102,12 @@ class RankOptions:
     """Every knob of the ranking; the defaults are the benchmarked configuration (0 switches a step off)."""
 
     use_facets: bool = True
+    center: float = 0.4  # share of the query's component along the database's mean direction removed
     lexical_weight: float = 0.06
     prf_depth: int = 20
     prf_weight: float = 2.0
+    prf_leave_one_out: bool = True
+    niche: float = 0.25  # weight of (match to the whole description - match to its generic version)
     smoothing: float = 1.0
     use_passages: bool = True
     examples_weight: float = 0.5
@@ -83,6 +120,12 @@ class RankOptions:
     # 0 = fit only (the product's promise); 1 = at most +0.03, about a tenth of the spread of a top 20. On the
     # benchmark 1 even helps a little (big communities are usually central to their topic) but stays opt-in.
     audience_weight: float = 0.0
+
+    @classmethod
+    def plain(cls) -> RankOptions:
+        """Plain MiniLM cosine of the whole description: the baseline every step is measured against."""
+        return cls(use_facets=False, center=0.0, lexical_weight=0.0, prf_depth=0, niche=0.0, smoothing=0.0,
+                   use_passages=False)
 
 
 @dataclass
@@ -109,11 +152,28 @@ class RankedCommunity:
         return {k: getattr(self, k) for k in ("url", "name", "kind", "audience_size", "score", "fit", "why")}
 
 
-def fit_from_score(score: float) -> int:
-    """Calibrated fit 0–100: the share of communities with this score that were on topic in the benchmark."""
+def fit_from_score(score: float, *, kind: str | None = None, guess: bool = False) -> int:
+    """Calibrated fit 0–100: the share of communities of this kind with this score that were on the profile's
+    topic in the benchmark. A profile with only a name (`guess`) has its own, flatter curve: a name is weak
+    evidence. A short description keeps the full curve (its pool held descriptions of 6 and 7 words) but its
+    reasons say it is a guess (`guess_reason`)."""
     if score <= REMOVED:
         return 0
-    return int(round(100.0 / (1.0 + math.exp(-(FIT_SLOPE * score + FIT_OFFSET)))))
+    if guess:
+        logit = GUESS_SLOPE * score + GUESS_OFFSET
+    else:
+        logit = FIT_SLOPE * score + FIT_OFFSET + KIND_FIT_OFFSETS.get(kind or "", 0.0)
+    return int(round(100.0 / (1.0 + math.exp(-logit))))
+
+
+def guess_reason(profile: Profile) -> str:
+    """Why a ranking for this profile can only be a guess ("" when its description says enough)."""
+    count = len(words(profile.description or ""))
+    if count == 0:
+        return "a guess from the profile name alone (it has no description)"
+    if count < SHORT_PROFILE_WORDS:
+        return f"a guess from a short description ({count} words)"
+    return ""
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
@@ -132,6 +192,12 @@ class Scored:
     anchor_ids: list[int]  # examples first, then shortlisted
     example_count: int
     dense: np.ndarray  # the score before neighbour smoothing
+    guess: str = ""  # guess_reason(profile)
+    generic: str = ""  # the description without its specific words, when it has some
+    niche_direction: np.ndarray | None = None  # community @ this = match to the whole minus the generic version
+    specific: tuple[str, ...] = ()  # the description's specific words, as written (those not in `generic`)
+    claim_floors: np.ndarray | None = None  # per facet: the similarity a community needs for a claim
+    generic_floor: float = -1.0  # a community whose niche gap is below this fits only the wider topic
 
 
 def score_profile(profile: Profile, *, index: CommunityIndex, data: RankingData, session: Session,
@@ -142,8 +208,12 @@ def score_profile(profile: Profile, *, index: CommunityIndex, data: RankingData,
     facets = profile_facets(profile) if options.use_facets else profile_facets(profile)[:1]
     texts = [f.text for f in facets]
     exclusions = [e for e in (profile.exclusions or []) if e.strip()] if options.exclusion_weight else []
-    encoded = service.encode_queries(texts + exclusions)
-    facet_vectors, exclusion_vectors = encoded[: len(texts)], encoded[len(texts):]
+    description = " ".join((profile.description or "").split())
+    generic = generic_version(description, data) if options.niche and description else ""
+    generic = generic if generic and generic != description else ""
+    encoded = service.encode_queries(texts + exclusions + ([generic] if generic else []))
+    facet_vectors = encoded[: len(texts)]
+    exclusion_vectors = encoded[len(texts): len(texts) + len(exclusions)]
     weights = np.array([f.weight for f in facets], dtype=np.float32)
     query = _unit(weights @ facet_vectors)
 
@@ -160,20 +230,19 @@ def score_profile(profile: Profile, *, index: CommunityIndex, data: RankingData,
     if len(negative_vectors) and options.negative_weight:
         query = _unit(query - options.negative_weight * _rejected_direction(negative_vectors, query))
 
+    center = _centering(index, options.center)
+    query = center(query)
     dense = _dense(query, vectors, data, options.use_passages)
     scores = dense.copy()
     query_terms = data.lexical.query_terms(" ".join([profile.description or "", *(profile.keywords or [])]))
     removed = [index.position[i] for i in negatives if i in index.position]
     if options.prf_depth:
-        ranked = scores.copy()
-        ranked[removed] = -np.inf
-        # A small database has no "top 20" worth averaging: one community in 200 at most (and at least 2).
-        depth = min(options.prf_depth, max(2, len(ranked) // 200), len(ranked))
-        top = np.argpartition(-ranked, depth - 1)[:depth]
-        feedback_rows = np.unique(np.concatenate([top, [index.position[i] for i in anchors]]).astype(np.int64))
-        centroid = _unit(vectors[feedback_rows].mean(axis=0))
-        expanded = _unit(query + options.prf_weight * centroid)
-        scores = _dense(expanded, vectors, data, options.use_passages)
+        scores = _feedback_pass(query, scores, anchors=[index.position[i] for i in anchors], removed=removed,
+                                vectors=vectors, data=data, options=options, center=center)
+    niche_direction = None
+    if generic and facets[0].name == "description":
+        niche_direction = center(facet_vectors[0]) - center(encoded[-1])
+        scores = scores + options.niche * (vectors @ niche_direction)
     if options.lexical_weight:
         # BM25 over the words of the audience, topic and keyword facets (the description's commerce words and
         # needs clause only add noise), normalized by the query's best document.
@@ -204,7 +273,87 @@ def score_profile(profile: Profile, *, index: CommunityIndex, data: RankingData,
     scores[removed] = REMOVED
     return Scored(scores=scores, facets=facets, facet_vectors=facet_vectors, query_terms=query_terms,
                   anchor_ids=anchors, example_count=len([i for i in example_ids if i in index.position]),
-                  dense=own)
+                  dense=own, guess=guess_reason(profile), generic=generic, niche_direction=niche_direction,
+                  specific=_specific_words(description, generic) if generic else ())
+
+
+def _feedback_pass(query: np.ndarray, first: np.ndarray, *, anchors: list[int], removed: list[int],
+                   vectors: np.ndarray, data: RankingData, options: RankOptions, center) -> np.ndarray:
+    """Pseudo-relevance feedback: the first pass's best communities (and any anchors) move the query toward
+    the communities' own wording; the scores of the expanded query."""
+    ranked = first.copy()
+    ranked[removed] = -np.inf
+    # A small database has no "top 20" worth averaging: one community in 200 at most (and at least 2).
+    depth = min(options.prf_depth, max(2, len(ranked) // 200), len(ranked))
+    top = np.argpartition(-ranked, depth - 1)[:depth]
+    rows = np.unique(np.concatenate([top, anchors]).astype(np.int64))
+    feedback = vectors[rows]
+    expanded = _unit(query + options.prf_weight * center(_unit(feedback.mean(axis=0))))
+    scores = _dense(expanded, vectors, data, options.use_passages)
+    if options.prf_leave_one_out and len(rows) > 1:
+        # A feedback community's own vector is 1/m of the centroid and would lift its score by construction
+        # (with the 2 feedback communities of a small database, by half): score it with the others' centroid.
+        total = feedback.sum(axis=0)
+        for j, row in enumerate(rows.tolist()):
+            own = _unit(query + options.prf_weight * center(_unit(total - feedback[j])))
+            value = float(vectors[row] @ own)
+            if options.use_passages and len(data.chunk_rows):
+                mine = data.chunk_rows == row
+                if mine.any():
+                    value = max(value, float((data.chunk_vectors[mine] @ own).max()))
+            scores[row] = value
+    return scores
+
+
+_direction_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def corpus_direction(index: CommunityIndex) -> np.ndarray:
+    """The unit mean vector of every indexed community: what all of them have in common."""
+    key = str(index.folder)
+    cached = _direction_cache.get(key)
+    if cached is not None and cached[0] is index.ids:
+        return cached[1]
+    direction = _unit(index.vectors.mean(axis=0).astype(np.float32)) if len(index) else np.zeros(index.dim,
+                                                                                                np.float32)
+    _direction_cache[key] = (index.ids, direction)
+    return direction
+
+
+def _centering(index: CommunityIndex, share: float):
+    """x -> x minus `share` of its component along the database's mean direction (identity for share 0).
+
+    What every community of this database has in common ("developer", "podcast about", a kind's text style)
+    says nothing about which of them fits; a query shares that direction in proportion to how generic it is
+    for this database, so removing a share of it penalizes generic communities exactly as much as the query
+    is generic — the embedding's counterpart of IDF, and adaptive by construction."""
+    if not share or len(index) < 2:
+        return lambda x: x
+    direction = corpus_direction(index)
+    return lambda x: (x - share * float(x @ direction) * direction).astype(np.float32)
+
+
+def generic_version(description: str, data: RankingData) -> str:
+    """The description without its more specific half of content words (by IDF in this database): "Trail
+    running shoes for ultramarathon runners who run mountain races" -> "running for runners who run races.".
+    A community that matches this better than the whole description fits the topic, not the niche."""
+    lexical = data.lexical
+    unknown = float(np.log(1 + max(1, len(lexical))))  # a word no community uses is as specific as it gets
+    found: list[tuple[str, float | None]] = []
+    for word in description.split():
+        stems = tokens(word)
+        column = lexical.vocabulary.get(stems[0]) if stems else None
+        found.append((word, None if not stems else float(lexical.idf[column]) if column is not None else unknown))
+    values = sorted(v for _, v in found if v is not None)
+    if len(values) < 2:
+        return description
+    median = values[(len(values) - 1) // 2]
+    return " ".join(w for w, v in found if v is None or v <= median)
+
+
+def _specific_words(description: str, generic: str) -> tuple[str, ...]:
+    kept = set(tokens(generic))
+    return tuple(w for w in content_terms(description) if _stem_of(w) not in kept)
 
 
 def _rejected_direction(rejected: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -261,13 +410,15 @@ def rank_communities(
                      min_audience=min_audience)
     rows = rows[offset: offset + limit]
     anchors = _communities(scored.anchor_ids, session=session)
+    prepare_claims(scored, index)
+    name_only = not words(profile.description or "")  # ranked on its name: the guess curve
     results = []
     for position, (community, score) in enumerate(rows, start=offset + 1):
         p = index.position[community.id]
         results.append(RankedCommunity(
             community_id=community.id, url=community.url, name=community.name or community.title or community.url,
             kind=community.kind, audience_size=community.audience_size, score=round(float(score), 4),
-            fit=fit_from_score(float(score)), rank=position,
+            fit=fit_from_score(float(score), kind=community.kind, guess=name_only), rank=position,
             why=explain_match(profile, community, index=index, scored=scored, position=p, anchors=anchors),
         ))
     if store:
@@ -341,35 +492,93 @@ def _feedback_ids(profile: Profile, *, session: Session) -> tuple[list[int], lis
 
 
 FACET_LABELS = {"description": "the description", "audience": "the audience", "needs": "their needs",
-                "topic": "the product's topic", "keywords": "the keywords", "name": "the profile name"}
+                "topic": "the topic", "keywords": "the keywords", "name": "the profile name"}
+CLAIM_FLOOR = 0.45  # a facet is claimed only from this cosine on ...
+CLAIM_MARGIN = 0.08  # ... and within this of the facet's best match among the ranking's first 200
+CLAIM_POOL = 200
+GENERIC_MARGIN = 0.05  # niche gap this far below the pool's median: the community fits the wider topic
+
+
+def prepare_claims(scored: Scored, index: CommunityIndex) -> None:
+    """What a reason needs to claim a match, from the ranking's first CLAIM_POOL communities: per facet the
+    similarity a community needs (at least CLAIM_FLOOR and close to that facet's best match there, so
+    "matches the audience" means "as close to the audience as anything this database has"), and the niche
+    gap below which a community fits the generic version of the profile rather than the profile."""
+    n = len(scored.scores)
+    size = min(CLAIM_POOL, n)
+    pool = np.argpartition(-scored.scores, size - 1)[:size] if size else np.zeros(0, dtype=np.int64)
+    if not len(pool):
+        scored.claim_floors = np.full(len(scored.facets), CLAIM_FLOOR, dtype=np.float32)
+        return
+    best = (scored.facet_vectors @ index.vectors[pool].T).max(axis=1)
+    scored.claim_floors = np.maximum(CLAIM_FLOOR, best - CLAIM_MARGIN).astype(np.float32)
+    if scored.niche_direction is not None:
+        top = pool[np.argsort(-scored.scores[pool])[:20]]
+        scored.generic_floor = float(np.median(index.vectors[top] @ scored.niche_direction)) - GENERIC_MARGIN
 
 
 def explain_match(profile: Profile, community: Community, *, index: CommunityIndex, scored: Scored,
                   position: int, anchors: dict[int, Community] | None = None) -> str:
-    """A short human reason: matched facets, shared terms, the passage, the closest example or shortlisted."""
+    """A short reason that claims only what matched: which facets (audience, needs, topic, keywords) the
+    community is about as close to as the best of the ranking's first 200, with the profile's words it really
+    shares; "fits the wider topic without ..." when it matches the generic version of a specific profile
+    unusually well and none of the audience's specific words; the passage; the closest example or shortlisted
+    community; and first, when the profile is only a name or a few words, that the ranking is a guess."""
     vector = index.vectors[position]
-    facet_sims = scored.facet_vectors @ vector
-    order = np.argsort(-facet_sims)
-    best = [scored.facets[i] for i in order[:2] if facet_sims[i] >= facet_sims[order[0]] - 0.03]
-    parts = ["matches " + " and ".join(
-        f"{FACET_LABELS.get(f.name, f.name)}" + (f' ("{_short(_facet_phrase(f))}")' if f.name != "description"
-                                                  else "")
-        for f in best)]
-    shared = _shared_terms(profile, community, scored.query_terms)
+    if scored.claim_floors is None:
+        prepare_claims(scored, index)
+    floors = scored.claim_floors
+    sims = scored.facet_vectors @ vector
+    text_stems = _community_stems(community)
+    # Fits only the wider topic: matches the profile's generic version unusually well for this list, and
+    # shares none of the specific words of the audience (or of the description, without an audience).
+    who = [f for f in scored.facets if f.name in ("audience", "needs")] or scored.facets[:1]
+    who_specific = {t for f in who for t in tokens(_facet_phrase(f))} & {_stem_of(w) for w in scored.specific}
+    generic = (scored.niche_direction is not None
+               and float(vector @ scored.niche_direction) < scored.generic_floor
+               and not who_specific & text_stems)
+    parts = [scored.guess] if scored.guess else []
+    claims, claimed_words = [], set()
+    for facet, sim, floor in zip(scored.facets, sims, floors, strict=True):
+        if facet.name == "description" or sim < floor:
+            continue
+        if generic and facet.name in ("audience", "needs"):
+            continue  # as close to the generic version: the audience's qualifiers did not match
+        phrase = _facet_phrase(facet)
+        shared = [w for w in content_terms(phrase) if _stem_of(w) in text_stems]
+        claimed_words.update(shared)
+        claim = f'{FACET_LABELS.get(facet.name, facet.name)} ("{_short(phrase)}")'
+        if shared:
+            claim += " with " + ", ".join(f'"{w}"' for w in shared[:4])
+        claims.append(claim)
+    description_floor = floors[0] if scored.facets and scored.facets[0].name == "description" else CLAIM_FLOOR
+    shared = [t for t in _shared_terms(profile, community, scored.query_terms, text_stems)
+              if t not in claimed_words]
+    if claims:
+        parts.append("matches " + "; ".join(claims))
+    elif len(sims) and scored.facets[0].name in ("description", "name") and sims[0] >= description_floor:
+        parts.append(f"close to {FACET_LABELS[scored.facets[0].name]}")
+    elif not shared:
+        parts.append("loosely related: no part of the profile matches closely")
+    if generic:
+        missing = [w for w in scored.specific if _stem_of(w) not in text_stems][:4]
+        parts.append("fits the wider topic" + (" without " + ", ".join(f'"{w}"' for w in missing) if missing
+                                                else " more than the niche"))
     if shared:
-        parts.append("shares " + ", ".join(f'"{t}"' for t in shared))
-        passage = _best_passage(community, {stem(t) for t in shared})
-        if passage:
-            parts.append(f'"{passage}"')
+        parts.append(("also shares " if claims else "shares ") + ", ".join(f'"{t}"' for t in shared))
+    evidence = {_stem_of(t) for t in shared} | {_stem_of(t) for t in claimed_words}
+    passage = _best_passage(community, evidence) if evidence else ""
+    if passage:
+        parts.append(f'"{passage}"')
     if scored.anchor_ids and anchors:
-        sims = index.vectors_for(scored.anchor_ids) @ vector
-        j = int(np.argmax(sims))
+        anchor_sims = index.vectors_for(scored.anchor_ids) @ vector
+        j = int(np.argmax(anchor_sims))
         anchor = anchors.get(scored.anchor_ids[j])
         if anchor is not None and anchor.id == community.id:
             parts.append("an example community" if j < scored.example_count else "you shortlisted it")
         elif anchor is not None:
             label = "example" if j < scored.example_count else "shortlisted"
-            parts.append(f"closest {label}: {anchor.name or anchor.url} ({sims[j]:.2f})")
+            parts.append(f"closest {label}: {anchor.name or anchor.url} ({anchor_sims[j]:.2f})")
     if position < len(scored.dense) and scored.dense[position] < scored.scores[position] - 0.03:
         parts.append("its nearest communities fit too")
     return "; ".join(parts)
@@ -386,11 +595,21 @@ def _short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _shared_terms(profile: Profile, community: Community, query_terms: list[str]) -> list[str]:
-    """Profile words (as the merchant wrote them) whose stems occur in the community's text."""
+def _stem_of(word: str) -> str:
+    found = tokens(word)
+    return found[0] if found else stem(word.lower())
+
+
+def _community_stems(community: Community) -> set[str]:
     text = " ".join([community.name or "", community.title or "", community.description or "",
                      " ".join(community.recent_posts or [])])
-    community_stems = set(tokens(text)) | {stem(t) for t in content_terms(text)}
+    return set(tokens(text)) | {stem(t) for t in content_terms(text)}
+
+
+def _shared_terms(profile: Profile, community: Community, query_terms: list[str],
+                  community_stems: set[str] | None = None) -> list[str]:
+    """Profile words (as the merchant wrote them) whose stems occur in the community's text."""
+    community_stems = community_stems if community_stems is not None else _community_stems(community)
     wanted = set(query_terms)
     out = []
     for term in content_terms(" ".join([profile.description or "", *(profile.keywords or [])])):
@@ -404,7 +623,7 @@ def _best_passage(community: Community, stems: set[str], width: int = 90) -> str
     candidates = sentences(community.description or "") + [community.title or ""]
     best, best_hits = "", 0
     for sentence in candidates:
-        hits = sum(1 for t in content_terms(sentence) if stem(t) in stems)
+        hits = sum(1 for t in content_terms(sentence) if _stem_of(t) in stems or stem(t) in stems)
         if hits > best_hits:
             best, best_hits = sentence, hits
     if not best:
@@ -445,6 +664,8 @@ __all__ = [
     "audience_label",
     "explain_match",
     "fit_from_score",
+    "generic_version",
+    "guess_reason",
     "rank_communities",
     "score_profile",
 ]

@@ -29,13 +29,13 @@ from recruiter.core.models import (
     Community,
     CommunityKind,
     PerformanceDay,
-    Prospect,
     ReferralCode,
     Stage,
     StageChange,
     as_utc,
     utcnow,
 )
+from recruiter.outreach.dashboard import funnel as pipeline_funnel
 from recruiter.outreach.templates import fill, merchant_name, message_values
 from recruiter.partners.activation import active_day, partners
 from recruiter.partners.money import ZERO, money_json, per, to_money
@@ -312,34 +312,20 @@ class FunnelRow:
 
 def funnel(*, session: Session, now: datetime | None = None) -> list[FunnelRow]:
     """Per stage: prospects that reached it (or a later one), conversion from the stage before, how many are
-    there now, and the median days spent in it (from the stage history, finished stays only)."""
-    history: dict[int, list[StageChange]] = defaultdict(list)
-    for change in session.exec(select(StageChange).order_by(StageChange.prospect_id, StageChange.at,
-                                                            StageChange.id)).all():
-        history[change.prospect_id].append(change)
-    current = dict(session.exec(select(Prospect.id, Prospect.stage)).all())
-    furthest: dict[int, int] = {}
+    there now (the dashboard's funnel, `recruiter.outreach.dashboard.funnel`), and the median days spent in it
+    (from the stage history, finished stays only)."""
+    base = pipeline_funnel(session=session)
     durations: dict[str, list[float]] = defaultdict(list)
-    declined = 0
-    for pid, stage in current.items():
-        reached = [c.to_stage for c in history.get(pid, [])] + [stage]
-        positions = [FUNNEL_STAGES.index(s) for s in reached if s in FUNNEL_STAGES]
-        furthest[pid] = max(positions) if positions else 0
-        declined += stage == Stage.declined
-        changes = history.get(pid, [])
-        for this, following in itertools.pairwise(changes):
-            durations[this.to_stage].append((as_utc(following.at) - as_utc(this.at)).total_seconds() / 86400)
-    rows = []
-    previous = None
-    for index, stage in enumerate(FUNNEL_STAGES):
-        reached = sum(1 for f in furthest.values() if f >= index)
-        days = durations.get(stage)
-        rows.append(FunnelRow(stage=stage, reached=reached,
-                              conversion=_ratio(reached, previous) if previous is not None else None,
-                              now=sum(1 for s in current.values() if s == stage),
-                              median_days_in_stage=round(statistics.median(days), 1) if days else None))
-        previous = reached
-    rows.append(FunnelRow(stage=Stage.declined, reached=declined, conversion=None, now=declined,
+    changes = session.exec(select(StageChange.prospect_id, StageChange.to_stage, StageChange.at)
+                           .order_by(StageChange.prospect_id, StageChange.at, StageChange.id))
+    for _pid, stays in itertools.groupby(changes, key=lambda change: change[0]):
+        for (_, stage, began), (_, _, ended) in itertools.pairwise(stays):
+            durations[stage].append((as_utc(ended) - as_utc(began)).total_seconds() / 86400)
+    rows = [FunnelRow(stage=Stage(step.stage), reached=step.reached, conversion=step.conversion, now=step.now,
+                      median_days_in_stage=round(statistics.median(durations[step.stage]), 1)
+                      if durations.get(step.stage) else None)
+            for step in base.steps]
+    rows.append(FunnelRow(stage=Stage.declined, reached=base.declined, conversion=None, now=base.declined,
                           median_days_in_stage=None))
     return rows
 

@@ -126,3 +126,15 @@ def test_seed_if_empty(cli) -> None:
     first = cli("seed", "--if-empty")
     assert first.exit_code == 0
     assert "already" in cli("seed", "--if-empty").output or "no sample" in first.output
+
+
+def test_help_lists_every_command_in_the_order_of_the_work(cli) -> None:
+    import typer.main
+
+    from recruiter.cli import app
+    from recruiter.cli.root import ORDER
+
+    listed = [line.split()[0] for line in cli("--help").output.split("Commands:")[1].splitlines() if line.strip()]
+    registered = set(typer.main.get_command(app).commands)
+    assert set(listed) == registered and set(ORDER) == registered  # a new command gets its place in ORDER
+    assert listed == ORDER

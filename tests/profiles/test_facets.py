@@ -54,3 +54,12 @@ def test_we_sell_x_to_y_and_with_conditions() -> None:
     assert parts.audience == "remote workers"
     assert parts.needs == "with back pain"
     assert "sell" not in parts.topic_terms
+
+
+def test_a_for_after_what_the_audience_does_is_not_the_buyer() -> None:
+    parts = split_description("Coding interview practice and resume reviews for junior developers hunting for "
+                              "their first tech job.")
+    assert parts.product == "Coding interview practice and resume reviews"
+    assert parts.audience.startswith("junior developers")
+    parts = split_description("Meditation apps for busy parents.")  # a single "for" is still the buyer
+    assert parts.audience == "busy parents"

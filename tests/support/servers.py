@@ -27,6 +27,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+def ensure_chromium() -> str:
+    """Debian's Chromium: installed when missing and we are root with apt-get (as CI is); else Unavailable."""
+    path = find_chromium()
+    if path is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "chromium"], env=env, capture_output=True, timeout=1200)
+        path = find_chromium()
+    if path is None:
+        raise Unavailable("headless Chromium is not installed and could not be installed "
+                          "(needs root and apt-get: apt-get install -y chromium)")
+    return path
+
+
 def _apt_install(*packages: str) -> None:
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         raise Unavailable(f"{' '.join(packages)} not installed and cannot install it here (needs root and "

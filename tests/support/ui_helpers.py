@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parents[1] / "ui" / "fixtures"
@@ -35,3 +36,11 @@ def rank_now(name: str) -> None:
 
     rank_profile(profile_id(name))
 
+
+async def wait_until(condition, timeout: float = 20.0) -> None:
+    """Background work (ranking, the preview) runs in threads: poll until its result is on the page."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)

@@ -8,18 +8,9 @@ import pytest
 from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import select
-from ui_helpers import COOKS, YOGA, community_id, profile_id, rank_now
+from ui_helpers import COOKS, YOGA, community_id, profile_id, rank_now, wait_until
 
 from recruiter.core.models import Community
-
-
-async def wait_until(condition, timeout: float = 20.0) -> None:
-    """Background work (ranking, the preview) runs in threads: poll until its result is on the page."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
 
 
 def latest(db, statement):

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from test_browser import Server, chromium, run_cli  # noqa: F401  (chromium is a fixture)
+from test_browser import Server, run_cli
 from ui_helpers import COOKS, COOKS_DESCRIPTION, FIXTURES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -30,7 +30,7 @@ def populate(home: Path) -> dict[str, int]:
     from sqlmodel import select
 
     from recruiter.core.db import dispose_engines, open_session
-    from recruiter.core.jobs import create_job, finish_job
+    from recruiter.core.jobs import NewItem, claim_item, complete_item, create_job, settle_job
     from recruiter.core.models import Profile
     from recruiter.outreach.pipeline import find_community, note_prospect, schedule_follow_up, set_stage
 
@@ -58,11 +58,15 @@ def populate(home: Path) -> dict[str, int]:
                 schedule_follow_up(community, today + timedelta(days=days), session=session)
             ids[community_url] = prospect.id
         ids["journal_community"] = find_community(JOURNAL, session=session).id
-        job = create_job("scrape", session=session, params={"urls": ["https://gone.example.com/",
-                                                                     "https://offline.example.org/feed"]}, total=2)
-        finish_job(job, session=session, state="failed", error="both URLs failed: no network",
-                   result={"saved": 0, "failed": 2, "errors": [
-                       "https://gone.example.com/: HTTP 404", "https://offline.example.org/feed: connection refused"]})
+        # A scrape job as the job code leaves it: one URL saved, two failed, each with its reason.
+        urls = {"https://crumbclub.example.com/": None, "https://gone.example.com/": "HTTP 404 Not Found",
+                "https://offline.example.org/feed": "cannot connect to offline.example.org: connection refused"}
+        job = create_job("scrape", session=session, params={"urls": list(urls)},
+                         items=[NewItem(key=url, kind="url", input={"url": url}) for url in urls])
+        for url, error in urls.items():
+            claim_item(job.id, url, session=session, worker="this machine")
+            complete_item(job.id, url, session=session, worker="this machine", error=error)
+        settle_job(job.id, session=session)
         session.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     dispose_engines()
     return ids
@@ -86,7 +90,7 @@ def screens_server(screens_home) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def browser(chromium: str):  # noqa: F811
+def browser(chromium: str):
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package drives Chromium")
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
@@ -182,8 +186,9 @@ def test_prospect_page_tells_the_story(browser, screens_server: Server, screens_
 
 def test_discover_page_shows_a_failed_job(browser, screens_server: Server, tmp_path: Path) -> None:
     page = open_page(browser, screens_server.base, "/discover", 1400)
-    page.wait_for_selector("text=failed", timeout=30000)
-    assert "both URLs failed" in page.inner_text("body")
+    page.wait_for_selector("text=partial", timeout=30000)
+    body = page.inner_text("body")
+    assert "HTTP 404 Not Found" in body and "connection refused" in body
     page.screenshot(path=str(shots_dir(tmp_path) / "discover-failed-job-1400.png"), full_page=True)
     page.close()
 

@@ -3,21 +3,11 @@ ranked list, and the prospect page's outreach panel; through NiceGUI's simulated
 
 from __future__ import annotations
 
-import asyncio
-
 from nicegui import ui
 from nicegui.testing import User
-from ui_helpers import COOKS, profile_id, rank_now
+from ui_helpers import COOKS, profile_id, rank_now, wait_until
 
 JOURNAL = "https://sourdoughjournal.example.com"
-
-
-async def wait_until(condition, timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
 
 
 def sequence_names(db) -> list[str]:

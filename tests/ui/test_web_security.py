@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import sqlite3
 import stat
@@ -20,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
+from servers import free_port
 
 from scrapers.loopback import LoopbackServer, send
 
@@ -33,31 +33,6 @@ https://www.reddit.com/r/yoga/,r/yoga,subreddit,The big yoga community
 UPLOAD_URL = re.compile(r"/_nicegui/client/[0-9a-f-]+/upload/\d+")
 
 
-def find_chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    return None
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = find_chromium()
-    if path is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "chromium"], env=env, capture_output=True, timeout=1200)
-        path = find_chromium()
-    if path is None:
-        pytest.skip("headless Chromium is not installed and could not be installed "
-                    "(needs root and apt-get: apt-get install -y chromium)")
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def user_env(home: Path, **extra: str) -> dict[str, str]:

@@ -173,19 +173,20 @@ def discover_page() -> None:
                     ui.label("No jobs yet.").classes("text-grey-7")
                 for job in jobs:
                     with ui.column().classes("w-full gap-1").mark(f"job-{job['id']}"):
-                        with ui.row().classes("w-full items-center gap-3 no-wrap"):
+                        with ui.row().classes("w-full items-center gap-x-3 gap-y-1 flex-wrap"):
                             ui.label(f"#{job['id']} {job['kind']}").classes("font-medium w-32")
                             ui.badge(job["state"], color=STATE_COLORS.get(job["state"], "grey"))
-                            ui.linear_progress(value=job["progress"], show_value=False, size="10px").classes("w-48")
+                            ui.linear_progress(value=job["progress"], show_value=False, size="10px") \
+                                .classes("w-48 max-w-full")
                             counts = f"{job['done']}/{job['total']}" if job["total"] else ""
                             if job["failed"]:
                                 counts += f" · {job['failed']} failed"
                             ui.label(counts).classes("text-sm whitespace-nowrap")
                             ui.label(job["created"]).classes("text-xs text-grey-6 whitespace-nowrap")
-                            workers = ", ".join(f"{name}: {count}" for name, count in sorted(job["workers"].items())
+                            workers = ", ".join(f"{name} ({count})" for name, count in sorted(job["workers"].items())
                                                 if name != "in-process")
-                            summary = job["error"] or (f"workers {workers}" if workers else "")
-                            ui.label(summary).classes("text-sm text-grey-8 truncate flex-1")
+                            summary = job["error"] or (f"workers: {workers}" if workers else "")
+                            ui.label(summary).classes("text-sm text-grey-8 truncate flex-1 min-w-0")
                             if job["failed"] and job["state"] in ("partial", "failed"):
                                 ui.button("Retry failed", icon="replay", on_click=lambda j=job["id"]: retry(j)) \
                                     .props("flat dense").mark(f"retry-{job['id']}")
