@@ -62,6 +62,10 @@ a name has its own, flatter curve (GUESS_*), fitted on the same profiles reduced
 means that about 70% of communities of that kind ranked with that score were on the profile's topic, whatever
 the profile; the list is ordered by score, so where kinds alternate a fit can step up by a few points down the
 list. `benchmarks/fitbench_run.py --calibrate` re-fits the constants and prints the reliability tables.
+
+The defaults and constants are all-MiniLM-L6-v2's. Another model (the fast mode's static distillation) ranks
+with its own RankOptions changes and fit curve from `MODEL_TUNING`, the one place the ranking adapts to the
+model: `RankOptions.for_model(model)` and `tuning_for(model).calibration`, keyed by `backends.model_key`.
 """
 
 from __future__ import annotations
@@ -167,13 +171,14 @@ class ModelTuning:
 # The one place the ranking adapts to the model whose vectors it ranks (keyed by `backends.model_key`); a model
 # not listed ranks with the defaults and MiniLM's calibration. Each entry is chosen on the benchmark's 58
 # profiles of both corpora as a whole (`RECRUITER_MODEL=fast benchmarks/fitbench_run.py --ablations / --try /
-# --calibrate`), never on single profiles; README "Fast mode" has the numbers.
+# --calibrate`), never on single profiles; README "Models, speed and scale" has the numbers.
 #
 # The fast model (a static distillation): its dense scores are a weaker signal than MiniLM's, so BM25 counts
-# for more (0.25 instead of 0.06: nDCG@20 dev 0.474 -> 0.541, val2 0.614 -> 0.624, val 0.681 -> 0.674), and
-# best-passage scoring is off (it exists because MiniLM reads only 256 word pieces; the fast model averages up
-# to 512 and its passages only added noise). Its scores spread differently, so it has its own fit curve: with
-# MiniLM's constants a fast fit of 80-100 was on topic 63% of the time (ECE 26 points), with its own 86% (1.5).
+# for more (0.25 instead of 0.06) and best-passage scoring is off (it exists because MiniLM reads only 256 word
+# pieces; the fast model averages up to 512 and its passages only added noise): together nDCG@20 dev 0.474 ->
+# 0.541, val2 0.614 -> 0.624, val 0.681 -> 0.674; on the sealed sets, run once afterwards, 0.533 -> 0.565 and
+# 0.534 -> 0.579. Its scores spread differently, so it has its own fit curve: with MiniLM's constants a fast
+# fit of 80-100 was on topic 63% of the time (ECE 26 points), with its own 86% (ECE 1.6).
 MODEL_TUNING: dict[str, ModelTuning] = {
     FAST_KEY: ModelTuning(
         options={"lexical_weight": 0.25, "use_passages": False},
