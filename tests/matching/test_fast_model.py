@@ -192,3 +192,21 @@ def test_the_installed_fast_model_is_the_current_recipe() -> None:
     assert meta["version"] == FAST_VERSION and meta["dims"] == FAST_DIMS
     assert meta["dropped_components"] == FAST_DROP_TOP
     assert np.load(folder / "embeddings.npy", mmap_mode="r").shape[1] == FAST_DIMS
+
+
+@pytest.mark.slow  # the installed fast model
+def test_bulk_and_query_encoding_of_the_fast_model_agree() -> None:
+    """Bulk texts go through a sparse product, a few queries through a numpy gather: the same vectors, with
+    unknown pieces ignored and texts of no known piece left at zero."""
+    from recruiter.matching.artifacts import ensure_fast_model
+    from recruiter.matching.backends import StaticBackend
+
+    backend = StaticBackend(ensure_fast_model())
+    texts = ["Yoga mats and online classes for beginners", "", "   ", "☃ yoga ☃", "x" * 5000,
+             "Kubernetes on-call SLOs and monitoring", "\x00\x01\x02"] * 3
+    bulk, queries = backend.encode(texts), backend.encode_queries(texts)
+    assert bulk.shape == queries.shape == (len(texts), FAST_DIMS) and bulk.dtype == np.float32
+    assert np.allclose(bulk, queries, atol=1e-6)
+    norms = np.linalg.norm(bulk, axis=1)
+    assert np.allclose(norms[[0, 3, 5]], 1.0, atol=1e-5) and np.all(norms[[1, 2, 4]] == 0)
+    assert float(bulk[0] @ bulk[3]) > float(bulk[0] @ bulk[5])  # "yoga" survives the unknown snowmen
