@@ -139,10 +139,13 @@ def bench_million(shared: Path, work: Path, count: int, fresh: bool) -> None:
             raise SystemExit(done.stdout[-3000:] + done.stderr[-3000:])
         peak_kib = next((int(x.split(":")[1]) for x in done.stderr.splitlines()
                          if "Maximum resident set size" in x), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-        state.update(import_s=round(elapsed, 1), import_peak_mib=round(peak_kib / 1024),
+        cpu = sum(float(x.split(":")[1]) for x in done.stderr.splitlines()
+                  if x.strip().startswith(("User time (seconds)", "System time (seconds)")))
+        state.update(import_s=round(elapsed, 1), import_peak_mib=round(peak_kib / 1024), import_cpu_s=round(cpu, 1),
                      import_summary=done.stdout.strip().splitlines()[-1], import_load=os.getloadavg())
         save()
-    print(f"import of {count:,} communities (fast model): {state['import_s'] / 60:.1f} min, peak RSS "
+    print(f"import of {count:,} communities (fast model): {state['import_s'] / 60:.1f} min "
+          f"({state.get('import_cpu_s', '?')} s CPU), peak RSS "
           f"{state['import_peak_mib']} MiB (targets 25 min, 8192 MiB) — {state['import_summary']} "
           f"(load {state['import_load']})")
     if "rank_s" not in state:

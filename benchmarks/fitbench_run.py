@@ -470,11 +470,13 @@ def main() -> int:
     os.environ.pop("RECRUITER_DB", None)
 
     from recruiter.core.db import open_session
+    from recruiter.matching.backends import model_key
     from recruiter.matching.index import session_index
     from recruiter.matching.ranking import RankOptions
 
     memoize_queries()
-    full = RankOptions()
+    full = RankOptions.for_model(model_key())  # RECRUITER_MODEL's own configuration (ranking.MODEL_TUNING)
+    print(f"model {model_key()}: full method = RankOptions.for_model({model_key()!r})")
     plain = RankOptions.plain()
     configs = {"full method": full}
     for spec in args.tries:

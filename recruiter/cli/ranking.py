@@ -28,12 +28,16 @@ def rank_command(
 
     Example: recruiter rank yoga --limit 20 --kind subreddit --format json
     """
+    check_format(fmt)
+    check_kind(kind)
+    from recruiter.matching.warmup import start_loading_model
+
+    start_loading_model()  # the model loads in a thread while the database layer is imported and read
     from profiles.service import require_profile
+    from recruiter.matching.backends import model_key
     from recruiter.matching.matches import ranking_state
     from recruiter.matching.ranking import RankOptions, rank_communities
 
-    check_format(fmt)
-    check_kind(kind)
     with session_scope() as session:
         chosen = require_profile(profile, session=session)
         if ranking_state(chosen, session=session).communities == 0:
@@ -44,7 +48,7 @@ def rank_command(
 
             refresh_index(session=session, progress=progress)
         results = rank_communities(chosen, session=session, limit=limit, kind=kind, min_audience=min_audience,
-                                   options=RankOptions(audience_weight=audience_weight))
+                                   options=RankOptions.for_model(model_key(), audience_weight=audience_weight))
     emit([r.public() for r in results], fmt, RANK_COLUMNS)
     if not results and fmt == "table":
         typer.echo("no community matched: try without --kind / --min-audience", err=True)

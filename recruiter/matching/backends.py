@@ -19,6 +19,7 @@ Nothing here ever downloads.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -29,7 +30,9 @@ from typing import Protocol
 
 import numpy as np
 
+from recruiter.core.config import embedding_model_name
 from recruiter.core.errors import RecruiterError
+from recruiter.matching.artifacts import FAST_VERSION
 
 # Hub look-ups must never happen: the machines this runs on may have no internet at all.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -41,14 +44,24 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 PACKAGED_MODELS = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "all-minilm-l6-v2"}
 HASHING_MODELS = {"hashing", "hashing-384"}
-# The distilled static model. Its name is its cache key: a new distillation recipe needs a new name here.
-FAST_MODELS = {"fast"}
+# The distilled static model. `RECRUITER_MODEL=fast` names it; its cache entries and index folder are keyed by
+# its recipe (`fast-2`), so the vectors of an older distillation are never mixed with a newer one's.
+FAST_KEY = f"fast-{FAST_VERSION}"
+FAST_MODELS = {"fast", FAST_KEY}
 DIMENSION = 384
 BACKENDS = ("onnx", "sentence-transformers")
+QUERY_BATCH = 16  # up to this many texts are "queries": answered on the lighter session, in one batch
 
 
 class ModelUnavailable(RecruiterError, RuntimeError):
     pass
+
+
+def model_key(name: str | None = None) -> str:
+    """The name a model's vectors are cached and indexed under: `RECRUITER_MODEL` (or `name`) as given, except
+    `fast`, which names the current distillation recipe."""
+    name = name or embedding_model_name()
+    return FAST_KEY if name in FAST_MODELS else name
 
 
 class EmbeddingBackend(Protocol):
@@ -121,39 +134,61 @@ class OnnxMiniLMBackend:
 
     The graph holds the transformer, masked mean pooling and L2 normalization, so what comes out is what
     sentence-transformers' `encode(..., normalize_embeddings=True)` gives. Threads do not spin while idle: on a
-    machine shared with other work, spinning threads cost more than they save."""
+    machine shared with other work, spinning threads cost more than they save.
+
+    Two sessions over the same weights, each made on first use: one for a handful of queries (a cold `rank`)
+    without pre-packing the weights, which saves a tenth of a second of start-up and nothing that a few short
+    texts would notice; one for bulk encoding with pre-packed weights (the faster kernels over many batches)."""
 
     def __init__(self, folder: Path, *, threads: int | None = None) -> None:
-        import onnxruntime
-
         from recruiter.matching.artifacts import minilm_tokenizer
 
         config = json.loads((folder / "config.json").read_text())
         self.dimension = int(config["dimension"])
         self.tokenizer = minilm_tokenizer(folder)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or _threads()
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(str(folder / "model.onnx"), options,
-                                                    providers=["CPUExecutionProvider"])
+        self.folder = folder
+        self.threads = threads or _threads()
+        self._sessions: dict[bool, object] = {}
+        self._session_lock = threading.Lock()
 
-    def _run(self, texts: Sequence[str]) -> np.ndarray:
+    def session(self, *, bulk: bool):
+        with self._session_lock:
+            if bulk not in self._sessions:
+                import onnxruntime
+
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = self.threads
+                options.inter_op_num_threads = 1
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                if not bulk:
+                    options.add_session_config_entry("session.disable_prepacking", "1")
+                options.log_severity_level = 3
+                self._sessions[bulk] = onnxruntime.InferenceSession(str(self.folder / "model.onnx"), options,
+                                                                    providers=["CPUExecutionProvider"])
+            return self._sessions[bulk]
+
+    def warm(self) -> None:
+        """Make the query session now (a background thread does this while a command starts up)."""
+        self.session(bulk=False)
+
+    def _run(self, texts: Sequence[str], *, bulk: bool) -> np.ndarray:
         batch = self.tokenizer.encode_batch([str(t).strip() for t in texts])
         feed = {"input_ids": np.array([e.ids for e in batch], dtype=np.int64),
                 "attention_mask": np.array([e.attention_mask for e in batch], dtype=np.int64),
                 "token_type_ids": np.array([e.type_ids for e in batch], dtype=np.int64)}
-        return self.session.run(["embedding"], feed)[0].astype(np.float32, copy=False)
+        return self.session(bulk=bulk).run(["embedding"], feed)[0].astype(np.float32, copy=False)
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         step = max(1, batch_size)
-        return np.concatenate([self._run(texts[i:i + step]) for i in range(0, len(texts), step)])
+        bulk = len(texts) > QUERY_BATCH
+        return np.concatenate([self._run(texts[i:i + step], bulk=bulk) for i in range(0, len(texts), step)])
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.encode(texts, batch_size=max(1, len(texts)))
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._run(texts, bulk=len(texts) > QUERY_BATCH)
 
 
 class StaticBackend:
@@ -176,26 +211,47 @@ class StaticBackend:
             self.max_chars = None
         self.unk_id = config.get("unk_id")
 
+    def _pieces(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(how many pieces each text has, all their ids in one array, text after text)."""
+        cut = [t[: self.max_chars] for t in texts] if self.max_chars else list(texts)
+        pieces = [e.ids for e in self.tokenizer.encode_batch_fast(cut, add_special_tokens=False)]
+        lengths = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
+        flat = np.fromiter(itertools.chain.from_iterable(pieces), dtype=np.int64, count=int(lengths.sum()))
+        return lengths, flat
+
     def encode(self, texts: Sequence[str], *, batch_size: int = 0) -> np.ndarray:
+        """Each text's pieces summed through one sparse (texts x vocabulary) product, then L2-normalized (the
+        mean's direction). Gathering every piece's row first and averaging them (`encode_queries`) gives the
+        same vectors (max difference 6e-7) for 60% more CPU in bulk: 2.8 s vs 1.75 s for 15,446 texts in
+        batches of 256, of which 1.4 s is the tokenizer."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        cut = [t[: self.max_chars] for t in texts] if self.max_chars else list(texts)
-        encoded = self.tokenizer.encode_batch_fast(cut, add_special_tokens=False)
-        pieces = [np.asarray(e.ids, dtype=np.int64) for e in encoded]
+        from scipy import sparse
+
+        lengths, flat = self._pieces(texts)
+        weights = np.ones(len(flat), dtype=np.float32)
         if self.unk_id is not None:
-            pieces = [p[p != self.unk_id] for p in pieces]
-        lengths = np.array([len(p) for p in pieces], dtype=np.int64)
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        filled = np.nonzero(lengths)[0]
-        if len(filled):
-            flat = np.concatenate([pieces[i] for i in filled])
-            starts = np.concatenate([[0], np.cumsum(lengths[filled])[:-1]])
-            out[filled] = np.add.reduceat(self.embeddings[flat], starts, axis=0) / lengths[filled, None]
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms > 0, norms, 1.0)
+            weights[flat == self.unk_id] = 0.0  # unknown pieces count for nothing, as in model2vec
+        counts = sparse.csr_matrix((weights, flat, np.concatenate([[0], np.cumsum(lengths)])),
+                                   shape=(len(texts), len(self.embeddings)))
+        return _normalized(np.asarray(counts @ self.embeddings, dtype=np.float32))
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.encode(texts)
+        """A few texts: their pieces' rows gathered and summed with numpy (no scipy to import, which would
+        cost a cold `rank` a tenth of a second)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        lengths, flat = self._pieces(texts)
+        keep = flat != self.unk_id if self.unk_id is not None else np.ones(len(flat), dtype=bool)
+        owner = np.repeat(np.arange(len(texts)), lengths)[keep]
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        np.add.at(out, owner, self.embeddings[flat[keep]])
+        return _normalized(out)
+
+
+def _normalized(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
 
 
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
@@ -242,18 +298,28 @@ class HashingBackend:
 
 
 _lock = threading.Lock()
+_prefetched: dict[tuple[str, str], EmbeddingBackend] = {}
 
 
-def backend_for(model_name: str) -> EmbeddingBackend:
-    """The backend that runs a model (loaded now: this is the slow part of a first embedding)."""
+def _choice() -> str:
     from recruiter.core.config import embedding_backend_name
 
-    if model_name in HASHING_MODELS:
-        return HashingBackend()
     choice = embedding_backend_name()
     if choice and choice not in BACKENDS:
         raise ModelUnavailable(f"RECRUITER_EMBEDDING_BACKEND={choice!r} is not one of {', '.join(BACKENDS)}")
+    return choice
+
+
+def backend_for(model_name: str) -> EmbeddingBackend:
+    """The backend that runs a model (loaded now, or taken from `prefetch`: this is the slow part of a first
+    embedding)."""
+    if model_name in HASHING_MODELS:
+        return HashingBackend()
+    choice = _choice()
     with _lock:  # two threads loading the same weights would cost twice the memory
+        prefetched = _prefetched.pop((model_name, choice), None)
+        if prefetched is not None:
+            return prefetched
         if model_name in FAST_MODELS:
             from recruiter.matching.artifacts import ensure_fast_model
 
@@ -264,3 +330,34 @@ def backend_for(model_name: str) -> EmbeddingBackend:
 
             return OnnxMiniLMBackend(ensure_onnx_model())
         return SentenceTransformersBackend(path)
+
+
+def prefetch(model_name: str) -> None:
+    """Load a model's backend (and the ONNX query session) now, for the next `backend_for` of it to take.
+
+    Run in a background thread while a command starts up (`recruiter.matching.warmup`), so the model loads while
+    the main thread imports the database layer and reads the index. Only models already prepared on disk: a
+    missing artifact is prepared by the command itself, with its message; the torch fallback is never
+    prefetched (it imports for seconds and belongs to the command that asked for it)."""
+    if model_name in HASHING_MODELS:
+        return
+    choice = _choice()
+    from recruiter.matching import artifacts
+
+    with _lock:
+        if (model_name, choice) in _prefetched:
+            return
+        if model_name in FAST_MODELS:
+            folder = artifacts.fast_model_dir()
+            if not artifacts.is_prepared(folder):
+                return
+            backend: EmbeddingBackend = StaticBackend(folder)
+        elif model_name in PACKAGED_MODELS and choice != "sentence-transformers":
+            folder = artifacts.onnx_model_dir()
+            if not artifacts.is_prepared(folder):
+                return
+            backend = OnnxMiniLMBackend(folder)
+            backend.warm()
+        else:
+            return
+        _prefetched[(model_name, choice)] = backend

@@ -14,10 +14,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from sqlmodel import Session, select
 
-from recruiter.core.config import embedding_model_name
 from recruiter.core.db import chunked
 from recruiter.core.models import EmbeddingCache
-from recruiter.matching.backends import EmbeddingBackend, backend_for
+from recruiter.matching.backends import EmbeddingBackend, backend_for, model_key
 
 COMMIT_EVERY = 512  # texts embedded between two commits of the cache
 
@@ -27,7 +26,7 @@ class EmbeddingService:
 
     def __init__(self, model_name: str | None = None, batch_size: int = 32,
                  backend: EmbeddingBackend | None = None) -> None:
-        self.model_name = model_name or embedding_model_name()
+        self.model_name = model_key(model_name)
         self.batch_size = batch_size
         self._backend = backend
         self._lock = threading.Lock()
@@ -130,7 +129,7 @@ _services_lock = threading.Lock()
 
 def get_embedding_service(model_name: str | None = None) -> EmbeddingService:
     """The process-wide service for a model (loading a model twice costs seconds and hundreds of MB)."""
-    name = model_name or embedding_model_name()
+    name = model_key(model_name)
     with _services_lock:
         if name not in _services:
             _services[name] = EmbeddingService(name)

@@ -38,10 +38,11 @@ from pathlib import Path
 import numpy as np
 from sqlmodel import Session, func, select
 
-from recruiter.core.config import embedding_model_name, index_dir
+from recruiter.core.config import index_dir
 from recruiter.core.db import chunked, current_data_version, get_setting
 from recruiter.core.models import Community, EmbeddingCache
 from recruiter.core.text import community_text
+from recruiter.matching.backends import model_key
 from recruiter.matching.embedding import EmbeddingService, cached_vectors, get_embedding_service
 from recruiter.matching.lexical import index_stamp
 from recruiter.matching.partition import APPROX_FROM, Partition, load_partition, updated_partition
@@ -449,7 +450,7 @@ def session_url(session: Session) -> str:
 
 def session_index(session: Session, *, progress: Callable[[int], None] | None = None) -> CommunityIndex:
     """The loaded, synced index of the database this session talks to (the one read path for everyone)."""
-    return get_index(session_url(session), session=session, model=embedding_model_name(), progress=progress)
+    return get_index(session_url(session), session=session, model=model_key(), progress=progress)
 
 
 def forget_loaded_indexes() -> None:
@@ -470,7 +471,7 @@ def refresh_index(*, session: Session, progress: Callable[[str, int, int], None]
             progress("embedding", done[0], 0)
 
     with _loaded_lock:
-        key = (session_url(session), embedding_model_name())
+        key = (session_url(session), model_key())
         index = _loaded.get(key)
         if index is None:
             index = load_index(index_dir(key[0]), model=key[1])
@@ -491,14 +492,14 @@ def index_status(*, session: Session) -> IndexStatus:
     """How many communities the database and the persisted index hold, and whether they agree (no sync)."""
     count = session.exec(select(func.count()).select_from(Community)).one()
     version = current_data_version(session=session)
-    index = load_index(index_dir(session_url(session)), model=embedding_model_name())
+    index = load_index(index_dir(session_url(session)), model=model_key())
     return IndexStatus(communities=int(count), vectors=len(index), model=index.model,
                        in_sync=index.data_version == version and len(index) == count)
 
 
 def rebuild_index(*, session: Session, progress: Callable[[int], None] | None = None) -> SyncReport:
     """Rebuild the index from the database (vectors from the cache; only texts the cache lacks are embedded)."""
-    model = embedding_model_name()
+    model = model_key()
     fresh = CommunityIndex(folder=index_dir(session_url(session)) / model_folder_name(model), model=model,
                            dim=DEFAULT_DIM)
     fresh.database_id = str(get_setting("database_id", "", session=session))

@@ -62,12 +62,16 @@ a name has its own, flatter curve (GUESS_*), fitted on the same profiles reduced
 means that about 70% of communities of that kind ranked with that score were on the profile's topic, whatever
 the profile; the list is ordered by score, so where kinds alternate a fit can step up by a few points down the
 list. `benchmarks/fitbench_run.py --calibrate` re-fits the constants and prints the reliability tables.
+
+The defaults and constants are all-MiniLM-L6-v2's. Another model (the fast mode's static distillation) ranks
+with its own RankOptions changes and fit curve from `MODEL_TUNING`, the one place the ranking adapts to the
+model: `RankOptions.for_model(model)` and `tuning_for(model).calibration`, keyed by `backends.model_key`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -77,12 +81,14 @@ from profiles.facets import Facet, profile_facets
 from recruiter.core.db import chunked
 from recruiter.core.models import Community, Match, Profile, Prospect, utcnow
 from recruiter.core.text import content_terms, sentences, stem, words
+from recruiter.matching.backends import FAST_KEY
 from recruiter.matching.embedding import get_embedding_service
 from recruiter.matching.index import CommunityIndex, session_index
 from recruiter.matching.lexical import tokens
 from recruiter.matching.rank_data import RankingData, audience_sizes, community_facts, ranking_data
 
 # Platt-scaling constants for fit (see the module docstring); refit with `fitbench_run.py --calibrate`.
+# These are all-MiniLM-L6-v2's; another model's are in MODEL_TUNING.
 FIT_SLOPE = 10.87
 FIT_OFFSET = -4.91
 # Per kind, added to the logit: the same score is likelier on topic for a podcast (long descriptions lower the
@@ -122,10 +128,69 @@ class RankOptions:
     audience_weight: float = 0.0
 
     @classmethod
+    def for_model(cls, model: str, **changes: Any) -> RankOptions:
+        """The benchmarked configuration for a model's vectors (`MODEL_TUNING`), with `changes` on top."""
+        return replace(cls(), **{**tuning_for(model).options, **changes})
+
+    @classmethod
     def plain(cls) -> RankOptions:
         """Plain MiniLM cosine of the whole description: the baseline every step is measured against."""
         return cls(use_facets=False, center=0.0, lexical_weight=0.0, prf_depth=0, niche=0.0, smoothing=0.0,
                    use_passages=False)
+
+
+@dataclass(frozen=True)
+class FitCalibration:
+    """The Platt constants that turn one model's scores into `fit` (see "How fit is calibrated")."""
+
+    slope: float = FIT_SLOPE
+    offset: float = FIT_OFFSET
+    kind_offsets: tuple[tuple[str, float], ...] = tuple(KIND_FIT_OFFSETS.items())
+    guess_slope: float = GUESS_SLOPE
+    guess_offset: float = GUESS_OFFSET
+
+    def fit(self, score: float, *, kind: str | None = None, guess: bool = False) -> int:
+        if score <= REMOVED:
+            return 0
+        if guess:
+            logit = self.guess_slope * score + self.guess_offset
+        else:
+            logit = self.slope * score + self.offset + dict(self.kind_offsets).get(kind or "", 0.0)
+        return int(round(100.0 / (1.0 + math.exp(-logit))))
+
+
+@dataclass(frozen=True)
+class ModelTuning:
+    """What the ranking does differently for one embedding model: RankOptions fields that differ from the
+    defaults (which were benchmarked on all-MiniLM-L6-v2) and the model's own fit calibration."""
+
+    options: dict[str, Any] = field(default_factory=dict)
+    calibration: FitCalibration = FitCalibration()
+
+
+# The one place the ranking adapts to the model whose vectors it ranks (keyed by `backends.model_key`); a model
+# not listed ranks with the defaults and MiniLM's calibration. Each entry is chosen on the benchmark's 58
+# profiles of both corpora as a whole (`RECRUITER_MODEL=fast benchmarks/fitbench_run.py --ablations / --try /
+# --calibrate`), never on single profiles; README "Models, speed and scale" has the numbers.
+#
+# The fast model (a static distillation): its dense scores are a weaker signal than MiniLM's, so BM25 counts
+# for more (0.25 instead of 0.06) and best-passage scoring is off (it exists because MiniLM reads only 256 word
+# pieces; the fast model averages up to 512 and its passages only added noise): together nDCG@20 dev 0.474 ->
+# 0.541, val2 0.614 -> 0.624, val 0.681 -> 0.674; on the sealed sets, run once afterwards, 0.533 -> 0.565 and
+# 0.534 -> 0.579. Its scores spread differently, so it has its own fit curve: with MiniLM's constants a fast
+# fit of 80-100 was on topic 63% of the time (ECE 26 points), with its own 86% (ECE 1.6).
+MODEL_TUNING: dict[str, ModelTuning] = {
+    FAST_KEY: ModelTuning(
+        options={"lexical_weight": 0.25, "use_passages": False},
+        calibration=FitCalibration(slope=8.55, offset=-4.93, guess_slope=4.43, guess_offset=-3.02, kind_offsets=(
+            ("blog", 0.17), ("forum", -0.4), ("newsletter", 0.13), ("podcast", 0.07), ("subreddit", 0.12),
+            ("youtube", -0.1))),
+    ),
+}
+
+
+def tuning_for(model: str) -> ModelTuning:
+    return MODEL_TUNING.get(model) or ModelTuning()
 
 
 @dataclass
@@ -152,18 +217,13 @@ class RankedCommunity:
         return {k: getattr(self, k) for k in ("url", "name", "kind", "audience_size", "score", "fit", "why")}
 
 
-def fit_from_score(score: float, *, kind: str | None = None, guess: bool = False) -> int:
+def fit_from_score(score: float, *, kind: str | None = None, guess: bool = False,
+                   calibration: FitCalibration | None = None) -> int:
     """Calibrated fit 0–100: the share of communities of this kind with this score that were on the profile's
     topic in the benchmark. A profile with only a name (`guess`) has its own, flatter curve: a name is weak
     evidence. A short description keeps the full curve (its pool held descriptions of 6 and 7 words) but its
     reasons say it is a guess (`guess_reason`)."""
-    if score <= REMOVED:
-        return 0
-    if guess:
-        logit = GUESS_SLOPE * score + GUESS_OFFSET
-    else:
-        logit = FIT_SLOPE * score + FIT_OFFSET + KIND_FIT_OFFSETS.get(kind or "", 0.0)
-    return int(round(100.0 / (1.0 + math.exp(-logit))))
+    return (calibration or FitCalibration()).fit(score, kind=kind, guess=guess)
 
 
 def guess_reason(profile: Profile) -> str:
@@ -392,8 +452,8 @@ def rank_communities(
     index: CommunityIndex | None = None,
 ) -> list[RankedCommunity]:
     """Rank every indexed community for the profile; return `limit` rows after `offset`, best first."""
-    options = options or RankOptions()
     index = index or session_index(session)
+    options = options or RankOptions.for_model(index.model)
     if len(index) == 0:
         return []
     data = ranking_data(index, session=session)
@@ -412,13 +472,14 @@ def rank_communities(
     anchors = _communities(scored.anchor_ids, session=session)
     prepare_claims(scored, index)
     name_only = not words(profile.description or "")  # ranked on its name: the guess curve
+    calibration = tuning_for(index.model).calibration
     results = []
     for position, (community, score) in enumerate(rows, start=offset + 1):
         p = index.position[community.id]
         results.append(RankedCommunity(
             community_id=community.id, url=community.url, name=community.name or community.title or community.url,
             kind=community.kind, audience_size=community.audience_size, score=round(float(score), 4),
-            fit=fit_from_score(float(score), kind=community.kind, guess=name_only), rank=position,
+            fit=calibration.fit(float(score), kind=community.kind, guess=name_only), rank=position,
             why=explain_match(profile, community, index=index, scored=scored, position=p, anchors=anchors),
         ))
     if store:
@@ -659,6 +720,9 @@ def audience_label(size: int | None) -> str:
 
 
 __all__ = [
+    "MODEL_TUNING",
+    "FitCalibration",
+    "ModelTuning",
     "RankOptions",
     "RankedCommunity",
     "audience_label",
@@ -668,4 +732,5 @@ __all__ = [
     "guess_reason",
     "rank_communities",
     "score_profile",
+    "tuning_for",
 ]

@@ -177,3 +177,31 @@ def test_model_artifacts_are_prepared_once_by_concurrent_processes(tmp_path, mon
     assert counter.read_text() == "x"  # built once
     assert artifacts.is_prepared(tmp_path / "thing-v1")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".thing-v1.") and p.is_dir()]
+
+
+def test_prefetch_never_prepares_a_missing_model(tmp_path, monkeypatch) -> None:
+    """The background load of a cold command only takes models already on disk: preparing one (seconds, torch,
+    a message) is the command's own business."""
+    from recruiter.matching import backends
+
+    monkeypatch.setenv("RECRUITER_MODEL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("RECRUITER_EMBEDDING_BACKEND", raising=False)
+    for model in ("all-MiniLM-L6-v2", "fast", "hashing"):
+        backends.prefetch(model)
+    assert not backends._prefetched
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+@pytest.mark.slow  # the real ONNX session
+def test_a_prefetched_backend_is_the_one_the_next_load_takes(monkeypatch) -> None:
+    from recruiter.matching import backends
+
+    monkeypatch.delenv("RECRUITER_EMBEDDING_BACKEND", raising=False)
+    backends.prefetch("all-MiniLM-L6-v2")
+    held = backends._prefetched[("all-MiniLM-L6-v2", "")]
+    assert held._sessions  # the query session was made in the background
+    assert backends.backend_for("all-MiniLM-L6-v2") is held
+    assert ("all-MiniLM-L6-v2", "") not in backends._prefetched
+    queries = held.encode_queries(["yoga for beginners", "back pain"])
+    bulk = held.encode(["yoga for beginners", "back pain"] * 10, batch_size=8)  # the pre-packed session
+    assert np.allclose(queries, bulk[:2], atol=1e-5) and len(held._sessions) == 2

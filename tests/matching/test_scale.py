@@ -54,6 +54,38 @@ def test_approximate_neighbour_graph_agrees_with_the_exact_one_and_updates_incre
     assert _recall(updated.neighbors, truth.neighbors) >= 0.9
 
 
+def test_the_graph_is_built_on_one_faiss_thread_and_the_setting_restored(monkeypatch) -> None:
+    """The graph's many small searches run on one OpenMP thread (cheaper on a busy machine); the process's own
+    setting comes back afterwards, also when the build fails, and the graph is the exact one."""
+    import faiss
+
+    from recruiter.matching import neighbors
+    from recruiter.matching.neighbors import build_neighbors
+
+    vectors = _clustered(500)
+    ids = np.arange(500, dtype=np.int64)
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(2)
+    try:
+        graph = build_neighbors(ids, vectors, k=4)
+        assert faiss.omp_get_max_threads() == 2
+        sims = vectors @ vectors.T
+        np.fill_diagonal(sims, -np.inf)
+        assert _recall(graph.neighbors, np.argsort(-sims, axis=1)[:, :4]) == 1.0
+        seen = []
+
+        def failing(*args, **kwargs):
+            seen.append(faiss.omp_get_max_threads())
+            raise RuntimeError("out of memory")
+
+        monkeypatch.setattr(neighbors, "_exact_top_k", failing)
+        with pytest.raises(RuntimeError):
+            build_neighbors(ids, vectors, k=4)
+        assert seen == [1] and faiss.omp_get_max_threads() == 2
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
 def test_large_index_searches_through_its_partition_and_grows_without_retraining(cli, db_url, monkeypatch,
                                                                                  tmp_path) -> None:
     from recruiter.core.config import index_dir
