@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 # Before anything imports recruiter: never touch the developer's real data dir, never the real model by default.
-os.environ["RECRUITER_HOME"] = tempfile.mkdtemp(prefix="recruiter-test-home-")
+_SESSION_HOME = tempfile.mkdtemp(prefix="recruiter-test-home-")
+os.environ["RECRUITER_HOME"] = _SESSION_HOME
 os.environ.pop("RECRUITER_DB", None)
 os.environ["RECRUITER_MODEL"] = "hashing"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -51,6 +52,13 @@ def _cache_typer_commands() -> None:
 
 
 _cache_typer_commands()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The session's data dir goes with the session (it held nothing but what the tests wrote)."""
+    import shutil
+
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
