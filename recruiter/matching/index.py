@@ -42,6 +42,7 @@ from recruiter.core.config import index_dir
 from recruiter.core.db import chunked, current_data_version, get_setting
 from recruiter.core.models import Community, EmbeddingCache
 from recruiter.core.text import community_text
+from recruiter.matching.arrays import load_array
 from recruiter.matching.backends import model_key
 from recruiter.matching.embedding import EmbeddingService, cached_vectors, get_embedding_service
 from recruiter.matching.lexical import index_stamp
@@ -50,7 +51,6 @@ from recruiter.matching.partition import search as partition_search
 
 INDEX_FORMAT = 2
 EMBED_CHUNK = 512  # texts embedded, then committed to the cache, at a time (a killed import loses at most this)
-MMAP_FROM_BYTES = 32 << 20  # arrays larger than this are memory-mapped rather than read
 _COPY_BLOCK = 65_536
 DEFAULT_DIM = 384
 
@@ -193,14 +193,6 @@ class CommunityIndex:
         os.replace(tmp, self.folder / "current.json")
 
 
-def _load_array(path: Path) -> np.ndarray:
-    """A saved array, memory-mapped when large. Handed out as a plain ndarray view of the map: np.memmap's own
-    slicing wraps every result in a new memmap object, which costs more than the arithmetic on small slices."""
-    if path.stat().st_size >= MMAP_FROM_BYTES:
-        return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
-    return np.load(path, allow_pickle=False)
-
-
 def load_index(folder: Path, *, model: str, dim: int = DEFAULT_DIM) -> CommunityIndex:
     """Read the persisted index of `model` under a database's index folder; a missing, torn or other-format
     index loads empty (a sync refills it from the embedding cache)."""
@@ -212,8 +204,8 @@ def load_index(folder: Path, *, model: str, dim: int = DEFAULT_DIM) -> Community
             return empty
         generation = model_dir / str(meta["generation"])
         ids = np.load(generation / "ids.npy", allow_pickle=False)
-        hashes = _load_array(generation / "hashes.npy")
-        vectors = _load_array(generation / "vectors.npy")
+        hashes = load_array(generation / "hashes.npy")
+        vectors = load_array(generation / "vectors.npy")
     except (OSError, ValueError, KeyError, TypeError):
         return empty
     count = int(meta.get("count", -1))
@@ -347,7 +339,7 @@ def _write_generation(index: CommunityIndex, *, kept_rows: np.ndarray, fresh_ids
         hashes = np.concatenate([np.asarray(index.hashes[kept_rows], dtype="S64"), fresh_hashes.astype("S64")])
         np.save(tmp / "ids.npy", ids)
         np.save(tmp / "hashes.npy", hashes)
-        vectors = _load_array(tmp / "vectors.npy")
+        vectors = load_array(tmp / "vectors.npy")
         partition = None
         if n >= APPROX_FROM:
             partition = updated_partition(index.partition, vectors, kept_rows, len(kept_rows))
@@ -358,7 +350,7 @@ def _write_generation(index: CommunityIndex, *, kept_rows: np.ndarray, fresh_ids
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     new = CommunityIndex(folder=index.folder, model=index.model, dim=dim, ids=ids,
-                         vectors=_load_array(generation / "vectors.npy"), hashes=_load_array(generation / "hashes.npy"),
+                         vectors=load_array(generation / "vectors.npy"), hashes=load_array(generation / "hashes.npy"),
                          generation=generation, stamp=index_stamp(ids, hashes))
     new._partition = partition
     return new

@@ -26,6 +26,7 @@ import numpy as np
 import Stemmer
 
 from recruiter.core.text import STOP_WORDS, words
+from recruiter.matching.arrays import load_array
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -230,7 +231,7 @@ def load_lexical(folder: Path, *, stamp: str | None) -> LexicalIndex | None:
         meta = json.loads((folder / "lexical.json").read_text())
         if meta.get("format") != LEXICAL_FORMAT or (stamp is not None and meta.get("stamp") != stamp):
             return None
-        z = {name: _load(folder / f"lexical_{name}.npy") for name in meta["arrays"]}
+        z = {name: load_array(folder / f"lexical_{name}.npy") for name in meta["arrays"]}
         shape = tuple(int(x) for x in meta["shape"])
         weights = Compressed(z["weights_data"], z["weights_indices"], z["weights_indptr"], shape)
         counts = Compressed(z["counts_data"], z["counts_indices"], z["counts_indptr"], shape)
@@ -241,10 +242,6 @@ def load_lexical(folder: Path, *, stamp: str | None) -> LexicalIndex | None:
     vocabulary = {t: i for i, t in enumerate(meta["vocabulary"])}
     return LexicalIndex(vocabulary=vocabulary, weights=weights, idf=z["idf"], stamp=meta.get("stamp", ""),
                         counts=counts, row_ids=z.get("row_ids"), row_hashes=z.get("row_hashes"))
-
-
-def _load(path: Path) -> np.ndarray:
-    return np.load(path, mmap_mode="r" if path.stat().st_size >= (32 << 20) else None, allow_pickle=False)
 
 
 def stack_counts(previous: sparse.csr_matrix | Compressed | None, kept_rows: np.ndarray, fresh: list[sparse.csr_matrix],

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from recruiter.matching.arrays import load_array
 from recruiter.matching.partition import NPROBE, Partition
 
 NEIGHBORS_FORMAT = 2
@@ -84,8 +85,8 @@ def load_neighbors(folder: Path, *, ids: np.ndarray, hashes: np.ndarray | None =
         meta = json.loads((folder / "neighbors.json").read_text())
         if meta.get("format") != NEIGHBORS_FORMAT or (stamp is not None and meta.get("stamp") != stamp):
             return None
-        neighbors = _load(folder / "neighbors.npy")
-        similarity = _load(folder / "neighbors_similarity.npy")
+        neighbors = load_array(folder / "neighbors.npy")
+        similarity = load_array(folder / "neighbors_similarity.npy")
     except (OSError, ValueError, KeyError):
         return None
     if len(neighbors) != len(ids) or len(similarity) != len(ids) or int(meta.get("rows", -1)) != len(ids):
@@ -96,14 +97,10 @@ def load_neighbors(folder: Path, *, ids: np.ndarray, hashes: np.ndarray | None =
 
 def load_positions(folder: Path, rows: int) -> np.ndarray | None:
     try:
-        positions = _load(folder / "neighbors_positions.npy")
+        positions = load_array(folder / "neighbors_positions.npy")
     except (OSError, ValueError):
         return None
     return positions if len(positions) == rows else None
-
-
-def _load(path: Path) -> np.ndarray:
-    return np.load(path, mmap_mode="r" if path.stat().st_size >= (32 << 20) else None, allow_pickle=False)
 
 
 def _exact_top_k(queries: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int,
