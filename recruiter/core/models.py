@@ -27,6 +27,16 @@ def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def iso_utc(value: datetime | date | None) -> str | None:
+    """How read models write a time in JSON: a stored datetime as ISO 8601 in UTC to the second, a date as
+    itself, None as None."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat(timespec="seconds")
+    return value.isoformat()
+
+
 # The kinds and stages live in `recruiter.core.vocabulary` (light to import for the CLI); re-exported here.
 # Stages at which the community has heard from us: a second first-contact would be double outreach. `declined`
 # is not one of them: a community can be declined as not a fit without ever being written to.

@@ -35,6 +35,7 @@ from recruiter.core.models import (
     Prospect,
     SequenceStep,
     as_utc,
+    iso_utc,
     utcnow,
 )
 from recruiter.outreach.pipeline import contacted_before, find_community, get_or_create_prospect, log_activity
@@ -454,10 +455,6 @@ class EnrollmentRow:
         return asdict(self)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return as_utc(value).isoformat(timespec="seconds") if value else None
-
-
 def enrollment_rows(*, session: Session, sequence: str | None = None, state: str | None = None,
                     prospect_id: int | None = None) -> list[EnrollmentRow]:
     query = select(Enrollment, Community).join(Community, Community.id == Enrollment.community_id)
@@ -472,7 +469,7 @@ def enrollment_rows(*, session: Session, sequence: str | None = None, state: str
     rows = session.exec(query.order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())).all()
     return [EnrollmentRow(url=c.url, name=c.name or c.url, email=e.email, sequence=e.sequence_name, step=e.step,
                           steps=step_counts.get(e.sequence_id) if e.sequence_id else None, state=e.state,
-                          next_at=_iso(e.next_at), enrolled_at=_iso(e.enrolled_at), reason=e.end_reason)
+                          next_at=iso_utc(e.next_at), enrolled_at=iso_utc(e.enrolled_at), reason=e.end_reason)
             for e, c in rows]
 
 
@@ -492,7 +489,7 @@ class DueStep:
     overdue: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "due_at": _iso(self.due_at)}
+        return {**asdict(self), "due_at": iso_utc(self.due_at)}
 
 
 def due_steps(*, session: Session, within_days: int = 7, now: datetime | None = None,
@@ -554,7 +551,7 @@ def prospect_outreach(prospect_id: int, *, session: Session) -> ProspectOutreach
         email=email, emails=[e for e in community.emails or [] if isinstance(e, str)],
         suppressed=f"{blocked.reason} on {as_utc(blocked.at):%Y-%m-%d}" if blocked else None,
         enrollments=enrollment_rows(session=session, prospect_id=prospect_id),
-        messages=[MessageRow(step=m.position, state=m.state, to=m.to_addr, subject=m.subject, due_at=_iso(m.due_at),
-                             sent_at=_iso(m.sent_at), attempts=m.attempts, error=m.error, message_id=m.message_id)
+        messages=[MessageRow(step=m.position, state=m.state, to=m.to_addr, subject=m.subject, due_at=iso_utc(m.due_at),
+                             sent_at=iso_utc(m.sent_at), attempts=m.attempts, error=m.error, message_id=m.message_id)
                   for m in messages],
         sequences=[s.name for s in session.exec(select(EmailSequence).order_by(EmailSequence.name)).all()])

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from recruiter.core.models import Community, Match, Profile, as_utc
+from recruiter.core.models import Community, Match, Profile, as_utc, iso_utc
 from recruiter.outreach.pipeline import (
     activities,
     contacted_before,
@@ -36,14 +36,6 @@ BASIS_LABELS = {
 }
 
 
-def _iso(value: datetime | date | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return as_utc(value).isoformat(timespec="seconds")
-    return value.isoformat()
-
-
 @dataclass(frozen=True)
 class StoryFit:
     """How well the community fits one profile, from that profile's stored ranking."""
@@ -59,7 +51,7 @@ class StoryFit:
 
     def public(self) -> dict[str, Any]:
         return {"profile": self.profile, "fit": self.fit, "score": round(self.score, 4), "why": self.why,
-                "rank": self.rank, "ranked_at": _iso(self.ranked_at), "basis": self.basis}
+                "rank": self.rank, "ranked_at": iso_utc(self.ranked_at), "basis": self.basis}
 
 
 @dataclass(frozen=True)
@@ -72,7 +64,7 @@ class StoryMove:
     note: str
 
     def public(self) -> dict[str, Any]:
-        return {"at": _iso(self.at), "from": self.from_stage, "to": self.to_stage, "note": self.note}
+        return {"at": iso_utc(self.at), "from": self.from_stage, "to": self.to_stage, "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -84,7 +76,7 @@ class StoryEvent:
     detail: str
 
     def public(self) -> dict[str, Any]:
-        return {"at": _iso(self.at), "kind": self.kind, "detail": self.detail}
+        return {"at": iso_utc(self.at), "kind": self.kind, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -150,9 +142,9 @@ class ProspectStory:
             "emails": list(self.emails), "socials": list(self.socials),
             "in_pipeline": self.in_pipeline, "stage": self.stage, "feedback": self.feedback,
             "profile": self.pipeline_profile, "fit": self.fit.public() if self.fit else None,
-            "entered_at": _iso(self.entered_at), "stage_changed_at": _iso(self.stage_changed_at),
-            "first_contacted_at": _iso(self.first_contacted_at),
-            "next_follow_up": _iso(self.next_follow_up),
+            "entered_at": iso_utc(self.entered_at), "stage_changed_at": iso_utc(self.stage_changed_at),
+            "first_contacted_at": iso_utc(self.first_contacted_at),
+            "next_follow_up": iso_utc(self.next_follow_up),
             "history": [m.public() for m in self.history],
             "notes": [n.public() for n in self.notes],
             "activities": [a.public() for a in self.activities],
