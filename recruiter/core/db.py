@@ -235,8 +235,7 @@ def init_db(engine: Engine) -> None:
 
 def _init_db(engine: Engine) -> None:
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7420431)")  # one initializer at a time
+        lock_for_transaction("schema", session=conn)  # PostgreSQL: one initializer at a time
         existing = set(inspect(conn).get_table_names())
         version = None
         if "setting" in existing:
@@ -297,16 +296,23 @@ def set_setting(key: str, value, *, session: Session) -> None:
 CHUNK = 500
 
 
-def lock_for_transaction(name: str, *, session: Session) -> None:
+def lock_for_transaction(name: str, *, session: Session | Connection) -> None:
     """Serialize the rest of this transaction with every other one that takes the same named lock.
 
     A check-then-write in one statement (`UPDATE ... WHERE (SELECT count(...)) < cap`) is exact on SQLite, whose
     writers queue on the database lock, but not on PostgreSQL under READ COMMITTED: two transactions can both
     count below the cap and both write. There a transaction-level advisory lock, released at commit or rollback,
-    makes them take turns; on SQLite this does nothing."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
-        session.exec(sql_text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=key))
+    makes them take turns; on SQLite this does nothing. Takes an ORM session or a Core connection (the schema
+    set-up runs on one)."""
+    connection = isinstance(session, Connection)
+    if (session.dialect if connection else session.get_bind().dialect).name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+    statement = sql_text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=key)
+    if connection:
+        session.execute(statement)
+    else:
+        session.exec(statement)
 
 
 def chunked(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
