@@ -358,7 +358,7 @@ class _Batch:
         for part in chunked(keys):
             for community in session.exec(select(Community).where(Community.url.in_(part))).all():
                 self.add(community)
-        # Without an index on feed_url this scans the table once per chunk; only rows that can be feeds ask.
+        # Only keys that can be feeds are looked up by feed URL (indexed): a subreddit, channel or Apple page never is.
         feedish = [k for k in keys if not urlsplit(k).hostname or not urlsplit(k).hostname.endswith(_SPECIAL_HOSTS)]
         for part in chunked(feedish):
             for community in session.exec(select(Community).where(Community.feed_url.in_(part))).all():
