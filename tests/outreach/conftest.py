@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from mail_helpers import IMAP_PASSWORD, IMAP_USER, SMTP_PASSWORD, SMTP_USER
-from servers import free_port
+from servers import free_port, stop_process
 
 DOVECOT = Path("/usr/sbin/dovecot")
 
@@ -240,12 +240,7 @@ service submission-login {{
     try:
         yield ImapServer(host="127.0.0.1", port=port, maildir=maildir)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=10)
         shutil.rmtree(root, ignore_errors=True)
 
 

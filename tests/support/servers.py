@@ -1,5 +1,5 @@
-"""Real PostgreSQL and Redis servers for tests and benchmarks: Debian's packages, throwaway data dirs,
-free loopback ports.
+"""Real servers for tests and benchmarks on free loopback ports: PostgreSQL and Redis (Debian's packages,
+throwaway data dirs) and the web app itself (`recruiter ui` as a user starts it).
 
 A missing server is installed with apt-get when we run as root (as CI does; the Debian registry is reachable
 there); anything that cannot be installed or started raises `Unavailable` with the reason, which the fixtures
@@ -25,6 +25,56 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def stop_process(proc: subprocess.Popen, *, timeout: float = 15, kill: bool = False) -> None:
+    """Ask a child process to stop (SIGTERM, or SIGKILL with `kill`), wait, and kill it if it will not go."""
+    if proc.poll() is None:
+        if kill:
+            proc.kill()
+        else:
+            proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
+class UiServer:
+    """`recruiter ui --host HOST --port PORT` in a subprocess with `env`, its output in `log_path`; the
+    constructor returns once `/login` answers with a status `ready` accepts (90 s at most)."""
+
+    def __init__(self, recruiter: str, *, env: dict[str, str], log_path: Path, host: str = "127.0.0.1",
+                 port: int | None = None, ready=lambda status: status < 500) -> None:
+        import httpx
+
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        self.process = subprocess.Popen([recruiter, "ui", "--host", host, "--port", str(self.port)], env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.log.close()
+                raise AssertionError(f"recruiter ui exited: {log_path.read_text()}")
+            try:
+                if ready(httpx.get(self.base + "/login", timeout=2).status_code):
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        self.stop()
+        raise AssertionError("recruiter ui did not start within 90 s")
+
+    def text_of_log(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        stop_process(self.process)
+        self.log.close()
 
 
 def find_chromium() -> str | None:
@@ -116,16 +166,8 @@ class RedisServer:
         return self
 
     def stop(self, *, kill: bool = False) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            if kill:
-                self.proc.kill()
-            else:
-                self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        if self.proc is not None:
+            stop_process(self.proc, timeout=20, kill=kill)
         self.proc = None
 
     def close(self) -> None:
@@ -207,11 +249,7 @@ class PostgresServer:
         return self.url(name)
 
     def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        if self.proc is not None:
+            stop_process(self.proc, timeout=30)
         self.proc = None
         shutil.rmtree(self.folder, ignore_errors=True)

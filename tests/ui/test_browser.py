@@ -17,15 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 from bs4 import BeautifulSoup
-from servers import free_port
+from servers import UiServer, free_port
 from ui_helpers import COOKS, COOKS_DESCRIPTION, FIXTURES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 RECRUITER = str(Path(sys.executable).with_name("recruiter"))
 HOSTILE_IMG = "<img src=x onerror=alert(1)>"
 HOSTILE_SCRIPT = "<script>alert('xss')</script>"
-
-
 
 
 def app_env(home: Path, extra_env: dict | None = None) -> dict[str, str]:
@@ -43,32 +41,11 @@ def run_cli(home: Path, *args: str, extra_env: dict | None = None) -> subprocess
     return subprocess.run([RECRUITER, *args], env=env, capture_output=True, text=True, timeout=600)
 
 
-class Server:
-    def __init__(self, home: Path, host: str = "127.0.0.1", extra_env: dict | None = None) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = app_env(home, extra_env)
-        self.log = open(home / "ui.log", "w")
-        self.process = subprocess.Popen([RECRUITER, "ui", "--host", host, "--port", str(self.port)], env=env,
-                                        stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"recruiter ui exited: {(home / 'ui.log').read_text()}")
-            try:
-                if httpx.get(self.base + "/login", timeout=2).status_code < 500:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        raise AssertionError("recruiter ui did not start within 90 s")
+class Server(UiServer):
+    """The app as a user serves it from `home` (output in home/ui.log)."""
 
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+    def __init__(self, home: Path, host: str = "127.0.0.1", extra_env: dict | None = None) -> None:
+        super().__init__(RECRUITER, env=app_env(home, extra_env), log_path=home / "ui.log", host=host)
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,15 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
-from servers import free_port
+from servers import UiServer, free_port
 
 from scrapers.loopback import LoopbackServer, send
 
@@ -31,8 +33,6 @@ COMMUNITIES = f"""url,name,kind,description
 https://www.reddit.com/r/yoga/,r/yoga,subreddit,The big yoga community
 """
 UPLOAD_URL = re.compile(r"/_nicegui/client/[0-9a-f-]+/upload/\d+")
-
-
 
 
 def user_env(home: Path, **extra: str) -> dict[str, str]:
@@ -49,42 +49,15 @@ def cli(home: Path, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
-class Server:
+class Server(UiServer):
     """`recruiter ui --host 0.0.0.0` with a password, reached on 127.0.0.1."""
 
     def __init__(self, home: Path, password: str, port: int | None = None) -> None:
-        self.home = home
-        self.port = port or free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = home.parent / f"ui-{self.port}-{time.monotonic_ns()}.log"
-        self.log = open(self.log_path, "w")
+        port = port or free_port()
         env = user_env(home, RECRUITER_PASSWORD=password, RECRUITER_UI_WARMUP="0", RECRUITER_UPLOAD_MAX_MB="1")
-        self.process = subprocess.Popen([RECRUITER, "ui", "--host", "0.0.0.0", "--port", str(self.port)], env=env,
-                                        stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"recruiter ui exited: {self.log_path.read_text()}")
-            try:
-                if httpx.get(self.base + "/login", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        self.stop()
-        raise AssertionError("recruiter ui did not start within 90 s")
-
-    def text_of_log(self) -> str:
-        self.log.flush()
-        return self.log_path.read_text()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=15)
-        self.log.close()
+        super().__init__(RECRUITER, env=env, log_path=home.parent / f"ui-{port}-{time.monotonic_ns()}.log",
+                         host="0.0.0.0", port=port, ready=lambda status: status == 200)
+        self.home = home
 
 
 @pytest.fixture
@@ -213,8 +186,9 @@ def upload_url_or_none(client: httpx.Client) -> str | None:
     return match.group(0) if match else None
 
 
-def log_in_with_chromium(chromium: str, base: str, password: str, target: str) -> str:
-    """Follow a crafted login link in a real browser, type the password: the URL the browser ends on."""
+@contextmanager
+def login_page(chromium: str, base: str, password: str, target: str) -> Iterator:
+    """A real browser on the login page a crafted link opens, the password typed in (not yet sent)."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package drives the browser")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
@@ -222,40 +196,39 @@ def log_in_with_chromium(chromium: str, base: str, password: str, target: str) -
             page = browser.new_page()
             page.goto(f"{base}/login?redirect_to={target}")
             page.get_by_label("Password").fill(password)
-            with page.expect_navigation():
-                page.get_by_role("button", name="Log in").click()
-            page.wait_for_load_state()
-            return page.url
+            yield page
         finally:
             browser.close()
 
 
+def log_in_with_chromium(chromium: str, base: str, password: str, target: str) -> str:
+    """Follow a crafted login link in a real browser, type the password: the URL the browser ends on."""
+    with login_page(chromium, base, password, target) as page:
+        with page.expect_navigation():
+            page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state()
+        return page.url
+
+
 def check_typed_urls_are_not_trusted(chromium: str, server: Server, password: str) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package drives the browser")
+    pytest.importorskip("playwright.sync_api", reason="the playwright package drives the browser")
     internal = LoopbackServer({"/": lambda r: send(r, 200, "<html><title>internal</title></html>")}).start()
     try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-            try:
-                page = browser.new_page()
-                page.goto(f"{server.base}/login?redirect_to=/discover")
-                page.get_by_label("Password").fill(password)
-                page.get_by_role("button", name="Log in").click()
-                page.wait_for_selector("text=Scrape URLs", timeout=30000)
-                page.get_by_label("URLs").fill(internal.url("/"))
-                page.get_by_role("button", name="Start scraping").click()
-                deadline = time.monotonic() + 30
-                result = None
-                while time.monotonic() < deadline and result is None:
-                    with sqlite3.connect(server.home / "recruiter.db") as conn:
-                        row = conn.execute("SELECT id, failed FROM job WHERE kind = 'scrape' "
-                                           "AND state IN ('done', 'partial', 'failed')").fetchone()
-                        errors = [e for (e,) in conn.execute("SELECT error FROM job_item WHERE job_id = ? "
-                                                             "AND state = 'failed'", (row[0],))] if row else []
-                    result = {"failed": row[1], "errors": errors} if row else None
-                    time.sleep(0.3)
-            finally:
-                browser.close()
+        with login_page(chromium, server.base, password, "/discover") as page:
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_selector("text=Scrape URLs", timeout=30000)
+            page.get_by_label("URLs").fill(internal.url("/"))
+            page.get_by_role("button", name="Start scraping").click()
+            deadline = time.monotonic() + 30
+            result = None
+            while time.monotonic() < deadline and result is None:
+                with sqlite3.connect(server.home / "recruiter.db") as conn:
+                    row = conn.execute("SELECT id, failed FROM job WHERE kind = 'scrape' "
+                                       "AND state IN ('done', 'partial', 'failed')").fetchone()
+                    errors = [e for (e,) in conn.execute("SELECT error FROM job_item WHERE job_id = ? "
+                                                         "AND state = 'failed'", (row[0],))] if row else []
+                result = {"failed": row[1], "errors": errors} if row else None
+                time.sleep(0.3)
     finally:
         internal.stop()
     assert result is not None, "the scrape job did not finish"
