@@ -299,6 +299,7 @@ class HashingBackend:
 
 _lock = threading.Lock()
 _prefetched: dict[tuple[str, str], EmbeddingBackend] = {}
+_asked: set[tuple[str, str]] = set()  # models a command loaded itself: prefetching them now would load them twice
 
 
 def _choice() -> str:
@@ -317,6 +318,7 @@ def backend_for(model_name: str) -> EmbeddingBackend:
         return HashingBackend()
     choice = _choice()
     with _lock:  # two threads loading the same weights would cost twice the memory
+        _asked.add((model_name, choice))
         prefetched = _prefetched.pop((model_name, choice), None)
         if prefetched is not None:
             return prefetched
@@ -345,8 +347,8 @@ def prefetch(model_name: str) -> None:
     from recruiter.matching import artifacts
 
     with _lock:
-        if (model_name, choice) in _prefetched:
-            return
+        if (model_name, choice) in _prefetched or (model_name, choice) in _asked:
+            return  # loaded already, or the command got there first and loaded it itself
         if model_name in FAST_MODELS:
             folder = artifacts.fast_model_dir()
             if not artifacts.is_prepared(folder):

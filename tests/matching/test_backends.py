@@ -197,6 +197,7 @@ def test_a_prefetched_backend_is_the_one_the_next_load_takes(monkeypatch) -> Non
     from recruiter.matching import backends
 
     monkeypatch.delenv("RECRUITER_EMBEDDING_BACKEND", raising=False)
+    monkeypatch.setattr(backends, "_asked", set())  # as in a fresh process: no command has loaded it yet
     backends.prefetch("all-MiniLM-L6-v2")
     held = backends._prefetched[("all-MiniLM-L6-v2", "")]
     assert held._sessions  # the query session was made in the background
@@ -205,3 +206,21 @@ def test_a_prefetched_backend_is_the_one_the_next_load_takes(monkeypatch) -> Non
     queries = held.encode_queries(["yoga for beginners", "back pain"])
     bulk = held.encode(["yoga for beginners", "back pain"] * 10, batch_size=8)  # the pre-packed session
     assert np.allclose(queries, bulk[:2], atol=1e-5) and len(held._sessions) == 2
+
+
+def test_prefetch_after_the_command_loaded_the_model_loads_nothing(monkeypatch) -> None:
+    """The background load is late when the command got to the model first: it must not load a second copy
+    that nobody takes (hundreds of MB and a tenth of a second of CPU)."""
+    from recruiter.matching import backends
+
+    monkeypatch.setattr(backends, "_asked", set())
+    monkeypatch.setattr(backends, "_prefetched", {})
+    monkeypatch.delenv("RECRUITER_EMBEDDING_BACKEND", raising=False)
+    loads = []
+    monkeypatch.setattr(backends, "StaticBackend", lambda folder: loads.append(folder) or object())
+    monkeypatch.setattr("recruiter.matching.artifacts.ensure_fast_model", lambda: "folder")
+    monkeypatch.setattr("recruiter.matching.artifacts.fast_model_dir", lambda: "folder")
+    monkeypatch.setattr("recruiter.matching.artifacts.is_prepared", lambda folder: True)
+    backends.backend_for("fast")
+    backends.prefetch("fast")
+    assert loads == ["folder"] and not backends._prefetched
