@@ -152,6 +152,9 @@ def test_a_damaged_model_folder_fails_the_background_load_quietly(monkeypatch, t
     monkeypatch.setenv("RECRUITER_MODEL", "fast")
     monkeypatch.delenv("RECRUITER_EMBEDDING_BACKEND", raising=False)
     monkeypatch.setattr(artifacts, "source_model_path", lambda: tmp_path / "weights")
+    # No earlier test's loads in this process: a model the process already loaded itself is never prefetched.
+    monkeypatch.setattr(backends, "_asked", set())
+    monkeypatch.setattr(backends, "_prefetched", {})
     folder = artifacts.fast_model_dir()
     folder.mkdir(parents=True)
     (folder / artifacts.META).write_text("{}")
