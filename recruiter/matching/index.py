@@ -38,11 +38,11 @@ from pathlib import Path
 import numpy as np
 from sqlmodel import Session, func, select
 
+from recruiter.core.arrays import load_array
 from recruiter.core.config import index_dir
 from recruiter.core.db import chunked, current_data_version, get_setting
 from recruiter.core.models import Community, EmbeddingCache
 from recruiter.core.text import community_text
-from recruiter.matching.arrays import load_array
 from recruiter.matching.backends import model_key
 from recruiter.matching.embedding import EmbeddingService, cached_vectors, get_embedding_service
 from recruiter.matching.lexical import index_stamp

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import Stemmer
 
+from recruiter.core.arrays import load_array
 from recruiter.core.text import STOP_WORDS, words
-from recruiter.matching.arrays import load_array
 
 if TYPE_CHECKING:
     from scipy import sparse

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recruiter.matching.arrays import load_array
+from recruiter.core.arrays import load_array
 from recruiter.matching.partition import NPROBE, Partition
 
 NEIGHBORS_FORMAT = 2
