@@ -30,6 +30,7 @@ from recruiter.matching.partition import NPROBE, Partition
 NEIGHBORS_FORMAT = 2
 DEFAULT_K = 10
 _BLOCK = 4096
+_FAISS_FROM = 64  # rows of one IVF list to search before faiss beats one numpy product (see _approx_pass)
 
 
 def _lookup(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -147,36 +148,76 @@ def _drop_own(rows: np.ndarray, sims: np.ndarray, own: np.ndarray | None, k: int
     return out_rows, out_sims
 
 
-def _approx_top_k(rows: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int,
-                  partition: Partition) -> tuple[np.ndarray, np.ndarray]:
-    """Neighbours of the given rows through the partition: the rows of one list are searched together against
-    the rows of the lists nearest its centroid (one inner-product block per list)."""
+def _grouped(rows: np.ndarray, lists: np.ndarray) -> dict[int, np.ndarray]:
+    """`rows` grouped by their list number (one argsort, not one scan per list)."""
+    if not len(rows):
+        return {}
+    order = np.argsort(lists, kind="stable")
+    numbers, starts = np.unique(lists[order], return_index=True)
+    ends = np.append(starts[1:], len(order))
+    return {int(x): rows[order[a:b]] for x, a, b in zip(numbers, starts, ends, strict=True)}
+
+
+def _approx_pass(neighbors: np.ndarray, similarity: np.ndarray, *, todo: np.ndarray, kept: np.ndarray,
+                 fresh: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int, partition: Partition) -> None:
+    """Through the partition, list by list (in place): the `todo` rows of a list get their neighbours among the
+    rows of the lists nearest its centroid, and the `fresh` rows of the list are offered to the `kept` rows
+    of those lists (a row takes one if it beats its k-th).
+
+    Both steps read the same candidate rows, so their vectors are gathered once per list: adding 1,000
+    communities to a million touches some 400 lists of about 8,000 candidates each, and that gathering (from
+    the memory-mapped vectors) is most of the work. A list with few rows to search is searched with one
+    matrix product; faiss (BLAS plus a heap) is for the full build, a thousand queries per list."""
     import faiss
 
-    out_ids = np.full((len(rows), k), -1, dtype=np.int64)
-    out_sim = np.full((len(rows), k), -1.0, dtype=np.float32)
-    if not len(rows):
-        return out_ids, out_sim
     probes = partition.list_probes(NPROBE)
-    lists = partition.lists[rows]
-    order = np.argsort(lists, kind="stable")
-    bounds = np.searchsorted(lists[order], np.arange(len(partition.centroids) + 1))
-    for list_no in np.unique(lists):
-        at = order[bounds[list_no]:bounds[list_no + 1]]
-        query_rows = rows[at]
+    to_search = _grouped(todo, partition.lists[todo])
+    to_offer = _grouped(fresh, partition.lists[fresh]) if len(kept) else {}
+    is_kept = np.zeros(len(ids), dtype=bool)
+    is_kept[kept] = True
+    for list_no in sorted(to_search.keys() | to_offer.keys()):
         candidates = np.sort(partition.rows_of(probes[list_no]))
-        flat = faiss.IndexFlatIP(vectors.shape[1])
-        flat.add(np.ascontiguousarray(vectors[candidates], dtype=np.float32))
-        want = min(k + 1, len(candidates))
-        for start in range(0, len(query_rows), _BLOCK):
-            part = query_rows[start:start + _BLOCK]
-            sims, found = flat.search(np.ascontiguousarray(vectors[part], dtype=np.float32), want)
-            found_rows = np.where(found >= 0, candidates[np.clip(found, 0, None)], -1)
-            chosen_rows, chosen_sims = _drop_own(found_rows, sims, part, k)
-            valid = chosen_rows >= 0
-            out_ids[at[start:start + len(part)]] = np.where(valid, ids[np.clip(chosen_rows, 0, None)], -1)
-            out_sim[at[start:start + len(part)]] = np.where(valid, chosen_sims, -1.0)
-    return out_ids, out_sim
+        if not len(candidates):
+            continue
+        block = np.ascontiguousarray(vectors[candidates], dtype=np.float32)
+        query_rows = to_search.get(list_no)
+        if query_rows is not None:
+            want = min(k + 1, len(candidates))
+            if len(query_rows) >= _FAISS_FROM:
+                flat = faiss.IndexFlatIP(block.shape[1])
+                flat.add(block)
+                searched = (flat.search(np.ascontiguousarray(vectors[part], dtype=np.float32), want)
+                            for part in np.array_split(query_rows, -(-len(query_rows) // _BLOCK)))
+            else:
+                sims = np.asarray(vectors[query_rows], dtype=np.float32) @ block.T
+                top = np.argpartition(-sims, want - 1, axis=1)[:, :want] if want < sims.shape[1] else \
+                    np.broadcast_to(np.arange(sims.shape[1]), sims.shape)
+                top_sims = np.take_along_axis(sims, top, 1)
+                order = np.argsort(-top_sims, axis=1, kind="stable")
+                searched = iter([(np.take_along_axis(top_sims, order, 1), np.take_along_axis(top, order, 1))])
+            at = 0
+            for sims, found in searched:
+                part = query_rows[at:at + len(sims)]
+                found_rows = np.where(found >= 0, candidates[np.clip(found, 0, None)], -1)
+                chosen_rows, chosen_sims = _drop_own(found_rows, sims, part, k)
+                valid = chosen_rows >= 0
+                neighbors[part] = np.where(valid, ids[np.clip(chosen_rows, 0, None)], -1)
+                similarity[part] = np.where(valid, chosen_sims, -1.0)
+                at += len(part)
+        newcomers = to_offer.get(list_no)
+        if newcomers is not None:
+            keep = is_kept[candidates]
+            takers = candidates[keep]
+            if not len(takers):
+                continue
+            sims = block[keep] @ np.asarray(vectors[newcomers], dtype=np.float32).T
+            worst = similarity[takers, -1]
+            hit = np.nonzero((sims > worst[:, None]).any(axis=1))[0]
+            if not len(hit):
+                continue
+            take = min(k, len(newcomers))
+            top = np.argsort(-sims[hit], axis=1, kind="stable")[:, :take]
+            _merge(neighbors, similarity, takers[hit], ids[newcomers][top], np.take_along_axis(sims[hit], top, 1), k)
 
 
 def _merge(neighbors: np.ndarray, similarity: np.ndarray, targets: np.ndarray, cand_ids: np.ndarray,
@@ -187,29 +228,6 @@ def _merge(neighbors: np.ndarray, similarity: np.ndarray, targets: np.ndarray, c
     order = np.argsort(-merged_sim, axis=1, kind="stable")[:, :k]
     neighbors[targets] = np.take_along_axis(merged_ids, order, 1)
     similarity[targets] = np.take_along_axis(merged_sim, order, 1)
-
-
-def _offer_approx(neighbors: np.ndarray, similarity: np.ndarray, kept: np.ndarray, fresh: np.ndarray,
-                  vectors: np.ndarray, ids: np.ndarray, k: int, partition: Partition) -> None:
-    """Offer each new row to the existing rows of the lists it probes; a row takes it if it beats its k-th."""
-    is_kept = np.zeros(len(ids), dtype=bool)
-    is_kept[kept] = True
-    probes = partition.list_probes(NPROBE)
-    lists = partition.lists[fresh]
-    for list_no in np.unique(lists):
-        newcomers = fresh[lists == list_no]
-        candidates = partition.rows_of(probes[list_no])
-        candidates = np.sort(candidates[is_kept[candidates]])
-        if not len(candidates):
-            continue
-        sims = np.asarray(vectors[candidates], dtype=np.float32) @ np.asarray(vectors[newcomers], dtype=np.float32).T
-        worst = similarity[candidates, -1]
-        hit = np.nonzero((sims > worst[:, None]).any(axis=1))[0]
-        if not len(hit):
-            continue
-        take = min(k, len(newcomers))
-        top = np.argsort(-sims[hit], axis=1, kind="stable")[:, :take]
-        _merge(neighbors, similarity, candidates[hit], ids[newcomers][top], np.take_along_axis(sims[hit], top, 1), k)
 
 
 def build_neighbors(ids: np.ndarray, vectors: np.ndarray, *, k: int = DEFAULT_K, stamp: str = "",
@@ -271,25 +289,21 @@ def _one_thread() -> Iterator[None]:
 def _search(neighbors: np.ndarray, similarity: np.ndarray, *, todo: np.ndarray, kept: np.ndarray,
             fresh: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int, partition: Partition | None) -> None:
     """Fill the `todo` rows' neighbours, and offer the `fresh` rows to the `kept` ones (in place)."""
-    if len(todo):
-        if partition is not None:
-            neighbors[todo], similarity[todo] = _approx_top_k(todo, vectors, ids, k, partition)
-        else:
-            for start in range(0, len(todo), 65_536):
-                part = todo[start:start + 65_536]
-                neighbors[part], similarity[part] = _exact_top_k(np.asarray(vectors[part]), vectors, ids, k,
-                                                                 exclude=part)
+    if partition is not None:
+        _approx_pass(neighbors, similarity, todo=todo, kept=kept, fresh=fresh, vectors=vectors, ids=ids, k=k,
+                     partition=partition)
+        return
+    for start in range(0, len(todo), 65_536):
+        part = todo[start:start + 65_536]
+        neighbors[part], similarity[part] = _exact_top_k(np.asarray(vectors[part]), vectors, ids, k, exclude=part)
     if len(kept) and len(fresh):
-        if partition is not None:
-            _offer_approx(neighbors, similarity, kept, fresh, vectors, ids, k, partition)
-        else:
-            # Existing rows only need to consider the newcomers: merge them into the current top k.
-            fresh_vectors = np.asarray(vectors[fresh])
-            for start in range(0, len(kept), 65_536):
-                part = kept[start:start + 65_536]
-                cand_ids, cand_sim = _exact_top_k(np.asarray(vectors[part]), fresh_vectors, ids[fresh], k,
-                                                  exclude=None)
-                _merge(neighbors, similarity, part, cand_ids, cand_sim, k)
+        # Existing rows only need to consider the newcomers: merge them into the current top k.
+        fresh_vectors = np.asarray(vectors[fresh])
+        for start in range(0, len(kept), 65_536):
+            part = kept[start:start + 65_536]
+            cand_ids, cand_sim = _exact_top_k(np.asarray(vectors[part]), fresh_vectors, ids[fresh], k,
+                                              exclude=None)
+            _merge(neighbors, similarity, part, cand_ids, cand_sim, k)
 
 
 __all__ = ["DEFAULT_K", "NeighborGraph", "build_neighbors", "load_neighbors", "load_positions"]

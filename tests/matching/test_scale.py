@@ -54,6 +54,23 @@ def test_approximate_neighbour_graph_agrees_with_the_exact_one_and_updates_incre
     assert _recall(updated.neighbors, truth.neighbors) >= 0.9
 
 
+def test_both_searches_of_an_ivf_list_find_the_same_neighbours(monkeypatch) -> None:
+    """A list with few rows to search goes through one numpy product, a list with many through faiss: the
+    same graph either way."""
+    from recruiter.matching import neighbors
+    from recruiter.matching.partition import train_partition
+
+    vectors = _clustered(3000)
+    ids = np.arange(3000, dtype=np.int64)
+    partition = train_partition(vectors)
+    graphs = []
+    for threshold in (1, 10**9):
+        monkeypatch.setattr(neighbors, "_FAISS_FROM", threshold)
+        graphs.append(neighbors.build_neighbors(ids, vectors, k=5, partition=partition))
+    assert np.allclose(graphs[0].similarity, graphs[1].similarity, atol=1e-5)
+    assert (graphs[0].neighbors == graphs[1].neighbors).mean() > 0.99  # (ties may swap)
+
+
 def test_the_graph_is_built_on_one_faiss_thread_and_the_setting_restored(monkeypatch) -> None:
     """The graph's many small searches run on one OpenMP thread (cheaper on a busy machine); the process's own
     setting comes back afterwards, also when the build fails, and the graph is the exact one."""
