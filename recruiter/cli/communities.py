@@ -122,8 +122,11 @@ def index_status() -> None:
     with session_scope() as session:
         status = status_of(session=session)
     state = "in sync" if status.in_sync else "out of date (next command syncs it)"
-    typer.echo(f"database: {status.communities} communities; index: {status.vectors} vectors ({status.model}); "
-               f"{state}")
+    model = status.model
+    if status.adapter is not None:
+        model += (f", adapted to this catalogue: a map to {status.adapter.teacher} fitted on "
+                  f"{status.adapter.sample} of {status.adapter.fitted_on} communities")
+    typer.echo(f"database: {status.communities} communities; index: {status.vectors} vectors ({model}); {state}")
 
 
 @app.command("seed")

@@ -43,6 +43,7 @@ from recruiter.core.config import index_dir
 from recruiter.core.db import chunked, current_data_version, get_setting
 from recruiter.core.models import Community, EmbeddingCache
 from recruiter.core.text import community_text
+from recruiter.matching.adapter import Adapter, adapts, fit_adapter, load_adapter, needs_fit
 from recruiter.matching.backends import model_key
 from recruiter.matching.embedding import EmbeddingService, cached_vectors, get_embedding_service
 from recruiter.matching.lexical import index_stamp
@@ -118,6 +119,7 @@ class CommunityIndex:
     database_id: str = ""
     generation: Path | None = None  # the folder the arrays (and ranking data) were loaded from or written to
     stamp: str = ""  # digest of (ids, hashes): what the ranking data must have been built for
+    adapter: Adapter | None = None  # the fast model's catalogue map (`recruiter.matching.adapter`), if fitted
     _position: IdPositions | None = None
     _partition: Partition | None = None
 
@@ -153,6 +155,11 @@ class CommunityIndex:
             scores = np.take_along_axis(sims, rows, 1)
         return scores, np.where(rows >= 0, self.ids[np.clip(rows, 0, None)], -1)
 
+    def project(self, vectors: np.ndarray) -> np.ndarray:
+        """The model's vectors (of queries, passages) in this index's space: through the adapter when it has
+        one, else as they are."""
+        return self.adapter.apply(vectors) if self.adapter is not None else vectors
+
     def scores(self, queries: np.ndarray) -> np.ndarray:
         """Cosine of every indexed community with every query: shape (queries, communities)."""
         return np.atleast_2d(queries).astype(np.float32) @ np.asarray(self.vectors).T
@@ -171,7 +178,8 @@ class CommunityIndex:
         self._partition = None
 
     def _adopt(self, other: CommunityIndex) -> None:
-        for name in ("ids", "vectors", "hashes", "data_version", "database_id", "generation", "stamp", "dim"):
+        for name in ("ids", "vectors", "hashes", "data_version", "database_id", "generation", "stamp", "dim",
+                     "adapter"):
             setattr(self, name, getattr(other, name))
         self._position = None
         self._partition = None
@@ -180,6 +188,7 @@ class CommunityIndex:
         self.ids, self.hashes = np.zeros(0, np.int64), np.zeros(0, "S64")
         self.vectors = np.zeros((0, self.dim), np.float32)
         self.database_id, self.data_version, self.generation, self.stamp = database_id, -1, None, ""
+        self.adapter = None
         self._position = None
         self._partition = None
 
@@ -206,15 +215,18 @@ def load_index(folder: Path, *, model: str, dim: int = DEFAULT_DIM) -> Community
         ids = np.load(generation / "ids.npy", allow_pickle=False)
         hashes = load_array(generation / "hashes.npy")
         vectors = load_array(generation / "vectors.npy")
+        adapter = load_adapter(generation)
     except (OSError, ValueError, KeyError, TypeError):
         return empty
     count = int(meta.get("count", -1))
     if not (len(ids) == len(hashes) == len(vectors) == count) or vectors.ndim != 2:
         return empty
+    if adapter is not None and adapter.dim != vectors.shape[1]:
+        return empty
     return CommunityIndex(folder=model_dir, model=model, dim=int(vectors.shape[1]), ids=ids, vectors=vectors,
                           hashes=hashes, data_version=int(meta.get("data_version", -1)),
                           database_id=str(meta.get("database_id", "")), generation=generation,
-                          stamp=str(meta.get("stamp") or ""))
+                          stamp=str(meta.get("stamp") or ""), adapter=adapter)
 
 
 @dataclass
@@ -280,10 +292,17 @@ def sync_index(
                 report.total = len(index)
                 return report
         db_ids, db_hashes = database_rows(session)
+        adapter = index.adapter if adapts(index.model) else None
+        refit = None
+        if adapts(index.model) and needs_fit(adapter, len(db_ids)):
+            refit = fit_adapter(db_ids, db_hashes, session=session, model=index.model, service=service)
         rows = index.position.lookup(db_ids)
         found = rows >= 0
         same = np.zeros(len(db_ids), dtype=bool)
-        same[found] = index.hashes[rows[found]] == db_hashes[found]
+        if refit is None and (adapter is not None) == (index.adapter is not None):
+            same[found] = index.hashes[rows[found]] == db_hashes[found]
+        else:  # a new map (or none any more): every row is re-mapped from the cached raw vectors
+            adapter = refit
         keep = np.zeros(len(index), dtype=bool)
         keep[rows[same]] = True
         kept_rows = np.nonzero(keep)[0]
@@ -295,11 +314,13 @@ def sync_index(
             report.total = len(index)
             return report
         new = _write_generation(index, kept_rows=kept_rows, fresh_ids=db_ids[fresh], fresh_hashes=db_hashes[fresh],
-                                session=session, service=service, progress=progress, report=report)
+                                session=session, service=service, progress=progress, report=report,
+                                adapter=adapter)
         new.data_version, new.database_id = data_version, database_id
         from recruiter.matching.rank_data import refresh_ranking_data  # BM25, graph, passages: built here
 
-        refresh_ranking_data(new, session=session, previous=index if index.generation is not None else None,
+        same_space = index.generation is not None and new.adapter is index.adapter
+        refresh_ranking_data(new, session=session, previous=index if same_space else None,
                              kept_rows=kept_rows, force=force)
         new.write_meta()
         index._adopt(new)
@@ -310,8 +331,10 @@ def sync_index(
 
 def _write_generation(index: CommunityIndex, *, kept_rows: np.ndarray, fresh_ids: np.ndarray,
                       fresh_hashes: np.ndarray, session: Session, service: EmbeddingService | None,
-                      progress: Callable[[int], None] | None, report: SyncReport) -> CommunityIndex:
-    """A new generation folder: kept rows copied in order, new rows appended (embedded in committed chunks)."""
+                      progress: Callable[[int], None] | None, report: SyncReport,
+                      adapter: Adapter | None = None) -> CommunityIndex:
+    """A new generation folder: kept rows copied in order, new rows appended (embedded in committed chunks,
+    and mapped by the catalogue adapter when there is one; kept rows were mapped by the same one)."""
     for stale in index.folder.glob(".tmp-*"):  # a generation a killed process was writing (we hold the lock)
         shutil.rmtree(stale, ignore_errors=True)
     tmp = index.folder / f".tmp-{os.getpid()}-{threading.get_ident()}"
@@ -319,6 +342,9 @@ def _write_generation(index: CommunityIndex, *, kept_rows: np.ndarray, fresh_ids
     try:
         chunks = _fresh_vectors(fresh_ids, fresh_hashes, session=session, service=service, model=index.model,
                                 progress=progress, report=report)
+        if adapter is not None:
+            chunks = ((offset, adapter.apply(block)) for offset, block in chunks)
+            adapter.save(tmp)
         first = next(chunks, None)
         dim = index.dim if len(kept_rows) or first is None else first[1].shape[1]
         n = len(kept_rows) + len(fresh_ids)
@@ -342,7 +368,8 @@ def _write_generation(index: CommunityIndex, *, kept_rows: np.ndarray, fresh_ids
         vectors = load_array(tmp / "vectors.npy")
         partition = None
         if n >= APPROX_FROM:
-            partition = updated_partition(index.partition, vectors, kept_rows, len(kept_rows))
+            previous = index.partition if adapter is index.adapter else None  # a new space: a new partition
+            partition = updated_partition(previous, vectors, kept_rows, len(kept_rows))
             partition.save(tmp)
         generation = index.folder / _next_generation_name(index.folder)
         os.replace(tmp, generation)
@@ -351,7 +378,7 @@ def _write_generation(index: CommunityIndex, *, kept_rows: np.ndarray, fresh_ids
         raise
     new = CommunityIndex(folder=index.folder, model=index.model, dim=dim, ids=ids,
                          vectors=load_array(generation / "vectors.npy"), hashes=load_array(generation / "hashes.npy"),
-                         generation=generation, stamp=index_stamp(ids, hashes))
+                         generation=generation, stamp=index_stamp(ids, hashes), adapter=adapter)
     new._partition = partition
     return new
 
@@ -478,6 +505,7 @@ class IndexStatus:
     vectors: int
     model: str
     in_sync: bool
+    adapter: Adapter | None = None
 
 
 def index_status(*, session: Session) -> IndexStatus:
@@ -486,7 +514,7 @@ def index_status(*, session: Session) -> IndexStatus:
     version = current_data_version(session=session)
     index = load_index(index_dir(session_url(session)), model=model_key())
     return IndexStatus(communities=int(count), vectors=len(index), model=index.model,
-                       in_sync=index.data_version == version and len(index) == count)
+                       in_sync=index.data_version == version and len(index) == count, adapter=index.adapter)
 
 
 def rebuild_index(*, session: Session, progress: Callable[[int], None] | None = None) -> SyncReport:

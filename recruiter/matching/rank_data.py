@@ -135,7 +135,7 @@ def _chunk_vectors(chunks: list[tuple[int, str]], *, index: CommunityIndex, sess
     if missing:
         get_embedding_service(index.model).ensure_cached(missing, session=session)
         found.update(cached_vectors([h for h, _ in missing], model=index.model, session=session))
-    return np.stack([found[h] for h, _ in items]).astype(np.float32)
+    return index.project(np.stack([found[h] for h, _ in items]).astype(np.float32))
 
 
 def _save_chunks(folder: Path, stamp: str, rows: np.ndarray, hashes: np.ndarray, vectors: np.ndarray) -> None:

@@ -36,6 +36,23 @@ def test_the_fast_model_has_its_own_options_and_fit_curve() -> None:
     assert tuning.calibration.fit(-10.0) == 0
 
 
+def test_an_adapted_fast_index_ranks_with_the_adapted_curve(tmp_path) -> None:
+    import numpy as np
+
+    from recruiter.matching.adapter import Adapter
+    from recruiter.matching.index import CommunityIndex
+
+    tuning = MODEL_TUNING[FAST_KEY]
+    plain = CommunityIndex(folder=tmp_path, model=FAST_KEY, dim=256)
+    adapted = CommunityIndex(folder=tmp_path, model=FAST_KEY, dim=512,
+                             adapter=Adapter(matrix=np.eye(256, dtype=np.float32), fitted_on=2000, sample=2000))
+    assert tuning.calibration_for(plain) is tuning.calibration
+    assert tuning.calibration_for(adapted) is tuning.adapted_calibration is not None
+    curve = [tuning.adapted_calibration.fit(s, kind="podcast") for s in (0.0, 0.2, 0.4, 0.6, 0.8)]
+    assert curve == sorted(curve) and curve[0] < 20 < 80 < curve[-1]
+    assert ModelTuning().calibration_for(adapted) == FitCalibration()  # a model without its own: MiniLM's
+
+
 def _fit_everywhere(cli, tmp_path) -> list[int]:
     rows = [{"url": f"https://www.reddit.com/r/bread{i}/", "name": f"r/bread{i}", "description": f"sourdough {i}"}
             for i in range(3)]
