@@ -13,15 +13,16 @@ has grown `REFIT_GROWTH` times since the fit), `ADAPT_SAMPLE` distinct texts are
 the map solved. The sample is the texts with the smallest content hashes: uniform, deterministic, and mostly
 the same sample as the catalogue grows. MiniLM's vectors go through the embedding cache, so a refit (or a
 later switch to MiniLM) never embeds a text twice; this is the one step of a fast import that runs the neural
-model: about a minute, once. The index then stores, for every community and passage, the static vector and its
-mapped one side by side, each scaled by 1/sqrt(2): `[raw, normalize(raw @ W)] / sqrt(2)`. W (256 x 384) has
-rank 256 at most, so it is kept as `U S` of its SVD `U S Vt`: the same dot products (Vt only rotates) in 256
-dimensions instead of 384, so the index holds 512 per community instead of 640 (a fifth less to copy and
-search at a million).
-Queries go through the same step, so every cosine the ranking computes is the mean of the static cosine and
-the mapped one. The mean measured better than the mapped vectors alone: the map, fitted on a few thousand
-texts, smooths away some of what the static vector says about rare, specific words. The raw fast vectors stay
-in the embedding cache under the fast key, so a refit re-maps them without re-encoding.
+model (2,000 texts: 20-60 s on two cores), once per fourfold growth.
+
+What the index stores, for every community and passage: the static vector and its mapped one side by side,
+each scaled by 1/sqrt(2), `[raw, normalize(raw @ W)] / sqrt(2)`. Queries go through the same step, so every
+cosine the ranking computes is the mean of the static cosine and the mapped one. The mean measured better than
+the mapped vectors alone: the map, fitted on a few thousand texts, smooths away some of what the static vector
+says about rare, specific words. W (256 x 384) has rank 256 at most, so it is kept as `U S` of its SVD
+`U S Vt`: the same dot products (Vt only rotates) in 256 dimensions instead of 384, so the index holds 512 per
+community instead of 640 (a fifth less to copy and search at a million). The raw fast vectors stay in the
+embedding cache under the fast key, so a refit re-maps them without re-encoding.
 
 Measured: README "Models, speed and scale" (`benchmarks/fitbench_run.py` with RECRUITER_MODEL=fast).
 `RECRUITER_FAST_ADAPT=off` keeps the raw fast vectors (no neural model runs at all).
