@@ -65,7 +65,8 @@ list. `benchmarks/fitbench_run.py --calibrate` re-fits the constants and prints 
 
 The defaults and constants are all-MiniLM-L6-v2's. Another model (the fast mode's static distillation) ranks
 with its own RankOptions changes and fit curve from `MODEL_TUNING`, the one place the ranking adapts to the
-model: `RankOptions.for_model(model)` and `tuning_for(model).calibration`, keyed by `backends.model_key`.
+model: `RankOptions.for_model(model)` and `tuning_for(model).calibration_for(index)` (an index adapted to
+its catalogue has its own curve), keyed by `backends.model_key`.
 """
 
 from __future__ import annotations
