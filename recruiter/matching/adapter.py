@@ -37,14 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from recruiter.core.config import DEFAULT_MODEL
-from recruiter.core.db import chunked
-from recruiter.core.models import Community
-from recruiter.core.text import community_text
-from recruiter.matching.backends import FAST_MODELS
-from recruiter.matching.embedding import EmbeddingService, cached_vectors, get_embedding_service
+from recruiter.matching.backends import FAST_MODELS, normalized_rows
+from recruiter.matching.embedding import EmbeddingService, cached_vectors, get_embedding_service, texts_by_hash
 
 ADAPT_FROM = 1000  # communities before a catalogue gets its own map (fewer texts would over-fit it)
 ADAPT_SAMPLE = 2000  # texts the map is fitted on
@@ -68,25 +65,19 @@ class Adapter:
 
     @property
     def dim(self) -> int:
-        """The dimension of the index's vectors: the static one's and the teacher's, side by side."""
+        """The dimension of the index's vectors: the static vector and its mapped one, side by side."""
         return int(self.matrix.shape[0] + self.matrix.shape[1])
 
     def apply(self, vectors: np.ndarray) -> np.ndarray:
         """Raw fast vectors -> `[raw, normalize(raw @ W)] / sqrt(2)`: unit vectors whose dot products are the
         mean of the two cosines (a zero row stays zero)."""
-        raw = _unit(np.atleast_2d(np.asarray(vectors, dtype=np.float32)))
-        both = np.hstack([raw, _unit(raw @ self.matrix)]) * np.float32(np.sqrt(0.5))
-        return both.reshape(*np.shape(vectors)[:-1], self.dim)
+        raw = normalized_rows(np.asarray(vectors, dtype=np.float32))
+        return np.hstack([raw, normalized_rows(raw @ self.matrix)]) * np.float32(np.sqrt(0.5))
 
     def save(self, folder: Path) -> None:
         np.save(folder / FILE, self.matrix.astype(np.float32))
         (folder / META).write_text(json.dumps({"fitted_on": self.fitted_on, "sample": self.sample,
                                                "teacher": self.teacher, "ridge": RIDGE}))
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32, copy=False)
 
 
 def load_adapter(folder: Path | None) -> Adapter | None:
@@ -117,28 +108,18 @@ def sample_positions(hashes: np.ndarray, size: int | None = None) -> np.ndarray:
 
 
 def fit_adapter(ids: np.ndarray, hashes: np.ndarray, *, session: Session, model: str,
-                service: EmbeddingService | None = None,
-                teacher: EmbeddingService | None = None) -> Adapter | None:
+                service: EmbeddingService | None = None) -> Adapter | None:
     """Fit the map on a sample of the given communities (the database's ids and content hashes, aligned).
 
     Returns None (the index stays on raw fast vectors) when the teacher model cannot run here: the fast mode
     must keep working on a machine where only the static model is usable."""
     positions = sample_positions(hashes)
-    wanted = {int(ids[p]): hashes[p].decode() for p in positions}
-    texts: dict[str, str] = {}
-    columns = (Community.id, Community.content_hash, Community.name, Community.title, Community.description,
-               Community.recent_posts)
-    for part in chunked(list(wanted)):
-        for community_id, now, name, title, description, posts in session.exec(
-                select(*columns).where(Community.id.in_(part))).all():
-            if now == wanted[community_id]:  # changed since it was listed: leave it out of the sample
-                texts.setdefault(now, community_text({"name": name, "title": title, "description": description,
-                                                      "recent_posts": posts}))
+    texts = texts_by_hash({int(ids[p]): hashes[p].decode() for p in positions}, session=session)
     if len(texts) < min(ADAPT_FROM, len(positions)) // 2:
         return None
     order = list(texts)
     try:
-        teacher = teacher or get_embedding_service(TEACHER)
+        teacher = get_embedding_service(TEACHER)
         teacher.ensure_cached([(h, texts[h]) for h in order], session=session)
     except Exception as exc:  # any failure of the optional teacher leaves the fast mode as it was
         session.rollback()

@@ -234,7 +234,7 @@ class StaticBackend:
             weights[flat == self.unk_id] = 0.0  # unknown pieces count for nothing, as in model2vec
         counts = sparse.csr_matrix((weights, flat, np.concatenate([[0], np.cumsum(lengths)])),
                                    shape=(len(texts), len(self.embeddings)))
-        return _normalized(np.asarray(counts @ self.embeddings, dtype=np.float32))
+        return normalized_rows(np.asarray(counts @ self.embeddings, dtype=np.float32))
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """A few texts: their pieces' rows gathered and summed with numpy (no scipy to import, which would
@@ -246,10 +246,11 @@ class StaticBackend:
         owner = np.repeat(np.arange(len(texts)), lengths)[keep]
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         np.add.at(out, owner, self.embeddings[flat[keep]])
-        return _normalized(out)
+        return normalized_rows(out)
 
 
-def _normalized(vectors: np.ndarray) -> np.ndarray:
+def normalized_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to unit length (a zero row stays zero)."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.where(norms > 0, norms, 1.0)
 

@@ -15,7 +15,8 @@ import numpy as np
 from sqlmodel import Session, select
 
 from recruiter.core.db import chunked
-from recruiter.core.models import EmbeddingCache
+from recruiter.core.models import Community, EmbeddingCache
+from recruiter.core.text import community_text
 from recruiter.matching.backends import EmbeddingBackend, backend_for, model_key
 
 COMMIT_EVERY = 512  # texts embedded between two commits of the cache
@@ -95,6 +96,21 @@ class EmbeddingService:
             )
             session.commit()
         return len(missing)
+
+
+def texts_by_hash(listed: dict[int, str], *, session: Session) -> dict[str, str]:
+    """Content hash -> the text a community is embedded by, for the communities `listed` (id -> the content hash
+    it had when listed). One whose text changed since is left out: the next sync embeds its new text."""
+    columns = (Community.id, Community.content_hash, Community.name, Community.title, Community.description,
+               Community.recent_posts)
+    texts: dict[str, str] = {}
+    for part in chunked(list(listed)):
+        for community_id, now, name, title, description, posts in session.exec(
+                select(*columns).where(Community.id.in_(part))).all():
+            if now == listed[community_id]:
+                texts.setdefault(now, community_text({"name": name, "title": title, "description": description,
+                                                      "recent_posts": posts}))
+    return texts
 
 
 def cached_hashes(hashes: list[str], *, model: str, session: Session) -> set[str]:

@@ -40,12 +40,11 @@ from sqlmodel import Session, func, select
 
 from recruiter.core.arrays import load_array
 from recruiter.core.config import index_dir
-from recruiter.core.db import chunked, current_data_version, get_setting
+from recruiter.core.db import current_data_version, get_setting
 from recruiter.core.models import Community, EmbeddingCache
-from recruiter.core.text import community_text
 from recruiter.matching.adapter import Adapter, adapts, fit_adapter, load_adapter, needs_fit
 from recruiter.matching.backends import model_key
-from recruiter.matching.embedding import EmbeddingService, cached_vectors, get_embedding_service
+from recruiter.matching.embedding import EmbeddingService, cached_vectors, get_embedding_service, texts_by_hash
 from recruiter.matching.lexical import index_stamp
 from recruiter.matching.partition import APPROX_FROM, Partition, load_partition, updated_partition
 from recruiter.matching.partition import search as partition_search
@@ -292,17 +291,14 @@ def sync_index(
                 report.total = len(index)
                 return report
         db_ids, db_hashes = database_rows(session)
-        adapter = index.adapter if adapts(index.model) else None
-        refit = None
+        adapter = index.adapter if adapts(index.model) else None  # switched off: back to the raw vectors
         if adapts(index.model) and needs_fit(adapter, len(db_ids)):
-            refit = fit_adapter(db_ids, db_hashes, session=session, model=index.model, service=service)
+            adapter = fit_adapter(db_ids, db_hashes, session=session, model=index.model, service=service) or adapter
         rows = index.position.lookup(db_ids)
         found = rows >= 0
         same = np.zeros(len(db_ids), dtype=bool)
-        if refit is None and (adapter is not None) == (index.adapter is not None):
+        if adapter is index.adapter:  # else a new space: every row is re-mapped from the cached raw vectors
             same[found] = index.hashes[rows[found]] == db_hashes[found]
-        else:  # a new map (or none any more): every row is re-mapped from the cached raw vectors
-            adapter = refit
         keep = np.zeros(len(index), dtype=bool)
         keep[rows[same]] = True
         kept_rows = np.nonzero(keep)[0]
@@ -408,24 +404,15 @@ def _fresh_vectors(ids: np.ndarray, hashes: np.ndarray, *, session: Session, ser
                    report: SyncReport) -> Iterator[tuple[int, np.ndarray]]:
     """(offset, vectors) of the given communities, EMBED_CHUNK at a time: cached vectors are read, missing ones
     embedded and committed to the cache before the next chunk (so a killed run keeps its work)."""
-    columns = (Community.id, Community.content_hash, Community.name, Community.title, Community.description,
-               Community.recent_posts)
     for start in range(0, len(ids), EMBED_CHUNK):
         part_ids = ids[start:start + EMBED_CHUNK]
         part_hashes = [h.decode() for h in hashes[start:start + EMBED_CHUNK].tolist()]
         found = cached_vectors(list(dict.fromkeys(part_hashes)), model=model, session=session)
         missing_hashes = [h for h in dict.fromkeys(part_hashes) if h not in found]
         if missing_hashes:
-            hash_of = dict(zip(part_ids.tolist(), part_hashes, strict=True))
             wanted = set(missing_hashes)
-            texts: dict[str, str] = {}
-            for sub in chunked([i for i, h in hash_of.items() if h in wanted]):
-                for community_id, now, name, title, description, posts in session.exec(
-                        select(*columns).where(Community.id.in_(sub))).all():
-                    if now != hash_of[community_id]:  # changed since we listed it: the next sync embeds it
-                        continue
-                    texts.setdefault(now, community_text(
-                        {"name": name, "title": title, "description": description, "recent_posts": posts}))
+            texts = texts_by_hash({i: h for i, h in zip(part_ids.tolist(), part_hashes, strict=True) if h in wanted},
+                                  session=session)
             todo = [h for h in missing_hashes if h in texts]
             service = service or get_embedding_service(model)
             encoded = service.encode([texts[h] for h in todo])
