@@ -110,18 +110,15 @@ def _exact_top_k(queries: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: i
 
     faiss's exact inner-product search (BLAS plus a heap) rather than numpy: selecting the top k of a
     100,000-wide similarity block is what costs, and faiss does it without materializing the block's order."""
-    import faiss
-
     out_ids = np.full((len(queries), k), -1, dtype=np.int64)
     out_sim = np.full((len(queries), k), -1.0, dtype=np.float32)
     if len(vectors) == 0 or len(queries) == 0:
         return out_ids, out_sim
-    flat = faiss.IndexFlatIP(vectors.shape[1])
-    flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    search = _faiss_search(np.ascontiguousarray(vectors, dtype=np.float32))
     want = min(k + (1 if exclude is not None else 0), len(vectors))
     for start in range(0, len(queries), _BLOCK):
         block = np.ascontiguousarray(queries[start: start + _BLOCK], dtype=np.float32)
-        sims, rows = flat.search(block, want)
+        sims, rows = search(block, want)
         own = exclude[start: start + _BLOCK] if exclude is not None else None
         chosen_rows, chosen_sims = _drop_own(rows, sims, own, k)
         valid = chosen_rows >= 0
@@ -168,7 +165,6 @@ def _approx_pass(neighbors: np.ndarray, similarity: np.ndarray, *, todo: np.ndar
     communities to a million touches some 400 lists of about 8,000 candidates each, and that gathering (from
     the memory-mapped vectors) is most of the work. A list with few rows to search is searched with one
     matrix product; faiss (BLAS plus a heap) is for the full build, a thousand queries per list."""
-    import faiss
 
     probes = partition.list_probes(NPROBE)
     to_search = _grouped(todo, partition.lists[todo])
@@ -183,27 +179,14 @@ def _approx_pass(neighbors: np.ndarray, similarity: np.ndarray, *, todo: np.ndar
         query_rows = to_search.get(list_no)
         if query_rows is not None:
             want = min(k + 1, len(candidates))
-            if len(query_rows) >= _FAISS_FROM:
-                flat = faiss.IndexFlatIP(block.shape[1])
-                flat.add(block)
-                searched = (flat.search(np.ascontiguousarray(vectors[part], dtype=np.float32), want)
-                            for part in np.array_split(query_rows, -(-len(query_rows) // _BLOCK)))
-            else:
-                sims = np.asarray(vectors[query_rows], dtype=np.float32) @ block.T
-                top = np.argpartition(-sims, want - 1, axis=1)[:, :want] if want < sims.shape[1] else \
-                    np.broadcast_to(np.arange(sims.shape[1]), sims.shape)
-                top_sims = np.take_along_axis(sims, top, 1)
-                order = np.argsort(-top_sims, axis=1, kind="stable")
-                searched = iter([(np.take_along_axis(top_sims, order, 1), np.take_along_axis(top, order, 1))])
-            at = 0
-            for sims, found in searched:
-                part = query_rows[at:at + len(sims)]
+            search = _faiss_search(block) if len(query_rows) >= _FAISS_FROM else _numpy_search(block)
+            for part in np.array_split(query_rows, -(-len(query_rows) // _BLOCK)):
+                sims, found = search(np.ascontiguousarray(vectors[part], dtype=np.float32), want)
                 found_rows = np.where(found >= 0, candidates[np.clip(found, 0, None)], -1)
                 chosen_rows, chosen_sims = _drop_own(found_rows, sims, part, k)
                 valid = chosen_rows >= 0
                 neighbors[part] = np.where(valid, ids[np.clip(chosen_rows, 0, None)], -1)
                 similarity[part] = np.where(valid, chosen_sims, -1.0)
-                at += len(part)
         newcomers = to_offer.get(list_no)
         if newcomers is not None:
             keep = is_kept[candidates]
@@ -218,6 +201,29 @@ def _approx_pass(neighbors: np.ndarray, similarity: np.ndarray, *, todo: np.ndar
             take = min(k, len(newcomers))
             top = np.argsort(-sims[hit], axis=1, kind="stable")[:, :take]
             _merge(neighbors, similarity, takers[hit], ids[newcomers][top], np.take_along_axis(sims[hit], top, 1), k)
+
+
+def _faiss_search(block: np.ndarray):
+    """(queries, want) -> the `want` best (similarities, rows of `block`) per query, best first, through faiss."""
+    import faiss
+
+    flat = faiss.IndexFlatIP(block.shape[1])
+    flat.add(block)
+    return flat.search
+
+
+def _numpy_search(block: np.ndarray):
+    """The same as `_faiss_search` with one matrix product: for a few queries, faiss's copy of the block costs
+    more than the search."""
+    def search(queries: np.ndarray, want: int) -> tuple[np.ndarray, np.ndarray]:
+        sims = queries @ block.T
+        top = np.argpartition(-sims, want - 1, axis=1)[:, :want] if want < sims.shape[1] else \
+            np.broadcast_to(np.arange(sims.shape[1]), sims.shape)
+        top_sims = np.take_along_axis(sims, top, 1)
+        order = np.argsort(-top_sims, axis=1, kind="stable")
+        return np.take_along_axis(top_sims, order, 1), np.take_along_axis(top, order, 1)
+
+    return search
 
 
 def _merge(neighbors: np.ndarray, similarity: np.ndarray, targets: np.ndarray, cand_ids: np.ndarray,
