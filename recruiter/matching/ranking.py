@@ -234,13 +234,12 @@ class RankedCommunity:
         return {k: getattr(self, k) for k in ("url", "name", "kind", "audience_size", "score", "fit", "why")}
 
 
-def fit_from_score(score: float, *, kind: str | None = None, guess: bool = False,
-                   calibration: FitCalibration | None = None) -> int:
-    """Calibrated fit 0–100: the share of communities of this kind with this score that were on the profile's
-    topic in the benchmark. A profile with only a name (`guess`) has its own, flatter curve: a name is weak
+def fit_from_score(score: float, *, kind: str | None = None, guess: bool = False) -> int:
+    """Calibrated fit 0–100 on MiniLM's curve (a ranking uses its model's: `ModelTuning.calibration_for`): the
+    share of communities of this kind with this score that were on the profile's topic in the benchmark. A profile with only a name (`guess`) has its own, flatter curve: a name is weak
     evidence. A short description keeps the full curve (its pool held descriptions of 6 and 7 words) but its
     reasons say it is a guess (`guess_reason`)."""
-    return (calibration or FitCalibration()).fit(score, kind=kind, guess=guess)
+    return FitCalibration().fit(score, kind=kind, guess=guess)
 
 
 def guess_reason(profile: Profile) -> str:
