@@ -87,15 +87,30 @@ class EmbeddingService:
             progress(len(wanted) - len(missing))
         for part in chunked(missing, COMMIT_EVERY):
             vectors = self.encode([t for _, t in part], progress=progress)
-            session.execute(
-                EmbeddingCache.__table__.insert(),
-                [
-                    {"content_hash": h, "model": self.model_name, "vector": v.tobytes()}
-                    for (h, _), v in zip(part, vectors, strict=True)
-                ],
-            )
-            session.commit()
+            store_vectors([h for h, _ in part], vectors, model=self.model_name, session=session)
         return len(missing)
+
+
+def store_vectors(hashes: Sequence[str], vectors: np.ndarray, *, model: str, session: Session) -> None:
+    """Write (content hash, vector) rows of one model to the cache and commit.
+
+    A row another process wrote since we looked is kept, not an error: it holds the same text's vector from the
+    same model. That happens when two commands embed the same new communities at once, or when the fast model's
+    adapter fills MiniLM's rows for its sample while a MiniLM import embeds the same communities."""
+    if not len(hashes):
+        return
+    table = EmbeddingCache.__table__
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:  # pragma: no cover - the two databases we support
+        insert = None
+    statement = insert(table).on_conflict_do_nothing() if insert is not None else table.insert()
+    session.execute(statement, [{"content_hash": h, "model": model, "vector": v.tobytes()}
+                                for h, v in zip(hashes, vectors, strict=True)])
+    session.commit()
 
 
 def texts_by_hash(listed: dict[int, str], *, session: Session) -> dict[str, str]:

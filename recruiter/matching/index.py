@@ -41,10 +41,16 @@ from sqlmodel import Session, func, select
 from recruiter.core.arrays import load_array
 from recruiter.core.config import index_dir
 from recruiter.core.db import current_data_version, get_setting
-from recruiter.core.models import Community, EmbeddingCache
+from recruiter.core.models import Community
 from recruiter.matching.adapter import Adapter, adapts, fit_adapter, load_adapter, needs_fit
 from recruiter.matching.backends import model_key
-from recruiter.matching.embedding import EmbeddingService, cached_vectors, get_embedding_service, texts_by_hash
+from recruiter.matching.embedding import (
+    EmbeddingService,
+    cached_vectors,
+    get_embedding_service,
+    store_vectors,
+    texts_by_hash,
+)
 from recruiter.matching.lexical import index_stamp
 from recruiter.matching.partition import APPROX_FROM, Partition, load_partition, updated_partition
 from recruiter.matching.partition import search as partition_search
@@ -416,11 +422,7 @@ def _fresh_vectors(ids: np.ndarray, hashes: np.ndarray, *, session: Session, ser
             todo = [h for h in missing_hashes if h in texts]
             service = service or get_embedding_service(model)
             encoded = service.encode([texts[h] for h in todo])
-            if todo:
-                session.execute(EmbeddingCache.__table__.insert(),
-                                [{"content_hash": h, "model": model, "vector": v.tobytes()}
-                                 for h, v in zip(todo, encoded, strict=True)])
-                session.commit()
+            store_vectors(todo, encoded, model=model, session=session)
             report.embedded += len(todo)
             found.update(zip(todo, encoded, strict=True))
         if progress:

@@ -124,3 +124,26 @@ def test_community_text_uses_name_title_description_and_posts() -> None:
     text = community_text({"name": "A", "title": "A", "description": "about", "recent_posts": ["p1", "p2"]})
     assert text == "A\nabout\nRecent: p1; p2"
     assert content_hash("x") != content_hash("x", model="other")
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres,
+                                                                                   pytest.mark.slow])])
+def test_a_cache_row_another_process_wrote_meanwhile_is_kept_not_an_error(database, db_url, request,
+                                                                            monkeypatch) -> None:
+    """Between looking at the cache and writing to it, another command wrote the same (text, model) row: two
+    imports of the same new communities at once, or the fast model's adapter filling MiniLM's rows beside a
+    MiniLM import. The write keeps that row and stores the rest; nothing fails."""
+    from recruiter.core.db import open_session
+    from recruiter.matching import embedding
+    from recruiter.matching.backends import HashingBackend
+
+    url = request.getfixturevalue("postgres_url") if database == "postgresql" else db_url
+    service = embedding.EmbeddingService("hashing", backend=HashingBackend())
+    theirs = np.full(384, 1 / np.sqrt(384), dtype=np.float32)
+    with open_session(url) as session:
+        session.add(EmbeddingCache(content_hash="h1", model="hashing", vector=theirs.tobytes()))
+        session.commit()
+        monkeypatch.setattr(embedding, "cached_hashes", lambda hashes, *, model, session: set())  # looked too early
+        assert service.ensure_cached([("h1", "sourdough bread"), ("h2", "espresso grinders")], session=session) == 2
+        rows = dict(session.exec(select(EmbeddingCache.content_hash, EmbeddingCache.vector)).all())
+    assert set(rows) == {"h1", "h2"} and rows["h1"] == theirs.tobytes()
