@@ -1,9 +1,17 @@
-"""Conditional-GET cache on disk: remembers ETag / Last-Modified and the body of
-each 200 response so the next fetch of the same URL can be a cheap 304.
+"""What the HTTP layer keeps on disk: the conditional-GET cache of pages and feeds, and the APIs' ledger.
 
-One JSON file (validators, headers) and one body file per URL, named by the SHA-256
-of the URL, in two-letter shards. Writes go to a temp file and are renamed into
-place, so a crash never leaves a half-written entry that a later run would trust.
+**The cache** remembers ETag / Last-Modified and the body of each 200 response so the next fetch of the same URL
+can be a cheap 304. One JSON file (validators, headers) and one body file per URL, named by the SHA-256 of the
+URL, in two-letter shards. Writes go to a temp file and are renamed into place, so a crash never leaves a
+half-written entry that a later run would trust. API calls are never cached (their URLs may carry keys).
+
+**The ledger** (`FileLedger`) is what the APIs have allowed us today, kept where every process of this machine
+sees it. A documented API limits its callers by quota (YouTube: a daily budget, reset at midnight Pacific time)
+and by windows (a plan's monthly queries, a `Retry-After` longer than we wait). Both outlive one command: a second
+`recruiter discover` the same day must know what the first one spent. It lives in
+`$RECRUITER_HOME/api-usage.json` (read-modify-write under a file lock, written atomically) for the in-process
+gate; a cluster's gate keeps the same numbers in Redis (`recruiter.tasks.limiter`). Counts and times only: no
+keys, no tokens.
 """
 
 from __future__ import annotations
@@ -12,7 +20,10 @@ import hashlib
 import json
 import os
 import tempfile
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 
@@ -80,3 +91,104 @@ def _atomic_write(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+# --- the APIs' ledger ----------------------------------------------------------------------------------
+
+KEEP_DAYS = 3
+
+
+def pacific_day(now: float | None = None) -> str:
+    """Today's date in Pacific time (when Google resets the YouTube Data API quota)."""
+    when = datetime.fromtimestamp(time.time() if now is None else now, tz=UTC)
+    try:
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo("America/Los_Angeles")
+    except Exception:  # no time-zone database: Pacific standard time is close enough for a daily budget
+        zone = timezone(timedelta(hours=-8))
+    return when.astimezone(zone).date().isoformat()
+
+
+class FileLedger:
+    """Quota units spent per (API, period) and "held until" times per API, in one small JSON file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @contextmanager
+    def _locked(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except ImportError:  # pragma: no cover - not POSIX
+                pass
+            data = self._read()
+            yield data
+            self._write(data)
+        finally:
+            os.close(fd)
+
+    def _read(self) -> dict:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {"used": {}, "held": {}}
+        if not isinstance(data, dict):
+            return {"used": {}, "held": {}}
+        data.setdefault("used", {})
+        data.setdefault("held", {})
+        return data
+
+    def _write(self, data: dict) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=".api-usage-", dir=self.path.parent)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, sort_keys=True)
+            os.replace(tmp, self.path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    @staticmethod
+    def _prune(data: dict, name: str, period: str) -> dict:
+        periods = data["used"].setdefault(name, {})
+        for old in sorted(periods)[:-KEEP_DAYS]:
+            if old != period:
+                periods.pop(old, None)
+        return periods
+
+    def spend(self, name: str, units: int, limit: int, period: str) -> int | None:
+        """Spend ``units`` if they fit under ``limit`` this period: the units used afterwards, else None."""
+        with self._locked() as data:
+            periods = self._prune(data, name, period)
+            used = int(periods.get(period, 0))
+            if used + units > limit:
+                return None
+            periods[period] = used + units
+            return used + units
+
+    def used(self, name: str, period: str) -> int:
+        return int(self._read()["used"].get(name, {}).get(period, 0))
+
+    def exhaust(self, name: str, limit: int, period: str) -> None:
+        """The API itself said the quota is spent: nothing more this period."""
+        with self._locked() as data:
+            periods = self._prune(data, name, period)
+            periods[period] = max(int(periods.get(period, 0)), limit)
+
+    def hold(self, name: str, until: float) -> None:
+        """No call to this API before ``until`` (epoch seconds)."""
+        with self._locked() as data:
+            data["held"][name] = max(float(data["held"].get(name, 0.0)), until)
+
+    def held_until(self, name: str) -> float:
+        return float(self._read()["held"].get(name, 0.0))

@@ -149,6 +149,16 @@ def visible_text(root) -> str:
     return " ".join(parts)
 
 
+def emails_in(text: str) -> list[str]:
+    """Contact emails written in plain text (a channel's or a podcast's description)."""
+    found: list[str] = []
+    for match in _EMAIL.finditer(text or ""):
+        email = _clean_email(match.group(1))
+        if email and email not in found:
+            found.append(email)
+    return found[:20]
+
+
 def emails(root, text: str | None = None) -> list[str]:
     """Contact emails: mailto: links first, then addresses written in the text."""
     found: list[str] = []

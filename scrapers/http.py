@@ -49,15 +49,20 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from protego import Protego
 
+from recruiter.core.config import recruiter_home
 from recruiter.core.errors import RecruiterError
 from recruiter.core.netpolicy import AddressPolicy, normalize_host, parse_ip
 
-from .cache import HttpCache
+from .cache import FileLedger, HttpCache
 from .config import ScrapeSettings
 from .encoding import decode_body, looks_binary
 from .netguard import AddressRefused, GuardedBackend, GuardedTransport
 
 log = logging.getLogger(__name__)
+# httpx logs every request line at INFO, query string included: an API key sent as `key=` would reach a worker's
+# log. The crawler reports what it fetched itself, in words and without secrets.
+for _noisy in ("httpx", "httpcore"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
@@ -65,6 +70,11 @@ ROBOTS_MAX_BYTES = 512 * 1024
 MAX_CRAWL_DELAY = 30.0  # a robots.txt asking for more would stall a run; 30 s is polite enough
 MEMO_ENTRIES = 256
 MEMO_MAX_BODY = 1024 * 1024
+CUT_HEADER = "x-recruiter-cut"  # set on a feed whose reading stopped after FEED_ITEMS_KEPT items
+FEED_ITEMS_KEPT = 100  # a record keeps 50 items; reading a 20 MB feed to the end would only cost time and memory
+ERROR_BODY_MAX = 64 * 1024  # an API's error answer is read (it says why); a page's is not
+_FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:rdf)[\s>/]", re.I)
+_ITEM_END = re.compile(rb"</(?:item|entry)\s*>", re.I)
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
 _BINARY_TYPES = {
     "application/octet-stream", "application/pdf", "application/zip", "application/gzip",
@@ -90,9 +100,10 @@ class RobotsDisallowed(FetchError):
 class HttpStatusError(FetchError):
     kind = "http_status"
 
-    def __init__(self, message: str, status: int):
+    def __init__(self, message: str, status: int, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}
 
 
 class TooManyRedirects(FetchError):
@@ -261,6 +272,33 @@ class HostGate:
     async def robots_put(self, origin: str, text: str) -> None:
         """Share a fetched robots.txt with the gate's other clients (the client keeps its own copy anyway)."""
 
+    # What documented APIs allow (`scrapers.api`): quota units per period and "not before" times, per API.
+    # This gate keeps them in $RECRUITER_HOME, so every process of this machine (and the next command) sees
+    # them; a cluster's gate keeps them in Redis.
+
+    def _ledger(self) -> FileLedger:
+        ledger = getattr(self, "_file_ledger", None)
+        if ledger is None:
+            ledger = self._file_ledger = FileLedger(recruiter_home() / "api-usage.json")
+        return ledger
+
+    async def quota_spend(self, api: str, units: int, limit: int, period: str) -> int | None:
+        """Spend ``units`` of ``api``'s quota if they fit under ``limit``: the units used then, else None."""
+        return await asyncio.to_thread(self._ledger().spend, api, units, limit, period)
+
+    async def quota_used(self, api: str, period: str) -> int:
+        return await asyncio.to_thread(self._ledger().used, api, period)
+
+    async def quota_exhaust(self, api: str, limit: int, period: str) -> None:
+        await asyncio.to_thread(self._ledger().exhaust, api, limit, period)
+
+    async def hold(self, api: str, until: float) -> None:
+        """No call to ``api`` before ``until`` (epoch seconds): a window that resets later than we wait."""
+        await asyncio.to_thread(self._ledger().hold, api, until)
+
+    async def held_until(self, api: str) -> float:
+        return await asyncio.to_thread(self._ledger().held_until, api)
+
 
 def _parse_robots(text: str) -> Protego | None:
     if not text.strip():
@@ -294,7 +332,7 @@ class PoliteClient:
         self.policy = policy if policy is not None else AddressPolicy.from_env()
         # (host, port) of origins the user named: connections there are not address-checked.
         self._trusted: set[tuple[str, int]] = set()
-        for base in (s.base_urls.reddit, s.base_urls.youtube, s.base_urls.itunes, s.base_urls.web_search):
+        for base in s.base_urls.all():
             self.trust(base)
         limits = httpx.Limits(max_connections=max(s.global_concurrency, 1) * 2, max_keepalive_connections=32)
         if transport is None:
@@ -308,6 +346,7 @@ class PoliteClient:
                 "Accept": "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,"
                 "application/xml;q=0.9,application/json;q=0.8,*/*;q=0.5",
                 "Accept-Encoding": "gzip, deflate",
+                "Accept-Language": s.accept_language,
             },
             limits=limits,
             trust_env=False,
@@ -320,6 +359,8 @@ class PoliteClient:
         self.requested: list[str] = []  # every URL actually sent, in order (tests, stats)
         # Shared fetches (feeds, about pages) many pages of one site link to: fetched once per client.
         self._memo: dict[str, asyncio.Future] = {}
+        # What the layers above keep for the life of this client (the API policy's tokens and locks).
+        self.state: dict[str, object] = {}
 
     async def __aenter__(self) -> PoliteClient:
         return self
@@ -346,6 +387,26 @@ class PoliteClient:
 
     def is_trusted(self, url: str) -> bool:
         return _connect_key(url) in self._trusted
+
+    @property
+    def gate(self) -> HostGate:
+        """The politeness gate this client waits at (shared by a cluster's workers when one was passed in)."""
+        return self._gate
+
+    async def send_once(self, method: str, url: str, *, headers: dict[str, str] | None = None,
+                        content: bytes | None = None, max_bytes: int | None = None) -> Response:
+        """One request as it is, for a documented API (``scrapers.api`` keeps that API's own limits): the address
+        policy and the global cap apply; robots.txt, the host gate, retries, redirects and the cache do not.
+
+        Any status comes back (an API's error body says why, read up to 64 KB); failures to get an answer
+        raise FetchError like ``get``."""
+        url = validate_url(url)
+        self._check_address(url)
+        async with self._global:
+            status, resp_headers, body = await self._send(url, dict(headers or {}), max_bytes or self.settings.max_bytes,
+                                                          False, method=method, content=content, error_body=True,
+                                                          allow_feed=False)
+        return Response(url, url, status, resp_headers, body)
 
     async def get(self, url: str, *, headers: dict[str, str] | None = None, use_cache: bool = True) -> Response:
         """Fetch ``url`` politely, following redirects; raise FetchError on any failure."""
@@ -460,7 +521,8 @@ class PoliteClient:
         for _ in range(5):
             try:
                 response, location = await self._fetch_one(
-                    current, None, use_cache=False, max_bytes=ROBOTS_MAX_BYTES, check_type=False, retries=1
+                    current, None, use_cache=False, max_bytes=ROBOTS_MAX_BYTES, check_type=False, retries=1,
+                    allow_feed=False,
                 )
             except HttpStatusError as exc:
                 if 400 <= exc.status < 500:
@@ -505,6 +567,7 @@ class PoliteClient:
         max_bytes: int | None = None,
         check_type: bool = True,
         retries: int | None = None,
+        allow_feed: bool = True,
     ) -> tuple[Response, str | None]:
         """One URL, no redirect following: (response, redirect location or None)."""
         s = self.settings
@@ -525,28 +588,30 @@ class PoliteClient:
                 ticket = await self._gate.enter(gate_host, interval)
                 try:
                     async with self._global:
-                        try:
-                            status, resp_headers, body = await self._send(
-                                url, request_headers, max_bytes or s.max_bytes, check_type
-                            )
-                        finally:
-                            await asyncio.shield(self._gate.leave(gate_host, ticket, interval))
-                except ConnectionFailed as exc:
-                    if attempt < retries and not exc.during_connect:
+                        status, resp_headers, body = await self._send(
+                            url, request_headers, max_bytes or s.max_bytes, check_type, allow_feed=allow_feed
+                        )
+                except BaseException as exc:
+                    await asyncio.shield(self._gate.leave(gate_host, ticket, interval))
+                    if isinstance(exc, ConnectionFailed) and attempt < retries and not exc.during_connect:
                         attempt += 1
                         await asyncio.sleep(self._backoff(attempt))
                         continue
                     raise
+                delay = parse_retry_after(resp_headers.get("retry-after")) if status in RETRY_STATUSES else None
+                if delay is not None and delay > s.max_retry_after:
+                    await asyncio.shield(self._gate.leave(gate_host, ticket, interval))
+                    raise HttpStatusError(
+                        f"HTTP {status}; server asks to retry after {delay:.0f} s, more than the "
+                        f"{s.max_retry_after:.0f} s limit",
+                        status, resp_headers,
+                    )
+                # A Retry-After holds the host for every client of the gate (a cluster's workers too).
+                await asyncio.shield(self._gate.leave(gate_host, ticket, max(interval, delay or 0.0)))
                 if status in RETRY_STATUSES and attempt < retries:
-                    delay = parse_retry_after(resp_headers.get("retry-after"))
-                    if delay is not None and delay > s.max_retry_after:
-                        raise HttpStatusError(
-                            f"HTTP {status}; server asks to retry after {delay:.0f} s, more than the "
-                            f"{s.max_retry_after:.0f} s limit",
-                            status,
-                        )
                     attempt += 1
-                    await asyncio.sleep(delay if delay is not None else self._backoff(attempt))
+                    if delay is None:
+                        await asyncio.sleep(self._backoff(attempt))
                     continue
                 break
         if status == 304 and cached is not None:
@@ -560,7 +625,7 @@ class PoliteClient:
         if status >= 400 or status < 200:
             reason = httpx.codes.get_reason_phrase(status) or "error"
             suffix = f" after {attempt + 1} attempts" if attempt else ""
-            raise HttpStatusError(f"HTTP {status} {reason}{suffix}", status)
+            raise HttpStatusError(f"HTTP {status} {reason}{suffix}", status, resp_headers)
         if check_type and looks_binary(body):
             raise UnsupportedContent("binary content, not a web page or feed")
         if self._cache and use_cache and status == 200:
@@ -571,34 +636,67 @@ class PoliteClient:
         base = self.settings.backoff_base * (2 ** (attempt - 1))
         return base + random.uniform(0, base / 2)
 
+    async def _read_body(self, resp: httpx.Response, headers: dict[str, str], max_bytes: int,
+                         allow_feed: bool = True) -> bytes:
+        """The body, streamed: cut at ``max_bytes``, except a feed (by its content type, or by its first
+        element when the type says little), which may run to ``feed_max_bytes`` and whose reading stops once
+        FEED_ITEMS_KEPT items have arrived: the body then ends after that item, and CUT_HEADER says so."""
+        feed_cap = max(max_bytes, self.settings.feed_max_bytes)
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        maybe_feed = allow_feed and (not media or any(word in media for word in ("xml", "rss", "atom", "text/plain")))
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > (feed_cap if maybe_feed else max_bytes):
+            raise BodyTooLarge(f"body too large: {_describe_size(int(declared))} declared, limit "
+                               f"{_describe_size(feed_cap if maybe_feed else max_bytes)}")
+        chunks: list[bytes] = []
+        size = 0
+        limit = feed_cap if maybe_feed else max_bytes
+        is_feed: bool | None = None if maybe_feed else False
+        items = 0
+        tail = b""
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            chunks.append(chunk)
+            if is_feed is None and (size >= 4096 or _FEED_ROOT.search(b"".join(chunks)[:4096])):
+                is_feed = bool(_FEED_ROOT.search(b"".join(chunks)[:4096]))
+                limit = feed_cap if is_feed else max_bytes
+            if size > limit:
+                raise BodyTooLarge(f"body too large: cut at the {_describe_size(limit)} limit")
+            if is_feed:
+                window = tail + chunk
+                for match in _ITEM_END.finditer(window):
+                    if match.end() <= len(tail):
+                        continue  # counted with the previous chunk
+                    items += 1
+                    if items >= FEED_ITEMS_KEPT:
+                        cut = size - len(chunk) + (match.end() - len(tail))
+                        headers[CUT_HEADER] = f"items={FEED_ITEMS_KEPT}"
+                        return b"".join(chunks)[:cut]
+                tail = window[-16:]
+        if is_feed is None and size > max_bytes and not _FEED_ROOT.search(b"".join(chunks)[:4096]):
+            raise BodyTooLarge(f"body too large: cut at the {_describe_size(max_bytes)} limit")
+        return b"".join(chunks)
+
     async def _send(
-        self, url: str, headers: dict[str, str], max_bytes: int, check_type: bool
+        self, url: str, headers: dict[str, str], max_bytes: int, check_type: bool, *, method: str = "GET",
+        content: bytes | None = None, error_body: bool = False, allow_feed: bool = True,
     ) -> tuple[int, dict[str, str], bytes]:
-        """Send one request under the total timeout and read at most ``max_bytes``."""
+        """Send one request under the total timeout and read at most ``max_bytes`` (a feed: ``feed_max_bytes``,
+        and only its first FEED_ITEMS_KEPT items); an error's body only when ``error_body``."""
         s = self.settings
         self.requested.append(url)
         try:
             async with asyncio.timeout(s.total_timeout):
-                async with self._client.stream("GET", url, headers=headers) as resp:
+                async with self._client.stream(method, url, headers=headers, content=content) as resp:
                     resp_headers = {k.lower(): v for k, v in resp.headers.items()}
                     status = resp.status_code
                     if status in REDIRECT_STATUSES or status == 304 or status >= 400:
-                        return status, resp_headers, b""  # the body is of no use; don't read it
+                        if not (error_body and status >= 400):
+                            return status, resp_headers, b""  # the body is of no use; don't read it
+                        return status, resp_headers, await _read_capped(resp, ERROR_BODY_MAX)
                     if check_type:
                         _check_content_type(resp_headers.get("content-type", ""))
-                    declared = resp_headers.get("content-length", "")
-                    if declared.isdigit() and int(declared) > max_bytes:
-                        raise BodyTooLarge(
-                            f"body too large: {_describe_size(int(declared))} declared, limit {_describe_size(max_bytes)}"
-                        )
-                    chunks: list[bytes] = []
-                    size = 0
-                    async for chunk in resp.aiter_bytes():
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise BodyTooLarge(f"body too large: cut at the {_describe_size(max_bytes)} limit")
-                        chunks.append(chunk)
-                    return status, resp_headers, b"".join(chunks)
+                    return status, resp_headers, await self._read_body(resp, resp_headers, max_bytes, allow_feed)
         except AddressRefused as exc:
             raise PrivateAddress(str(exc)) from None
         except TimeoutError:
@@ -624,6 +722,17 @@ class PoliteClient:
             raise InvalidUrl(f"not a URL: {url!r} ({exc})") from None
         except httpx.HTTPError as exc:
             raise FetchError(f"{type(exc).__name__}: {_reason(exc)}") from None
+
+
+async def _read_capped(resp: httpx.Response, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.aiter_bytes():
+        chunks.append(chunk[: max(0, limit - size)])
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)
 
 
 def _with_context(exc: FetchError, suffix: str) -> FetchError:

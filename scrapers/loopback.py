@@ -88,6 +88,12 @@ class LoopbackServer:
 
             do_HEAD = do_GET
 
+            def do_POST(self) -> None:
+                """Routes answer POSTs too; the body is read first (``self.body``) so the connection stays usable."""
+                length = int(self.headers.get("Content-Length") or 0)
+                self.body = self.rfile.read(length) if length > 0 else b""
+                self.do_GET()
+
         return Handler
 
     def _serve_file(self, request, path: str) -> None:

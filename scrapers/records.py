@@ -7,12 +7,38 @@ its site's URL, so a scraped feed and the site scraped or imported before merge 
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+from html import unescape
+
 KINDS = ("blog", "podcast", "subreddit", "youtube", "newsletter", "forum", "other")
 RECORD_FIELDS = (
     "url", "ok", "error", "kind", "name", "title", "site_name", "author", "description", "language",
     "feed_url", "audience_size", "emails", "socials", "items", "site_url",
 )
 MAX_ITEMS = 50
+
+
+@dataclass(frozen=True)
+class Found:
+    """A search result: the community's URL and, when the source described it (an API's name, description,
+    counts), that description as a partial record, saved even when its page or feed cannot be read.
+
+    ``authoritative``: the source's data wins over what the page says (an API's subscriber count and name);
+    False for a search engine's title and snippet, which only fill what the page leaves empty."""
+
+    url: str
+    record: dict | None = field(default=None, compare=False)
+    source: str = ""
+    authoritative: bool = True
+
+    def as_input(self) -> dict:
+        """What a job item stores (JSON): the URL, and the description when there is one."""
+        out: dict = {"url": self.url}
+        if self.record:
+            out["record"] = dict(self.record)
+            out["authoritative"] = self.authoritative
+        return out
 
 
 def new_record(url: str) -> dict:
@@ -40,6 +66,19 @@ def clean_text(value, limit: int | None = None) -> str | None:
     if limit and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def plain_text(value) -> str | None:
+    """An API's text as a reader sees it: tags dropped (Brave's ``<strong>``, HTML in podcast descriptions),
+    entities decoded (``&amp;``, ``&#x27;``), whitespace collapsed; None when nothing is left."""
+    if not isinstance(value, str):
+        return None
+    text = _TAG.sub(" ", value) if "<" in value else value
+    text = " ".join(unescape(text).split())
+    return text or None
 
 
 def trimmed(value, limit: int = 1000) -> str | None:

@@ -15,8 +15,8 @@ import httpx
 
 from .adapters import AdapterError, ScrapeContext, apple_podcasts, feed, newsletter, opml, reddit, website, youtube
 from .config import ScrapeSettings
-from .http import FetchError, PoliteClient, Response, validate_url
-from .records import failed_record, finalize, new_record
+from .http import FetchError, PoliteClient, PrivateAddress, Response, validate_url
+from .records import failed_record, finalize, merge_unique, new_record
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,72 @@ async def scrape_one_with_links(ctx: ScrapeContext, url: str) -> tuple[dict, lis
     record.update(partial)
     record["url"] = given
     return finalize(record), links
+
+
+def merge(known: dict, scraped: dict, *, authoritative: bool) -> dict:
+    """One record from what a source said (``known``) and what its page or feed says (``scraped``).
+
+    The side that is authoritative (an API's data; else the page over a search engine's snippet) wins each
+    field it fills; the other fills the rest. Contacts are pooled; the posts are the page's or feed's."""
+    primary, secondary = (known, scraped) if authoritative else (scraped, known)
+    out = dict(secondary)
+    for key, value in primary.items():
+        if value not in (None, "", []):
+            out[key] = value
+    for key in ("emails", "socials"):
+        out[key] = merge_unique(primary.get(key), secondary.get(key))
+    out["items"] = scraped.get("items") or known.get("items") or []
+    out["url"] = known.get("url") or scraped.get("url")
+    out["ok"] = True
+    return out
+
+
+async def enrich(ctx: ScrapeContext, url: str, known: dict, *, authoritative: bool = True,
+                 source: str = "the search") -> tuple[dict, list[str], str | None]:
+    """A search result made whole: ``(finalized record, links to other sites, warning)``.
+
+    ``known`` is what the source said (a partial record). Its page or feed is read for more (posts, contact
+    emails, links): a subreddit's top posts and a channel's videos through their APIs, a podcast's feed, a web
+    result's page. When that fails the result is kept as the source described it, with a warning saying what
+    could not be read, except when the address policy refused it (a result pointing into a private network is
+    dropped, not saved). The record's ``url`` is ``url`` as given."""
+    given = url.strip()
+    target = "its page"
+    try:
+        url = validate_url(url)
+        module = adapter_for_url(url, ctx.settings)
+        if authoritative and module is not None and hasattr(module, "enrich"):
+            partial = await module.enrich(ctx, url, known)
+            target = "its posts"
+        elif known.get("kind") == "podcast" and known.get("feed_url"):
+            target = "its feed"
+            partial = await feed.scrape(ctx, known["feed_url"])
+        else:
+            target = "its page"
+            if module is not None:
+                partial = await module.scrape(ctx, url)
+            else:
+                partial = await scrape_by_content(ctx, url, await ctx.client.get(url))
+    except PrivateAddress as exc:
+        return finalize(failed_record(given, str(exc))), [], None
+    except (FetchError, AdapterError) as exc:
+        record = new_record(given)
+        record.update({k: v for k, v in known.items() if k in record})
+        record.update(url=given, ok=True)
+        return finalize(record), [], f"kept what {source} said; reading {target} failed: {exc}"
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # an adapter bug must not lose the result
+        log.exception("enriching %s failed", url)
+        record = new_record(given)
+        record.update({k: v for k, v in known.items() if k in record})
+        record.update(url=given, ok=True)
+        return finalize(record), [], f"kept what {source} said; reading it failed: {type(exc).__name__}: {exc}"
+    links = list(partial.pop("outbound_links", None) or [])
+    record = new_record(given)
+    record.update(merge({**known, "url": given}, partial, authoritative=authoritative))
+    record["url"] = given
+    return finalize(record), links, None
 
 
 async def scrape_one(ctx: ScrapeContext, url: str) -> dict:

@@ -119,12 +119,19 @@ def recruiter_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """This test's own data dir (HTTP cache, index folders, storage secret), and no leftover base URLs."""
     home = tmp_path / "home"
     monkeypatch.setenv("RECRUITER_HOME", str(home))
-    for name in ("REDDIT", "YOUTUBE", "ITUNES", "WEB_SEARCH"):
-        monkeypatch.delenv(f"RECRUITER_{name}_BASE", raising=False)
+    from recruiter.core.credentials import STORABLE
+    from scrapers.config import BASE_VARIABLES
+
+    # No base URL, API key or contact of the developer's shell leaks into a test (nor their quotas).
+    for name in [*BASE_VARIABLES.values(), *STORABLE, "RECRUITER_YOUTUBE_QUOTA", "RECRUITER_YOUTUBE_SEARCH_QUOTA"]:
+        monkeypatch.delenv(name, raising=False)
     # The test servers listen on loopback: let the crawler follow links there (the address-policy tests
     # narrow this again).
     monkeypatch.setenv("RECRUITER_ALLOW_PRIVATE", "127.0.0.1,localhost")
     monkeypatch.delenv("RECRUITER_TRUST_GIVEN_URLS", raising=False)
+    from scrapers.adapters.reddit import forget_tokens
+
+    forget_tokens()  # a token one test got must not serve the next one's fake Reddit
     return home
 
 
@@ -195,11 +202,13 @@ def web():
 @pytest.fixture
 def settings(tmp_path: Path):
     """Fast settings for tests: no delay, short timeouts, tiny backoff."""
-    from scrapers.config import BaseUrls, ScrapeSettings
+    from scrapers.api import LIMITS
+    from scrapers.config import BaseUrls, Credentials, ScrapeSettings
 
     return ScrapeSettings(
         per_host_delay=0.0, total_timeout=2.0, connect_timeout=1.0, read_timeout=1.5, backoff_base=0.01,
-        cache_dir=tmp_path / "cache", base_urls=BaseUrls(),
+        cache_dir=tmp_path / "cache", base_urls=BaseUrls(), credentials=Credentials(), web_search="",
+        api_intervals=dict.fromkeys(LIMITS, 0.0),
     )
 
 

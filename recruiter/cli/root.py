@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 from recruiter.core.errors import RecruiterError
 
 # The five stages, then the plumbing: who buys, what there is, who fits, outreach, partners, then jobs and serving.
-ORDER = ["profile", "import", "export", "seed", "scrape", "discover", "rank", "prospect", "sequence", "outreach",
+ORDER = ["profile", "import", "export", "seed", "scrape", "discover", "sources", "rank", "prospect", "sequence", "outreach",
          "platform", "link", "activation", "performance", "report", "job", "worker", "index", "ui"]
 
 

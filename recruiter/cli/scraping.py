@@ -100,8 +100,8 @@ def scrape_command(
     """Scrape URLs into community records, one per URL, in input order.
 
     Exits 0 only when every URL succeeded; a failed URL gets ok=false and an error.
-    robots.txt is obeyed; services can be pointed elsewhere with RECRUITER_REDDIT_BASE,
-    RECRUITER_YOUTUBE_BASE, RECRUITER_ITUNES_BASE and RECRUITER_WEB_SEARCH_BASE.
+    robots.txt is obeyed for pages and feeds; subreddits, channels and Apple Podcasts URLs go through their
+    APIs when configured (`recruiter sources`). Services can be pointed elsewhere with RECRUITER_*_BASE.
     With --save --queue the URLs become one job for the workers (RECRUITER_BROKER); the command prints its id
     ({"job": ID} with --format json) and `recruiter job wait ID` follows it.
 
@@ -154,27 +154,27 @@ def scrape_command(
 @app.command("discover")
 def discover_command(
     profile: str = typer.Argument(..., help="Name of the merchant profile to find partners for."),
-    source: list[str] = typer.Option(..., "--source", help="reddit, podcasts, youtube or web (repeatable)."),
+    source: list[str] = typer.Option(..., "--source",
+                                     help="reddit, youtube, podcasts, itunes or web (repeatable); "
+                                          "`recruiter sources` says which are configured."),
     query: list[str] = typer.Option([], "--query", help="Extra search query (repeatable)."),
     limit: int = typer.Option(25, "--limit", min=1, help="Search results kept per query and source."),
-    delay: float = typer.Option(1.0, "--delay", min=0.0, help="Seconds between two requests to the same host."),
+    delay: float = typer.Option(1.0, "--delay", min=0.0, help="Seconds between two requests to the same site."),
     resume: int | None = typer.Option(None, "--resume", help="Id of an interrupted discover job to resume."),
     output_format: str = typer.Option("table", "--format", help="table or json."),
     queue: bool = typer.Option(False, "--queue", help="Hand the discovery to the workers and return at once."),
 ) -> None:
-    """Search sources for communities matching a profile, scrape and save them, then rank.
+    """Search sources for communities matching a profile, save what they describe, enrich it, then rank.
 
-    Runs as a persisted job; an interrupted run resumes where it stopped (same profile and sources).
-    With --queue the searches and scrapes run on the workers (RECRUITER_BROKER); the command prints the job id
-    ({"job": ID} with --format json).
+    Sources: reddit (Reddit's Data API), youtube (YouTube Data API), podcasts (Podcast Index), itunes (Apple's
+    iTunes Search API, no key), web (your SearXNG, the Brave Search API, or DuckDuckGo). A source without its
+    keys is skipped with the variable to set (`recruiter sources`). Runs as a persisted job; an interrupted run
+    resumes where it stopped (the same command again, or --resume ID). With --queue the searches and pages run
+    on the workers (RECRUITER_BROKER); the command prints the job id ({"job": ID} with --format json).
 
     Example: recruiter discover "Trail running shoes" --source reddit --source podcasts --query "ultramarathon" --limit 20
     """
-    import asyncio
-
-    from profiles.service import require_profile
-    from recruiter.discovery.discover import SOURCES, run_discovery
-    from scrapers.config import ScrapeSettings
+    from recruiter.discovery.discover import SOURCES
 
     bad = [s for s in source if s not in SOURCES]
     if bad:
@@ -187,47 +187,151 @@ def discover_command(
 
         with session_scope() as session:
             job = submit_discover(profile, session=session, sources=source, queries=query, limit=limit, delay=delay)
+        for skipped in (job.params or {}).get("skipped") or []:
+            typer.echo(f"skipped {skipped['reason']}", err=True)
         send_to_workers(int(job.id))
         queued_job(int(job.id), output_format, f"{job.total} searches for {profile!r}")
         return
-    settings = ScrapeSettings(per_host_delay=delay)
-    with session_scope() as session:
-        chosen = require_profile(profile, session=session)
+    from recruiter.cli.common import progress_bar
+    from recruiter.tasks.submit import run_discovery
 
-        def go(progress) -> dict:
-            return asyncio.run(run_discovery(chosen, session=session, sources=source, queries=query, limit=limit,
-                                             settings=settings, job_id=resume, progress=progress))
-
+    with session_scope() as session, progress_bar("discovering") as bar:
         try:
-            if sys.stderr.isatty():
-                from rich.progress import Progress as Bar
-
-                with Bar(console=stderr_console(), transient=True) as bar:
-                    task = bar.add_task("discovering", total=None)
-
-                    def update(stage: str, done: int, total: int) -> None:
-                        bar.update(task, description=stage, completed=done, total=total or None)
-
-                    result = go(update)
-            else:
-                result = go(None)
+            result = run_discovery(profile, session=session, sources=source, queries=query, limit=limit,
+                                   delay=delay, resume=resume, progress=lambda done, total: bar("items", done, total))
         except KeyboardInterrupt:
             typer.echo("interrupted; run the same command again to resume", err=True)
             raise typer.Exit(130) from None
-    typer.echo(
-        f"job {result['job_id']} {result.get('state', 'done')}: {result['searched']} searches, "
-        f"{result['scraped']} URLs scraped, {result['saved']} saved, {result['failed']} failed, "
-        f"{result['good_matches']} good matches (failed URLs and reasons: recruiter job show {result['job_id']})",
-        err=True,
-    )
-    for error in result["errors"]:
-        typer.echo(f"  {error}", err=True)
+    _report_discovery(result)
     if output_format == "json":
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, default=str) + "\n")
     else:
-        for row in result["ranked"]:
+        from recruiter.cli.common import printable
+
+        for row in result.get("ranked") or []:
             audience = "" if row.get("audience_size") is None else f"  ({row['audience_size']})"
-            typer.echo(f"{row.get('rank', ''):>3}  {row.get('score', 0):.3f}  {row.get('kind', ''):10} "
-                       f"{row.get('name') or row['url']}{audience}")
+            typer.echo(printable(f"{row.get('rank', ''):>3}  {row.get('score', 0):.3f}  {row.get('kind', ''):10} "
+                                 f"{row.get('name') or row['url']}{audience}"))
     if result.get("state") == "failed":
         raise typer.Exit(1)
+
+
+def _report_discovery(result: dict) -> None:
+    """The outcome on stderr: counts, then each skipped source, error and warning once."""
+    job_id = result.get("job_id")
+    typer.echo(
+        f"job {job_id} {result.get('state', 'done')}: {result.get('searched', 0)} searches, "
+        f"{result.get('scraped', 0)} results read, {result.get('saved', 0)} saved, {result.get('failed', 0)} "
+        f"failed, {result.get('good_matches', 0)} good matches (details: recruiter job show {job_id})",
+        err=True,
+    )
+    for skipped in result.get("skipped") or []:
+        typer.echo(f"  skipped {skipped['reason']}", err=True)
+    for error in result.get("errors") or []:
+        typer.echo(f"  {error}", err=True)
+    if result.get("warned"):
+        typer.echo(f"  {result['warned']} results kept from their source's data although their page or feed could "
+                   f"not be read, e.g.:", err=True)
+        for warning in (result.get("warnings") or [])[:3]:
+            typer.echo(f"    {warning}", err=True)
+
+
+# --- sources ----------------------------------------------------------------------------------------------
+
+sources_app = typer.Typer(help="The discovery sources: which are configured, check them, store their keys.",
+                          invoke_without_command=True)
+app.add_typer(sources_app, name="sources")
+
+
+@sources_app.callback()
+def sources_list(
+    ctx: typer.Context,
+    output_format: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """List every discovery source: configured or not, and the variables it still needs.
+
+    Keys come from the environment (RECRUITER_REDDIT_CLIENT_ID, RECRUITER_YOUTUBE_API_KEY...) or from what
+    `recruiter sources set` (or the web app's Sources panel) stored, owner-only, in $RECRUITER_HOME; they are
+    only ever shown masked.
+
+    Example: recruiter sources --format json
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from recruiter.discovery.sources import contact_note, list_sources
+
+    check_output(output_format)
+    views = list_sources()
+    if output_format == "json":
+        sys.stdout.write(json.dumps([v.as_dict() for v in views], ensure_ascii=False, indent=2) + "\n")
+        return
+    from recruiter.cli.common import emit
+
+    rows = [{"source": v.status.name, "configured": "yes" if v.status.configured else "no",
+             "what": v.status.title, "status": v.status.message,
+             "keys": ", ".join(f"{c.name}={c.shown}" for c in v.settings if c.is_set)} for v in views]
+    emit(rows, "table", ["source", "configured", "what", "status", "keys"])
+    typer.echo(contact_note(), err=True)
+
+
+def check_output(output_format: str) -> None:
+    if output_format not in ("table", "json"):
+        raise typer.BadParameter("--format must be table or json", param_hint="--format")
+
+
+@sources_app.command("check")
+def sources_check(
+    names: list[str] = typer.Argument(None, help="Sources to check (default: all of them)."),
+    output_format: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Make one cheap call per source: ok, or the exact problem (not configured, bad key, quota spent,
+    rate-limited, robots, unreachable). Exits 1 when a configured source is not ok.
+
+    Example: recruiter sources check --format json
+    """
+    from recruiter.discovery.sources import check_sources
+
+    check_output(output_format)
+    results = check_sources(list(names or []) or None)
+    if output_format == "json":
+        sys.stdout.write(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2) + "\n")
+    else:
+        from recruiter.cli.common import emit
+
+        emit([{"source": r.name, "status": r.status, "message": r.message} for r in results], "table",
+             ["source", "status", "message"])
+    if any(not r.ok and r.status != "not_configured" for r in results):
+        raise typer.Exit(1)
+
+
+@sources_app.command("set")
+def sources_set(
+    variable: str = typer.Argument(..., help="RECRUITER_YOUTUBE_API_KEY, RECRUITER_REDDIT_CLIENT_ID, ..."),
+) -> None:
+    """Store a source's key (read from standard input, never from the command line, where others could see
+    it) in $RECRUITER_HOME, owner-only. The environment still wins over what is stored.
+
+    Example: printf %s "$KEY" | recruiter sources set RECRUITER_YOUTUBE_API_KEY
+    """
+    from recruiter.discovery.sources import set_setting
+
+    text = sys.stdin.read() if not sys.stdin.isatty() else typer.prompt(variable, hide_input=True)
+    text = text.strip()
+    if not text:
+        raise typer.BadParameter("no value on standard input (use `recruiter sources unset` to remove one)",
+                                 param_hint="VARIABLE")
+    stored = set_setting(variable, text)
+    note = " (the environment's value is in force while it is set)" if stored.origin == "environment" else ""
+    typer.echo(f"stored {stored.name} = {stored.shown}{note}", err=True)
+
+
+@sources_app.command("unset")
+def sources_unset(variable: str = typer.Argument(..., help="The variable to forget.")) -> None:
+    """Remove a stored key (the environment is not touched).
+
+    Example: recruiter sources unset RECRUITER_BRAVE_API_KEY
+    """
+    from recruiter.discovery.sources import set_setting
+
+    removed = set_setting(variable, "")
+    typer.echo(f"removed {removed.name} from the stored settings", err=True)

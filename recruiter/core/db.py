@@ -36,7 +36,7 @@ from recruiter.core import models
 from recruiter.core.config import database_url, make_private, redact_url, sqlite_path
 from recruiter.core.errors import RecruiterError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
@@ -58,8 +58,13 @@ def _v3_feed_url_index(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_community_feed_url ON community (feed_url)")
 
 
+def _v4_item_notes(conn: Connection) -> None:
+    """A done item may carry a warning and what it produced (discovery keeps API results whose page failed)."""
+    _add_columns(conn, "job_item", {"note": "TEXT", "output": "JSON NOT NULL DEFAULT '{}'"})
+
+
 # version → function bringing a database at version-1 to version (additive only).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_job_items, 3: _v3_feed_url_index}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_job_items, 3: _v3_feed_url_index, 4: _v4_item_notes}
 
 
 class SchemaError(RecruiterError, RuntimeError):

@@ -65,6 +65,12 @@ class ItemFailure:
             out["url"] = self.input["url"]
         return out
 
+    def as_warning(self) -> dict[str, Any]:
+        """A done item's note, shaped like a failure: {item, url, warning}."""
+        out = self.as_dict()
+        out["warning"] = out.pop("error")
+        return out
+
 
 @dataclass(frozen=True)
 class JobView:
@@ -85,10 +91,11 @@ class JobView:
     finished_at: datetime | None = None
     workers: dict[str, int] = field(default_factory=dict)
     failures: list[ItemFailure] = field(default_factory=list)
+    warnings: list[ItemFailure] = field(default_factory=list)  # done items with a note (`error` holds it)
 
     @classmethod
     def of(cls, job: Job, *, workers: dict[str, int] | None = None,
-           failures: list[ItemFailure] | None = None) -> JobView:
+           failures: list[ItemFailure] | None = None, warnings: list[ItemFailure] | None = None) -> JobView:
         done, failed, total = int(job.done or 0), int(job.failed or 0), int(job.total or 0)
         progress = float(job.progress or 0.0)
         if total:
@@ -99,7 +106,7 @@ class JobView:
                    error=job.error or "", created_at=as_utc(job.created_at), updated_at=as_utc(job.updated_at),
                    params=dict(job.params or {}), result=dict(job.result or {}), failed=failed,
                    finished_at=as_utc(job.finished_at) if job.finished_at else None,
-                   workers=dict(workers or {}), failures=list(failures or []))
+                   workers=dict(workers or {}), failures=list(failures or []), warnings=list(warnings or []))
 
     @property
     def finished(self) -> bool:
@@ -110,6 +117,7 @@ class JobView:
         return {"id": self.id, "kind": self.kind, "state": self.state, "total": self.total, "done": self.done,
                 "failed": self.failed, "workers": dict(self.workers), "progress": round(self.progress, 4),
                 "error": self.error or None, "failures": [f.as_dict() for f in self.failures],
+                "warnings": [w.as_warning() for w in self.warnings],
                 "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
                 "finished_at": self.finished_at.isoformat() if self.finished_at else None,
                 "result": self.result}
@@ -155,8 +163,14 @@ def find_resumable(kind: str, params: dict[str, Any], *, session: Session) -> Jo
     resumed (a re-run starts afresh; `job retry` re-runs its failures)."""
     rows = session.exec(select(Job).where(Job.kind == kind, Job.state.in_(["running", "interrupted", "failed"]))
                         .order_by(Job.id.desc())).all()
-    return next((job for job in rows if job.params == params
-                 and not (job.state == "failed" and (job.result or {}).get("state") == "failed")), None)
+    for job in rows:
+        if job.params != params:
+            continue
+        if job.state == "failed" and ((job.result or {}).get("state") == "failed"
+                                      or not unfinished_count(int(job.id), session=session)):
+            continue  # it ran to its end: a re-run starts afresh
+        return job
+    return None
 
 
 def update_job(job: Job, *, session: Session, **changes: Any) -> Job:
@@ -212,7 +226,12 @@ def _view(job: Job, *, session: Session, failures: int) -> JobView:
                                .order_by(JobItem.position).limit(failures)).all() if job.failed else []
     listed = [ItemFailure(key=row.key, error=row.error or "failed", input=dict(row.input or {}))
               for row in failed_rows]
-    return JobView.of(job, workers=workers, failures=listed)
+    noted = session.exec(select(JobItem).where(JobItem.job_id == job.id, JobItem.state == "done",
+                                               JobItem.note.is_not(None))
+                         .order_by(JobItem.position).limit(failures)).all() if failures else []
+    warned = [ItemFailure(key=row.key, error=row.note or "",
+                          input={k: v for k, v in (row.input or {}).items() if k == "url"}) for row in noted]
+    return JobView.of(job, workers=workers, failures=listed, warnings=warned)
 
 
 # --- items ---------------------------------------------------------------------------------------------
@@ -281,8 +300,10 @@ def claim_item(job_id: int, key: str, *, session: Session, worker: str | None = 
 
 
 def complete_item(job_id: int, key: str, *, session: Session, worker: str | None = None,
-                  error: str | None = None) -> bool:
+                  error: str | None = None, note: str | None = None,
+                  output: dict[str, Any] | None = None) -> bool:
     """Mark an item done (or failed with `error`) and move the job's counters with it, in one transaction.
+    A done item may carry a `note` (a warning the user should see) and its `output`.
 
     Returns False when the item was already finished: a second delivery changes nothing."""
     now = utcnow()
@@ -292,7 +313,8 @@ def complete_item(job_id: int, key: str, *, session: Session, worker: str | None
     state = "failed" if error else "done"
     moved = session.execute(
         update(JobItem).where(JobItem.id == item.id, JobItem.state == "pending")
-        .values(state=state, error=(error or None) and error[:2000], worker=worker, updated_at=now)
+        .values(state=state, error=(error or None) and error[:2000], note=(note or None) and note[:2000],
+                output=dict(output or {}), worker=worker, updated_at=now)
     ).rowcount
     if moved:
         counter = Job.failed if error else Job.done

@@ -421,6 +421,10 @@ class JobItem(SQLModel, table=True):
     state: str = Field(default="pending", max_length=20)  # pending, done, failed
     input: dict[str, Any] = _json_dict()
     error: str | None = None
+    # A done item's warning (a search result kept although its page could not be read) and what it produced
+    # (`{"community": URL, "good": true}` for a discovered community).
+    note: str | None = None
+    output: dict[str, Any] = _json_dict()
     worker: str | None = Field(default=None, max_length=200)
     attempts: int = 0
     updated_at: datetime = Field(default_factory=utcnow)

@@ -1,68 +1,50 @@
-"""Discovery: from a merchant profile to saved, ranked communities.
+"""Discovery: from a merchant profile to saved, ranked communities, as the rules of one job.
 
-One run is a persisted ``Job`` (kind ``discover``) whose ``cursor`` holds everything
-needed to resume — which searches are done, the frontier of URLs still to scrape,
-and every canonical URL already seen — and is written after each search and each
-batch of scrapes. An interrupted run (Ctrl-C, a crash, the machine going away)
-resumes from the cursor: searches are not repeated and no URL is fetched twice.
+A discovery is a `Job` (kind ``discover``) made of items (`recruiter.core.jobs`), run by the same code whether
+it runs in this process or on workers (`recruiter.tasks`), so both save the same communities:
 
-The steps:
 1. queries: the profile's (``profiles.facets.profile_queries``) plus ``--query``;
-2. search each source (Reddit, Apple Podcasts, YouTube, the web) for each query;
-3. scrape the frontier in batches through one polite client, save the successful
-   records through the core (``save_records``, which never overwrites stored
-   values with empty ones);
-4. snowball: links to other sites found on good matches (blogrolls, guest lists,
-   "related" sections come first) join the frontier, one level deep by default;
-5. rank the profile's communities with the core's ranking.
+2. one ``search`` item per (source, query) for the sources that can run; a source that is not configured is
+   skipped with the sentence naming what to set (`plan`), and a discovery where none can run is refused;
+3. a search's results become ``url`` items. A result an API described (a subreddit with its subscribers, a
+   channel with its statistics, a podcast with its feed) carries that description: it is saved from it, and
+   its page or feed only enriches it; an enrichment that fails is the item's warning, not a lost result;
+4. snowball: links to other sites found on good matches (blogrolls, guest lists, a subreddit's top links)
+   join as ``url`` items, one level deep by default;
+5. when every item is finished the profile's communities are ranked (`recruiter.tasks.work.finalize_job`)
+   and `summary` words the outcome.
+
+An interrupted run keeps its pending items: the same command (or ``--resume ID``) runs only those.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+from sqlmodel import Session, func, select
 
 from profiles.facets import profile_queries
-from recruiter.catalogue.importing import save_records
 from recruiter.core.canonical import canonical_url
-from recruiter.core.errors import RecruiterError
-from recruiter.core.jobs import (
-    NewItem,
-    add_items,
-    complete_item,
-    create_job,
-    find_resumable,
-    finish_job,
-    get_job,
-    outcome,
-    update_job,
-)
-from recruiter.core.models import Job
-from recruiter.matching.index import refresh_index
-from recruiter.matching.ranking import rank_communities
-from scrapers.adapters import ScrapeContext, apple_podcasts, reddit, web_search, youtube
+from recruiter.core.errors import InvalidValue, RecruiterError
+from recruiter.core.jobs import NewItem
+from recruiter.core.models import JobItem
+from scrapers.adapters import ScrapeContext
+from scrapers.adapters import sources as connectors
 from scrapers.config import ScrapeSettings
-from scrapers.http import FetchError, PoliteClient
-from scrapers.records import to_import_record
-from scrapers.scrape import scrape_one_with_links
-
-log = logging.getLogger(__name__)
+from scrapers.records import Found
 
 
 class DiscoveryError(RecruiterError, ValueError):
     pass
 
-SOURCES = ("reddit", "podcasts", "youtube", "web")
+
+SOURCES = connectors.NAMES
 JOB_KIND = "discover"
-BATCH = 8
 MAX_PROFILE_QUERIES = 6
 MAX_SNOWBALL_LINKS = 10  # per good match
+GOOD_THRESHOLD = 0.1
 _STOPWORDS = set(
     ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it", "its", "of", "on", "or", "our", "that", "the", "their", "this", "to", "we", "with", "you", "your", "who", "what", "which", "how", "into", "about", "more", "most", "can", "will", "not", "but", "all", "any"]
 )
@@ -103,187 +85,112 @@ def match_score(record: dict, terms: list[str], exclusions: list[str]) -> float:
     return hits / min(len(terms), 10)
 
 
-@dataclass
-class DiscoverState:
-    """The job's cursor: everything a resumed run needs."""
-
-    searches_done: list[str] = field(default_factory=list)  # "source\tquery"
-    frontier: list[dict] = field(default_factory=list)  # {"url", "depth", "via"}
-    seen: list[str] = field(default_factory=list)  # canonical URLs queued or scraped
-    scraped: int = 0
-    saved: int = 0
-    failed: int = 0
-    good: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    @classmethod
-    def from_cursor(cls, cursor: dict | None) -> DiscoverState:
-        state = cls()
-        for key, value in (cursor or {}).items():
-            if hasattr(state, key):
-                setattr(state, key, value)
-        return state
-
-    def to_cursor(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
-
-def _save_state(job: Job, state: DiscoverState, *, session, status: str | None = None,
-                error: str | None = None, result: dict | None = None) -> None:
-    """Write the cursor and progress after each search and each batch (what a resumed run continues from)."""
-    changes: dict[str, Any] = {"cursor": state.to_cursor(), "done": state.scraped - state.failed,
-                               "failed": state.failed + _failed_searches(state), "total": state.scraped + len(state.frontier)}
-    if status is None:
-        update_job(job, session=session, **changes)
-        return
-    update_job(job, session=session, **changes)
-    finish_job(job, session=session, state=status, error=error, result=result)
-
-
-async def _search(ctx: ScrapeContext, source: str, query: str, limit: int) -> list[str]:
-    if source == "reddit":
-        return await reddit.search(ctx, query, limit)
-    if source == "podcasts":
-        return [p["feed_url"] for p in await apple_podcasts.search(ctx, query, limit)]
-    if source == "youtube":
-        return await youtube.search(ctx, query, limit)
-    if source == "web":
-        return await web_search.search(ctx, query, limit)
-    raise DiscoveryError(f"unknown source {source!r}")
-
-
-Progress = Callable[[str, int, int], None]
-
-
-def _failed_searches(state: DiscoverState) -> int:
-    return sum(1 for e in state.errors if " search " in e)
-
-
-def _record_failure(job: Job, key: str, kind: str, data: dict, error: str, *, session) -> None:
-    """A failed search or URL as a failed job item: shown with its reason, re-run by `recruiter job retry`."""
-    if key in add_items(job.id, [NewItem(key=key, kind=kind, input=data)], session=session, commit=False):
-        complete_item(job.id, key, session=session, error=error)
-    else:
-        session.commit()
-
-
-def _save_quietly(session, job: Job, state: DiscoverState, status: str, error: str) -> None:
-    """Record how the run ended without masking the error that ended it."""
-    try:
-        session.rollback()
-        _save_state(job, state, session=session, status=status, error=error)
-    except Exception:  # the database itself may be what failed
-        log.exception("could not record the %s state of discover job %s", status, getattr(job, "id", "?"))
-
-
-async def run_discovery(
-    profile,
-    *,
-    session,
-    sources: list[str],
-    queries: list[str],
-    limit: int = 25,
-    settings: ScrapeSettings | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-    job_id: int | None = None,
-    max_depth: int = 1,
-    good_threshold: float = 0.1,
-    rank: bool = True,
-    embed: bool = True,
-    progress: Progress | None = None,
-) -> dict:
-    """Run (or resume) a discovery job; returns the job's result dict (``job_id`` included)."""
-    settings = settings or ScrapeSettings()
-    params = {"profile": profile.name, "sources": sorted(set(sources)), "queries": list(queries), "limit": limit}
-    job = (get_job(job_id, session=session, kind=JOB_KIND) if job_id is not None
-           else find_resumable(JOB_KIND, params, session=session))
-    if job is None:
-        job = create_job(JOB_KIND, session=session, params=params)
-    else:
-        if job.params.get("profile") != profile.name:
-            raise DiscoveryError(f"job {job.id} was started for profile {job.params.get('profile')!r}, "
-                                 f"not {profile.name!r}")
-        params = dict(job.params)
-        update_job(job, session=session, state="running")
-    state = DiscoverState.from_cursor(job.cursor)
-    seen = set(state.seen)
+def is_good_match(record: dict, profile) -> bool:
+    """Whether a saved record is close enough to the profile for its links to be followed."""
     terms, exclusions = profile_terms(profile)
-    all_queries = build_queries(profile, params.get("queries") or [])
-    report = progress or (lambda stage, done, total: None)
+    return match_score(record, terms, exclusions) >= GOOD_THRESHOLD
 
-    def enqueue(url: str, depth: int, via: str) -> None:
-        key = _canonical(url)
-        if key is None or key in seen:
-            return
-        seen.add(key)
-        state.seen.append(key)
-        state.frontier.append({"url": url, "depth": depth, "via": via})
 
-    client = PoliteClient(settings, transport=transport)
-    ctx = ScrapeContext(client=client, settings=settings)
-    try:
-        searches = [(s, q) for s in params["sources"] for q in all_queries]
-        for number, (source, query) in enumerate(searches, start=1):
-            key = f"{source}\t{query}"
-            if key in state.searches_done:
-                continue
-            report("searching", number, len(searches))
-            try:
-                for url in await _search(ctx, source, query, params.get("limit", limit)):
-                    enqueue(url, 0, f"{source}: {query}")
-            except FetchError as exc:
-                state.errors.append(f"{source} search {query!r}: {exc}")
-                _record_failure(job, f"search\t{source}\t{query}", "search", {"source": source, "query": query},
-                                f"{source} search {query!r}: {exc}", session=session)
-            state.searches_done.append(key)
-            _save_state(job, state, session=session)
-        while state.frontier:
-            batch = state.frontier[:BATCH]
-            results = await asyncio.gather(*(scrape_one_with_links(ctx, entry["url"]) for entry in batch))
-            good_records = []
-            for entry, (record, links) in zip(batch, results, strict=True):
-                state.scraped += 1
-                if not record["ok"]:
-                    state.failed += 1
-                    _record_failure(job, _canonical(entry["url"]) or entry["url"], "url", dict(entry),
-                                    record["error"] or "failed", session=session)
-                    continue
-                good_records.append(record)
-                if match_score(record, terms, exclusions) >= good_threshold:
-                    state.good.append(record["url"])
-                    if entry["depth"] < max_depth:
-                        for link in links[:MAX_SNOWBALL_LINKS]:
-                            enqueue(link, entry["depth"] + 1, f"linked from {record['url']}")
-            if good_records:
-                saved = save_records([to_import_record(r) for r in good_records], session=session,
-                                     source="discover")
-                if embed:
-                    refresh_index(session=session)
-                state.saved += saved.created + saved.updated + saved.unchanged
-            # Only now is the batch done: a crash before this line re-scrapes it, never skips it.
-            del state.frontier[: len(batch)]
-            _save_state(job, state, session=session)
-            report("scraping", state.scraped, state.scraped + len(state.frontier))
-        ranked: list[dict[str, Any]] = []
-        if rank:
-            report("ranking", 0, 1)
-            ranked = [r.as_dict() for r in rank_communities(profile, session=session, limit=params.get("limit", limit))]
-        result = {
-            "job_id": job.id, "searched": len(state.searches_done), "scraped": state.scraped, "saved": state.saved,
-            "failed": state.failed, "good_matches": len(state.good), "errors": state.errors[-20:], "ranked": ranked,
-        }
-        # Failed searches count as failures too: offline, a run that found and saved nothing is `failed`, and
-        # one with some failures `partial`, never a green `done`.
-        status = outcome(state.scraped - state.failed, state.failed + _failed_searches(state))
-        result["state"] = status
-        _save_state(job, state, session=session, status=status, result=result,
-                    error=None if status != "failed" else "; ".join(state.errors[-3:]) or "every URL failed")
-        return result
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        _save_quietly(session, job, state, "interrupted", "interrupted; run the same command again to resume")
-        raise
-    except Exception as exc:
-        _save_quietly(session, job, state, "failed", f"{type(exc).__name__}: {exc}")
-        raise
-    finally:
-        await client.aclose()
+# --- planning --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Skipped:
+    source: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"source": self.source, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class DiscoveryPlan:
+    """What a discovery will run: its job's parameters, its search items and the sources it skips."""
+
+    params: dict[str, Any]
+    items: list[NewItem]
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def check_sources(sources: list[str]) -> list[str]:
+    """The requested sources, in a stable order, each known (else a clear error)."""
+    if not sources:
+        raise InvalidValue(f"choose at least one source: {', '.join(SOURCES)}")
+    for name in sources:
+        if name not in SOURCES:
+            raise InvalidValue(connectors.unknown_source(name))
+    return sorted(set(sources))
+
+
+def plan(profile, *, sources: list[str], queries: list[str] | None = None, limit: int = 25,
+         delay: float = 1.0, max_depth: int = 1, settings: ScrapeSettings | None = None) -> DiscoveryPlan:
+    """The searches of a discovery: one item per (configured source, query). A source that is not configured
+    here is skipped with the reason; when no source can run, the error names what each one needs."""
+    chosen = check_sources(sources)
+    settings = settings or ScrapeSettings()
+    skipped = [Skipped(name, connectors.not_configured_message(name, settings))
+               for name in chosen if connectors.SOURCES[name].missing(settings)]
+    runnable = [name for name in chosen if name not in {s.source for s in skipped}]
+    if not runnable:
+        raise DiscoveryError("no source can run: " + "; ".join(s.reason for s in skipped))
+    all_queries = build_queries(profile, list(queries or []))
+    items = [NewItem(key=f"search\t{source}\t{query}", kind="search", input={"source": source, "query": query})
+             for source in runnable for query in all_queries]
+    params = {"profile": profile.name, "sources": chosen, "queries": list(queries or []), "limit": limit,
+              "delay": delay, "max_depth": max_depth, "skipped": [s.as_dict() for s in skipped]}
+    return DiscoveryPlan(params=params, items=items, skipped=skipped)
+
+
+# --- what the items do (run by `recruiter.tasks.work`) -----------------------------------------------------
+
+def found_items(found: list[Found], *, via: str, depth: int = 0) -> list[NewItem]:
+    """Search results (or snowballed links) as ``url`` items, one per community (canonical URL)."""
+    out: list[NewItem] = []
+    for result in found:
+        key = _canonical(result.url)
+        if key is None:
+            continue
+        out.append(NewItem(key=key, kind="url", input={**result.as_input(), "depth": depth, "via": via,
+                                                        "source": result.source}))
+    return out
+
+
+def link_items(links: list[str], *, via: str, depth: int) -> list[NewItem]:
+    return found_items([Found(url=link) for link in links[:MAX_SNOWBALL_LINKS]], via=via, depth=depth)
+
+
+async def search(ctx: ScrapeContext, source: str, query: str, limit: int) -> list[Found]:
+    """One search: the source's results for the query (errors name the source, the problem, what to do)."""
+    return await connectors.search(ctx, source, query, limit)
+
+
+# --- the outcome ---------------------------------------------------------------------------------------------
+
+def _distinct(messages: list[str], limit: int = 20) -> list[str]:
+    """Messages without repeats: the same reason for five searches is said once, with how often."""
+    counts: dict[str, int] = {}
+    for message in messages:
+        counts[message] = counts.get(message, 0) + 1
+    out = [m if n == 1 else f"{m} (×{n})" for m, n in counts.items()]
+    return out[:limit]
+
+
+def summary(job_id: int, *, session: Session) -> dict[str, Any]:
+    """What a discovery did, from its items: searches, scraped, saved, failed, good matches, the errors and
+    warnings (each said once), the skipped sources."""
+    rows = session.exec(select(JobItem.kind, JobItem.state, func.count()).where(JobItem.job_id == job_id)
+                        .group_by(JobItem.kind, JobItem.state)).all()
+    counts = {(kind, state): int(n) for kind, state, n in rows}
+    searched = sum(n for (kind, state), n in counts.items() if kind == "search" and state != "pending")
+    scraped = sum(n for (kind, state), n in counts.items() if kind == "url" and state != "pending")
+    saved = counts.get(("url", "done"), 0)
+    failed = sum(n for (_kind, state), n in counts.items() if state == "failed")
+    errors = [e for e in session.exec(select(JobItem.error).where(JobItem.job_id == job_id,
+                                                                   JobItem.state == "failed")
+                                      .order_by(JobItem.position)).all() if e] if failed else []
+    notes = session.exec(select(JobItem.note, JobItem.output).where(JobItem.job_id == job_id,
+                                                                     JobItem.state == "done", JobItem.kind == "url")
+                         .order_by(JobItem.position)).all()
+    warnings = [note for note, _output in notes if note]
+    good = sum(1 for _note, output in notes if (output or {}).get("good"))
+    return {"searched": searched, "scraped": scraped, "saved": saved, "failed": failed, "good_matches": good,
+            "errors": _distinct(errors), "warnings": _distinct(warnings), "warned": len(warnings)}

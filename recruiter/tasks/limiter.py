@@ -8,7 +8,9 @@ workers on machines whose clocks disagree still space their requests correctly. 
 the host could be free, with jitter so waiters do not move in lockstep.
 
 robots.txt answers are shared too (for an hour): the cluster asks a site for it once, and every worker obeys
-the same rules and Crawl-delay.
+the same rules and Crawl-delay. So are the documented APIs' limits (`scrapers.api`): each API's pace is a gate
+key of its own (`api:reddit`), its daily quota a counter per period spent by a Lua script that never overdraws,
+and a long rate-limit window a "held until" time.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
+import time
 
 from scrapers.http import HostGate
 
@@ -54,6 +57,30 @@ return nxt
 """
 
 
+# KEYS: the period's counter. ARGV: units, limit, ttl s. Returns the units used after spending, or -1 when they do
+# not fit (nothing spent).
+_SPEND = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local units = tonumber(ARGV[1])
+if used + units > tonumber(ARGV[2]) then
+  return -1
+end
+used = redis.call('INCRBY', KEYS[1], units)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return used
+"""
+
+# KEYS: the period's counter. ARGV: limit, ttl s. The counter only ever goes up.
+_EXHAUST = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+end
+return 1
+"""
+QUOTA_TTL = 3 * 86400  # a day's counter outlives its day, whatever the clocks say
+
+
 class GateUnavailable(RuntimeError):
     """Redis could not be asked: no request was sent (or its end could not be recorded)."""
 
@@ -68,6 +95,8 @@ class RedisHostGate(HostGate):
         self._redis = aioredis.Redis.from_url(url)
         self._enter = self._redis.register_script(_ENTER)
         self._leave = self._redis.register_script(_LEAVE)
+        self._spend = self._redis.register_script(_SPEND)
+        self._exhaust = self._redis.register_script(_EXHAUST)
         self.lease = lease
         self.max_poll = max_poll
         self.error: GateUnavailable | None = None
@@ -106,6 +135,46 @@ class RedisHostGate(HostGate):
     async def robots_put(self, origin: str, text: str) -> None:
         try:
             await self._redis.set(f"{PREFIX}{origin}:robots", text.encode("utf-8"), ex=ROBOTS_TTL)
+        except Exception as exc:
+            raise self._broken(exc) from exc
+
+    # The APIs' quotas and holds, for every worker (`scrapers.api`): the same numbers the in-process gate keeps
+    # in a file.
+
+    async def quota_spend(self, api: str, units: int, limit: int, period: str) -> int | None:
+        try:
+            used = int(await self._spend(keys=[f"{PREFIX}api:{api}:used:{period}"], args=[units, limit, QUOTA_TTL]))
+        except Exception as exc:
+            raise self._broken(exc) from exc
+        return None if used < 0 else used
+
+    async def quota_used(self, api: str, period: str) -> int:
+        try:
+            value = await self._redis.get(f"{PREFIX}api:{api}:used:{period}")
+        except Exception as exc:
+            raise self._broken(exc) from exc
+        return int(value or 0)
+
+    async def quota_exhaust(self, api: str, limit: int, period: str) -> None:
+        try:
+            await self._exhaust(keys=[f"{PREFIX}api:{api}:used:{period}"], args=[limit, QUOTA_TTL])
+        except Exception as exc:
+            raise self._broken(exc) from exc
+
+    async def hold(self, api: str, until: float) -> None:
+        seconds = int(until - time.time()) + 1
+        if seconds <= 0:
+            return
+        try:
+            current = float(await self._redis.get(f"{PREFIX}api:{api}:held") or 0)
+            if until > current:
+                await self._redis.set(f"{PREFIX}api:{api}:held", str(until), ex=seconds)
+        except Exception as exc:
+            raise self._broken(exc) from exc
+
+    async def held_until(self, api: str) -> float:
+        try:
+            return float(await self._redis.get(f"{PREFIX}api:{api}:held") or 0)
         except Exception as exc:
             raise self._broken(exc) from exc
 

@@ -21,7 +21,16 @@ from profiles.service import require_profile
 from recruiter.catalogue.importing import RowError, normalize_record, read_rows
 from recruiter.core.canonical import canonical_url
 from recruiter.core.errors import InvalidValue
-from recruiter.core.jobs import NewItem, create_job, get_job, pending_items, retry_failed, update_job
+from recruiter.core.jobs import (
+    NewItem,
+    create_job,
+    find_resumable,
+    get_job,
+    job_view,
+    pending_items,
+    retry_failed,
+    update_job,
+)
 from recruiter.core.models import Job
 from recruiter.tasks.app import BROKER_MARK, broker_url, enqueue
 
@@ -79,10 +88,18 @@ def url_items(urls: list[str]) -> list[NewItem]:
 
 
 def submit_scrape(urls: list[str], *, session: Session, delay: float = 1.0, timeout: float | None = None,
-                  user_agent: str | None = None, concurrency: int | None = None, state: str = "queued") -> Job:
+                  user_agent: str | None = None, concurrency: int | None = None, state: str = "queued",
+                  trust_given: bool | None = None) -> Job:
+    """A scrape job of URLs the user typed. They keep the trust they have where the job is made (the command
+    line trusts what its user types, even on a private network; the web app served to others does not):
+    whoever runs the job, here or on a worker, fetches them under the same rule."""
     if not urls:
         raise InvalidValue("no URLs to scrape")
-    params: dict[str, Any] = {"urls": len(urls), "delay": delay, "save": True}
+    if trust_given is None:
+        from scrapers.config import trust_given_urls_default
+
+        trust_given = trust_given_urls_default()
+    params: dict[str, Any] = {"urls": len(urls), "delay": delay, "save": True, "trust_given": bool(trust_given)}
     if timeout is not None:
         params["timeout"] = timeout
     if user_agent:
@@ -130,20 +147,42 @@ def submit_import(paths: list[Path], *, session: Session) -> tuple[Job | None, l
 
 
 def submit_discover(profile_name: str, *, session: Session, sources: list[str], queries: list[str] | None = None,
-                    limit: int = 25, delay: float = 1.0, max_depth: int = 1) -> Job:
-    """A discovery as items: one per (source, query) search; results and snowballed links join as they come."""
-    from recruiter.discovery.discover import SOURCES, build_queries
+                    limit: int = 25, delay: float = 1.0, max_depth: int = 1, state: str = "queued",
+                    settings: Any = None) -> Job:
+    """A discovery as items: one per (source, query) search of the sources configured here; results and
+    snowballed links join as they come. A source that is not configured is skipped (the job's params name it
+    and what to set); none that can run is an error naming what each needs."""
+    from recruiter.discovery.discover import JOB_KIND, plan
 
-    bad = [s for s in sources if s not in SOURCES]
-    if bad or not sources:
-        raise InvalidValue(f"unknown source {bad[0] if bad else ''!r}; choose from {', '.join(SOURCES)}")
     profile = require_profile(profile_name, session=session)
-    all_queries = build_queries(profile, list(queries or []))
-    items = [NewItem(key=f"search\t{source}\t{query}", kind="search", input={"source": source, "query": query})
-             for source in sorted(set(sources)) for query in all_queries]
-    params = {"profile": profile.name, "sources": sorted(set(sources)), "queries": list(queries or []),
-              "limit": limit, "delay": delay, "max_depth": max_depth}
-    return create_job("discover", session=session, params=params, state="queued", items=items)
+    planned = plan(profile, sources=sources, queries=queries, limit=limit, delay=delay, max_depth=max_depth,
+                   settings=settings)
+    return create_job(JOB_KIND, session=session, params=planned.params, state=state, items=planned.items)
+
+
+def run_discovery(profile_name: str, *, session: Session, sources: list[str], queries: list[str] | None = None,
+                  limit: int = 25, delay: float = 1.0, resume: int | None = None, transport: Any = None,
+                  settings: Any = None, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """A discovery run here and now (no broker), through the same items the workers run: a new job, or the
+    unfinished one asked the same way (or `resume`), continued where it stopped. Returns the job's result
+    (counts, errors and warnings said once, skipped sources, the ranking) with its id and state."""
+    from recruiter.discovery.discover import JOB_KIND, DiscoveryError, plan
+
+    profile = require_profile(profile_name, session=session)
+    if resume is not None:
+        job = get_job(resume, session=session, kind=JOB_KIND)
+        if (job.params or {}).get("profile") != profile.name:
+            raise DiscoveryError(f"job {job.id} was started for profile {(job.params or {}).get('profile')!r}, "
+                                 f"not {profile.name!r}")
+    else:
+        planned = plan(profile, sources=sources, queries=queries, limit=limit, delay=delay, settings=settings)
+        job = find_resumable(JOB_KIND, planned.params, session=session)
+        if job is None:
+            job = create_job(JOB_KIND, session=session, params=planned.params, state="running", items=planned.items)
+    job_id = int(job.id)
+    run_inline(job_id, transport=transport, progress=progress, settings=settings)
+    view = job_view(job_id, session=session, failures=0)
+    return {"job_id": job_id, "state": view.state, **view.result}
 
 
 def dispatch(job_id: int, *, session: Session, keys: list[str] | None = None) -> int:
@@ -172,9 +211,10 @@ def retry_job(job_id: int, *, session: Session) -> list[str]:
     return list(dict.fromkeys(pending + failed))
 
 
-def run_inline(job_id: int, *, transport: Any = None, progress: Callable[[int, int], None] | None = None) -> None:
+def run_inline(job_id: int, *, transport: Any = None, progress: Callable[[int, int], None] | None = None,
+               settings: Any = None) -> None:
     """Run a job's pending items here and now (the embedded default, no broker)."""
     from recruiter.tasks.work import run_job_inline
 
-    asyncio.run(run_job_inline(job_id, transport=transport, progress=progress))
+    asyncio.run(run_job_inline(job_id, transport=transport, progress=progress, settings=settings))
 

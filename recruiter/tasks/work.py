@@ -2,10 +2,13 @@
 
 Item kinds:
 - `url`    scrape one URL (async httpx through the polite client), upsert the record by canonical URL,
-           embed it into the database's embedding cache; in a discover job, good matches add their outbound
-           links as new `url` items (one level deep by default);
+           embed it into the database's embedding cache; a discovered result that came with its source's
+           description is saved from it and only enriched by its page or feed (a failed enrichment is the
+           item's note); in a discover job, good matches add their outbound links as new `url` items (one
+           level deep by default);
 - `rows`   a chunk of import rows (the file was read where the command ran): upsert and embed;
-- `search` one discovery search (source × query): its results become `url` items.
+- `search` one discovery search (source × query, `recruiter.discovery.discover`): its results become `url`
+           items.
 
 Every item is idempotent: an upsert by canonical URL, an embedding cache keyed by text digest, items keyed
 within the job. The item's own transition (`complete_item`) commits together with any items it adds, so a job
@@ -22,15 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from profiles.service import require_profile
 from recruiter.catalogue.importing import ImportReport, RawRow, save_records
-from recruiter.core.canonical import canonical_url
 from recruiter.core.db import open_session
 from recruiter.core.jobs import (
     FINISHED,
-    NewItem,
     add_items,
     claim_item,
     complete_item,
@@ -39,27 +41,27 @@ from recruiter.core.jobs import (
     pending_items,
     settle_job,
     unfinished_count,
+    update_job,
 )
-from recruiter.core.models import Community, Job, JobItem
+from recruiter.core.models import Community, Job, JobItem, utcnow
 from recruiter.core.text import community_text
-from recruiter.discovery.discover import MAX_SNOWBALL_LINKS, _search, match_score, profile_terms
+from recruiter.discovery import discover
 from recruiter.matching.embedding import get_embedding_service
 from recruiter.matching.index import refresh_index
 from recruiter.matching.ranking import rank_communities
-from scrapers.adapters import ScrapeContext
+from scrapers.adapters import AdapterError, ScrapeContext
 from scrapers.config import ScrapeSettings
 from scrapers.http import FetchError, HostGate, PoliteClient
 from scrapers.records import to_import_record
-from scrapers.scrape import scrape_one_with_links
+from scrapers.scrape import enrich, scrape_one_with_links
 
 log = logging.getLogger(__name__)
 
-DISCOVER_GOOD_THRESHOLD = 0.1
 
-
-def scrape_settings(params: dict[str, Any]) -> ScrapeSettings:
-    """The job's politeness and limits (what `--delay`, `--timeout`... asked for)."""
-    settings = ScrapeSettings()
+def scrape_settings(params: dict[str, Any], base: ScrapeSettings | None = None) -> ScrapeSettings:
+    """The job's politeness and limits (what `--delay`, `--timeout`... asked for), over ``base`` (the settings
+    of this machine: its credentials and base URLs; tests pass their own)."""
+    settings = base or ScrapeSettings()
     changes: dict[str, Any] = {}
     if params.get("delay") is not None:
         changes["per_host_delay"] = float(params["delay"])
@@ -80,6 +82,7 @@ class Runtime:
     embed_each: bool = True  # workers embed per item; the in-process runner embeds once at the end
     gate_factory: Callable[[], HostGate] | None = None
     transport: Any = None  # tests inject an httpx transport
+    settings: ScrapeSettings | None = None  # tests inject settings (else this machine's, per job)
     _clients: dict[int, PoliteClient] = field(default_factory=dict)
 
     def gate_error(self) -> Exception | None:
@@ -93,7 +96,8 @@ class Runtime:
         client = self._clients.get(int(job.id))
         if client is None:
             gate = self.gate_factory() if self.gate_factory else None
-            client = PoliteClient(scrape_settings(job.params or {}), transport=self.transport, gate=gate)
+            client = PoliteClient(scrape_settings(job.params or {}, self.settings), transport=self.transport,
+                                  gate=gate)
             self._clients[int(job.id)] = client
         return client
 
@@ -146,36 +150,36 @@ async def _search_item(job: Job, item: JobItem, rt: Runtime) -> list[str]:
     ctx = ScrapeContext(client=client, settings=client.settings)
     source, query = item.input["source"], item.input["query"]
     try:
-        urls = await _search(ctx, source, query, int(job.params.get("limit", 25)))
-    except FetchError as exc:
+        found = await discover.search(ctx, source, query, int(job.params.get("limit", 25)))
+    except (FetchError, AdapterError) as exc:
         with open_session() as session:
-            complete_item(job.id, item.key, session=session, worker=rt.worker, error=f"{source} search {query!r}: {exc}")
+            complete_item(job.id, item.key, session=session, worker=rt.worker,
+                          error=f"{source} search {query!r}: {exc}")
         return []
-    children = _url_items(urls, depth=0, via=f"{source}: {query}")
+    children = discover.found_items(found, via=f"{source}: {query}")
     with open_session() as session:
         added = add_items(job.id, children, session=session, commit=False)
-        complete_item(job.id, item.key, session=session, worker=rt.worker)
+        complete_item(job.id, item.key, session=session, worker=rt.worker,
+                      output={"found": len(found), "new": len(added)})
     return added
-
-
-def _url_items(urls: list[str], *, depth: int, via: str) -> list[NewItem]:
-    out = []
-    for url in urls:
-        try:
-            key = canonical_url(url)
-        except ValueError:
-            continue
-        out.append(NewItem(key=key, kind="url", input={"url": url, "depth": depth, "via": via}))
-    return out
 
 
 async def _url_item(job: Job, item: JobItem, rt: Runtime) -> list[str]:
     client = rt.client_for(job)
     ctx = ScrapeContext(client=client, settings=client.settings)
+    url = item.input["url"]
+    if job.kind == "scrape" and (job.params or {}).get("trust_given") and isinstance(url, str):
+        client.trust(url)  # typed by the user where the job was made (never a derived or discovered URL)
     rt.gate_error()  # forget failures that belong to earlier tasks
-    record, links = await scrape_one_with_links(ctx, item.input["url"])
+    note = None
+    known = item.input.get("record")
+    if isinstance(known, dict) and known:
+        record, links, note = await enrich(ctx, url, known, authoritative=bool(item.input.get("authoritative", True)),
+                                           source=str(item.input.get("source") or "the search"))
+    else:
+        record, links = await scrape_one_with_links(ctx, url)
     gate_error = rt.gate_error()
-    if gate_error is not None and not record.get("ok"):
+    if gate_error is not None and (not record.get("ok") or note):
         raise gate_error  # retried by the task, not recorded as the URL's failure
     with open_session() as session:
         if not record.get("ok"):
@@ -190,14 +194,15 @@ async def _url_item(job: Job, item: JobItem, rt: Runtime) -> list[str]:
         if rt.embed_each:
             embed_urls(sorted(report.touched or ()), session=session)
         added: list[str] = []
+        output: dict[str, Any] = {"communities": sorted(report.touched or ())}
         depth = int(item.input.get("depth", 0))
-        if job.kind == "discover" and depth < int(job.params.get("max_depth", 1)):
+        if job.kind == "discover":
             profile = require_profile(job.params["profile"], session=session)
-            terms, exclusions = profile_terms(profile)
-            if match_score(record, terms, exclusions) >= DISCOVER_GOOD_THRESHOLD:
-                children = _url_items(links[:MAX_SNOWBALL_LINKS], depth=depth + 1, via=f"linked from {record['url']}")
+            output["good"] = discover.is_good_match(record, profile)
+            if output["good"] and depth < int(job.params.get("max_depth", 1)):
+                children = discover.link_items(links, via=f"linked from {record['url']}", depth=depth + 1)
                 added = add_items(job.id, children, session=session, commit=False)
-        complete_item(job.id, item.key, session=session, worker=rt.worker)
+        complete_item(job.id, item.key, session=session, worker=rt.worker, note=note, output=output)
     return added
 
 
@@ -221,6 +226,9 @@ def finalize_job(job_id: int) -> bool:
         result: dict[str, Any] = {}
         try:
             result["embedded"] = refresh_index(session=session)
+            if job.kind == "discover":
+                result.update(discover.summary(job_id, session=session))
+                result["skipped"] = list((job.params or {}).get("skipped") or [])
             if job.kind == "discover" and job.done:
                 profile = require_profile(job.params["profile"], session=session)
                 ranked = rank_communities(profile, session=session, limit=int(job.params.get("limit", 25)))
@@ -235,14 +243,19 @@ def finalize_job(job_id: int) -> bool:
 
 
 async def run_job_inline(job_id: int, *, transport: Any = None, concurrency: int | None = None,
-                         progress: Callable[[int, int], None] | None = None) -> None:
+                         progress: Callable[[int, int], None] | None = None,
+                         settings: ScrapeSettings | None = None) -> None:
     """Run every pending item of a job in this process (no broker), then finish it: the embedded default.
 
-    Items run concurrently through one polite client; new items (discovery) join as they appear."""
-    rt = Runtime(worker="in-process", embed_each=False, transport=transport)
+    Items run concurrently through one polite client; new items (discovery) join as they appear. Stopped
+    (Ctrl-C, a cancelled task), the job is left `interrupted` with its unfinished items pending: running it
+    again finishes only those."""
+    rt = Runtime(worker="in-process", embed_each=False, transport=transport, settings=settings)
     with open_session() as session:
         job = get_job(job_id, session=session)
-        limit = concurrency or scrape_settings(job.params or {}).global_concurrency
+        limit = concurrency or scrape_settings(job.params or {}, settings).global_concurrency
+        if job.state in ("interrupted", "failed", "queued"):
+            update_job(job, session=session, state="running", error=None)
     semaphore = asyncio.Semaphore(max(1, limit))
 
     async def one(key: str) -> list[str]:
@@ -256,6 +269,7 @@ async def run_job_inline(job_id: int, *, transport: Any = None, concurrency: int
                 fail_item(job_id, key, f"{type(exc).__name__}: {exc}", worker=rt.worker)
                 return []
 
+    tasks: list[asyncio.Future] = []
     try:
         while True:
             with open_session() as session:
@@ -270,5 +284,22 @@ async def run_job_inline(job_id: int, *, transport: Any = None, concurrency: int
                         job = get_job(job_id, session=session)
                         progress(int(job.done + job.failed), int(job.total))
         await asyncio.to_thread(finalize_job, job_id)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        interrupt_job(job_id)
+        raise
     finally:
         await rt.close_clients()
+
+
+def interrupt_job(job_id: int) -> None:
+    """A run stopped before its end: `interrupted`, its pending items kept for the next run."""
+    try:
+        with open_session() as session:
+            session.execute(update(Job).where(Job.id == job_id, Job.state.not_in(FINISHED))
+                            .values(state="interrupted", error="interrupted; run the same command again to resume",
+                                    updated_at=utcnow()))
+            session.commit()
+    except Exception:  # the database may be what failed: the error that stopped the run is the one to show
+        log.exception("could not record that job %s was interrupted", job_id)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import feedparser
 
-from ..http import Response
+from ..http import CUT_HEADER, Response
 from . import AdapterError, ScrapeContext
 
 _ROOT_END = {"rss": b"</rss>", "feed": b"</feed>", "rdf:rdf": b"</rdf:rdf>", "rdf": b"</rdf>"}
@@ -105,11 +105,19 @@ def show_note_links(entries, site_url: str, max_entries: int = 20, limit: int = 
     return links
 
 
-def parse_feed(body: bytes, url: str, content_type: str | None = None) -> dict:
-    """A partial record from feed bytes; AdapterError when it is not a usable feed."""
+_CLOSING = {"rss": b"</channel></rss>", "feed": b"</feed>", "rdf:rdf": b"</rdf:RDF>", "rdf": b"</rdf>"}
+
+
+def parse_feed(body: bytes, url: str, content_type: str | None = None, *, cut: bool = False) -> dict:
+    """A partial record from feed bytes; AdapterError when it is not a usable feed.
+
+    ``cut``: the HTTP layer stopped reading a long feed after an item on purpose (``CUT_HEADER``); the document
+    is closed here instead of being taken for a truncated download."""
     root = first_element_name(body)
     end_tag = _ROOT_END.get(root or "")
-    if end_tag and end_tag not in body[-4096:].lower():
+    if cut and end_tag:
+        body = body + _CLOSING[root or ""]
+    elif end_tag and end_tag not in body[-4096:].lower():
         raise AdapterError(f"truncated feed: the document ends before its closing {end_tag.decode()} tag")
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
@@ -159,9 +167,15 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> dict:
     }
 
 
+def parse_response(response: Response) -> dict:
+    """``parse_feed`` of a fetched feed (closed again when the HTTP layer stopped reading it early)."""
+    return parse_feed(response.body, response.final_url, response.headers.get("content-type"),
+                      cut=bool(response.headers.get(CUT_HEADER)))
+
+
 async def scrape(ctx: ScrapeContext, url: str, response: Response | None = None) -> dict:
     response = response or await ctx.client.get(url)
-    record = parse_feed(response.body, response.final_url, response.headers.get("content-type"))
+    record = parse_response(response)
     record["feed_url"] = response.final_url
     record["ok"] = True
     return record

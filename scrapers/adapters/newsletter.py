@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from ..config import ScrapeSettings
 from ..http import FetchError, Response
 from . import AdapterError, ScrapeContext, website
-from .feed import looks_like_feed, parse_feed
+from .feed import looks_like_feed, parse_response
 
 _MARKERS = re.compile(rb"substackcdn\.com|substack\.com/api|content=\"Substack\"|beehiiv|buttondown\.(email|com)|content=\"Ghost", re.I)
 _SUBSCRIBER_COUNT = re.compile(r"(?:over|join)\s+([\d,.]+)\s*([kKmM])?\+?\s+(?:other\s+)?subscribers", re.I)
@@ -52,7 +52,7 @@ async def scrape(ctx: ScrapeContext, url: str, response: Response | None = None)
         try:
             feed_response = await ctx.client.get(guess)
             if looks_like_feed(feed_response.body):
-                feed = parse_feed(feed_response.body, guess, feed_response.headers.get("content-type"))
+                feed = parse_response(feed_response)
                 record["feed_url"] = guess
                 record["items"] = feed.get("items") or record.get("items")
                 record["description"] = record.get("description") or feed.get("description")

@@ -18,7 +18,7 @@ from ..http import FetchError, Response
 from ..readability import extract_article_metadata
 from ..records import merge_unique
 from . import AdapterError, ScrapeContext
-from .feed import looks_like_feed, parse_feed
+from .feed import looks_like_feed, parse_response
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ async def _fetch_feed(ctx: ScrapeContext, feed_url: str) -> dict | None:
         response = await ctx.client.get_shared(feed_url)
         if not looks_like_feed(response.body):
             return None
-        return parse_feed(response.body, response.final_url, response.headers.get("content-type"))
+        return parse_response(response)
     except (FetchError, AdapterError) as exc:
         log.info("feed %s skipped: %s", feed_url, exc)
         return None

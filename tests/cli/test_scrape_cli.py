@@ -88,29 +88,53 @@ def test_save_upserts_without_losing_data(loopback, db_url):
 
 
 def test_discover_command_against_loopback_services(loopback, db_url, monkeypatch):
+    """Reddit's OAuth API on loopback: a token, the search, the posts; the discovery saves what Reddit describes
+    (a private subreddit too, its subscribers unknown) and says which source it skipped for want of keys."""
     from scrape_helpers import fixture_bytes
 
     from recruiter.cli import app
 
+    token_requests = []
+
+    def token(request):
+        token_requests.append(request.path)
+        send(request, 200, json.dumps({"access_token": "tok-7e1f", "expires_in": 3600}), "application/json")
+
+    def authed(name):
+        def answer(request):
+            if request.headers.get("Authorization") != "bearer tok-7e1f":
+                return send(request, 401, '{"error": 401}', "application/json")
+            send(request, 200, fixture_bytes(name), "application/json")
+        return answer
+
     reddit = loopback({
-        "/subreddits/search.json": lambda r: send(r, 200, fixture_bytes("reddit_search.json"), "application/json"),
-        "/r/trailrunning/about.json": lambda r: send(r, 200, fixture_bytes("reddit_about.json"), "application/json"),
-        "/r/trailrunning/top.json": lambda r: send(r, 200, fixture_bytes("reddit_top.json"), "application/json"),
+        "/api/v1/access_token": token,
+        "/subreddits/search": authed("reddit_search.json"),
+        "/r/trailrunning/top": authed("reddit_top.json"),
+        "/robots.txt": lambda r: send(r, 200, "User-agent: *\nDisallow: /\n", "text/plain"),
     })
     monkeypatch.setenv("RECRUITER_REDDIT_BASE", reddit.origin)
+    monkeypatch.setenv("RECRUITER_REDDIT_OAUTH_BASE", reddit.origin)
+    monkeypatch.setenv("RECRUITER_REDDIT_CLIENT_ID", "cli-client")
+    monkeypatch.setenv("RECRUITER_REDDIT_CLIENT_SECRET", "cli-secret-6b2d")
     added = runner.invoke(app, ["--db", db_url, "profile", "add", "--name", "Trail", "--description",
                                 "Trail running shoes for ultramarathon runners.", "--keyword", "trail running"])
     assert added.exit_code == 0, added.output
-    result = runner.invoke(app, ["--db", db_url, "discover", "Trail", "--source", "reddit", "--limit", "5",
-                                 "--delay", "0", "--format", "json"])
+    result = runner.invoke(app, ["--db", db_url, "discover", "Trail", "--source", "reddit", "--source", "youtube",
+                                 "--limit", "5", "--delay", "0", "--format", "json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert payload["saved"] >= 1 and payload["failed"] == 1  # r/ultrarunning has no about.json here
+    assert payload["saved"] == 2 and payload["failed"] == 0 and payload["state"] == "done"
     assert any(row["url"] == "https://www.reddit.com/r/trailrunning/" for row in payload["ranked"])
+    assert "skipped youtube is not configured: set RECRUITER_YOUTUBE_API_KEY" in result.stderr
+    assert len(token_requests) == 1 and "/robots.txt" not in reddit.requests  # an API: robots.txt is not asked
+    assert "cli-secret-6b2d" not in result.output + result.stderr and "tok-7e1f" not in result.output
     unknown = runner.invoke(app, ["--db", db_url, "discover", "Nobody", "--source", "reddit"])
     assert unknown.exit_code == 2
     bad = runner.invoke(app, ["--db", db_url, "discover", "Trail", "--source", "myspace"])
     assert bad.exit_code != 0
+    nothing = runner.invoke(app, ["--db", db_url, "discover", "Trail", "--source", "youtube"])
+    assert nothing.exit_code == 2 and "RECRUITER_YOUTUBE_API_KEY" in nothing.stderr
 
 
 def test_hostile_urls_fail_one_by_one_while_the_good_page_succeeds(loopback):

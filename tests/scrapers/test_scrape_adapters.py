@@ -105,11 +105,26 @@ async def test_reddit_base_url_is_configurable_and_missing_subreddits_fail(setti
     assert all(u.startswith(base) for u in web.urls())
 
 
-async def test_reddit_search(settings):
-    web = reddit_web()
-    async with PoliteClient(settings, transport=web.transport) as client:
-        urls = await reddit.search(ScrapeContext(client, settings), "trail running")
-    assert urls == ["https://www.reddit.com/r/trailrunning/", "https://www.reddit.com/r/ultrarunning/"]
+async def test_reddit_search_through_the_oauth_api(settings):
+    """With an app's credentials: one token, then the search on oauth.reddit.com, NSFW left out, entities
+    decoded, a private subreddit's unknown subscribers kept as None."""
+    from api_helpers import add_reddit, api_settings
+
+    web = FakeWeb()
+    tokens: list = []
+    add_reddit(web, tokens=tokens)
+    keyed = api_settings(settings)
+    async with PoliteClient(keyed, transport=web.transport) as client:
+        found = await reddit.search(ScrapeContext(client, keyed), "trail running")
+        again = await reddit.search(ScrapeContext(client, keyed), "ultra")
+    assert [f.url for f in found] == ["https://www.reddit.com/r/trailrunning/", "https://www.reddit.com/r/ultrarunning/"]
+    assert found == again and len(tokens) == 1
+    trail, private = found[0].record, found[1].record
+    assert (trail["audience_size"], trail["description"]) == (245123, "A community for trail runners & ultramarathoners.")
+    assert private["audience_size"] is None and private["name"] == "r/ultrarunning"
+    search = next(r for r in web.requests if "subreddits/search" in str(r.url))
+    assert search.url.params["raw_json"] == "1" and search.headers["user-agent"].startswith("python:recruiter:")
+    assert not any(str(r.url).endswith("/robots.txt") for r in web.requests)
 
 
 async def test_youtube_channel(settings):
@@ -137,7 +152,10 @@ async def test_apple_podcasts_lookup_and_search(settings):
     assert record["emails"] == ["bo@longrun.test"] and len(record["items"]) == 2
     async with PoliteClient(settings, transport=web.transport) as client:
         found = await apple_podcasts.search(ScrapeContext(client, settings), "running")
-    assert [p["feed_url"] for p in found] == ["https://longrun.test/podcast.xml"]  # no feed, no result
+    assert [f.url for f in found] == ["https://longrun.test/podcast.xml"]  # no feed, no result
+    assert (found[0].record["name"], found[0].record["kind"]) == ("The Long Run Show", "podcast")
+    # Apple's Search API is an API: called although itunes.apple.com's robots.txt disallows /search.
+    assert not any(u.endswith("/robots.txt") and "itunes" in u for u in web.urls())
 
 
 async def test_substack_newsletter(settings):

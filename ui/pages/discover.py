@@ -9,17 +9,24 @@ with failures keeps its input: the URL box is left as typed, and "Retry failed" 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from nicegui import background_tasks, run, ui
 
-from profiles.service import list_profiles, require_profile
+from profiles.service import list_profiles
 from recruiter.core.db import open_session
 from recruiter.core.jobs import job_view
 from recruiter.core.jobs import recent_jobs as stored_jobs
-from recruiter.discovery.discover import SOURCES, run_discovery
-from recruiter.tasks.submit import dispatch, queue_available, retry_job, run_inline, submit_discover, submit_scrape
+from recruiter.discovery.discover import SOURCES
+from recruiter.tasks.submit import (
+    dispatch,
+    queue_available,
+    retry_job,
+    run_discovery,
+    run_inline,
+    submit_discover,
+    submit_scrape,
+)
 from ui.layout import frame
 
 POLL_SECONDS = 1.0
@@ -82,11 +89,12 @@ def run_discovery_job(profile_name: str, sources: list[str], queries: list[str],
             dispatch(int(job.id), session=session)
         return f"discovery job {job.id} queued for the workers"
     with open_session() as session:
-        profile = require_profile(profile_name, session=session)
-        result = asyncio.run(run_discovery(profile, session=session, sources=sources, queries=queries, limit=limit))
+        result = run_discovery(profile_name, session=session, sources=sources, queries=queries, limit=limit)
     parts = [f"{result[k]} {k.replace('_', ' ')}" for k in ("searched", "scraped", "saved", "failed", "good_matches")
              if k in result]
-    return f"discovery job {result.get('job_id', '?')} finished: " + ", ".join(parts)
+    skipped = "; ".join(f"skipped {s['reason']}" for s in result.get("skipped") or [])
+    return (f"discovery job {result.get('job_id', '?')} {result.get('state', 'finished')}: " + ", ".join(parts)
+            + (f" ({skipped})" if skipped else ""))
 
 
 @ui.page("/discover")
