@@ -188,6 +188,8 @@ class Api:
         override = (settings.api_intervals or {}).get(limits.name)
         self.interval = limits.interval if override is None else float(override)
         self.secrets = list(secrets or []) + settings.credentials.secrets()
+        # One call at a time per API from this client (the gate spaces them; a cluster's gate also leases).
+        self._turn = asyncio.Lock()
 
     def add_secret(self, value: str) -> None:
         """A value obtained at run time (an access token) that messages must never show either."""
@@ -238,26 +240,31 @@ class Api:
         attempt = 0
         retries = max(settings.max_retries, 2)
         while True:
-            await self.check_held()
-            ticket = await self.client.gate.enter(self.gate_key, self.interval)
-            try:
-                if spend is not None:
-                    await spend()
-                sent_headers = {**request_headers, **(sign() if sign is not None else {})}
-                response = await self.client.send_once(method, url, headers=sent_headers, content=content,
-                                                       max_bytes=max_bytes)
-            except FetchError as exc:
-                await asyncio.shield(self.client.gate.leave(self.gate_key, ticket, self.interval))
-                if isinstance(exc, ConnectionFailed) and not exc.during_connect and attempt < retries:
+            async with self._turn:
+                await self.check_held()
+                ticket = await self.client.gate.enter(self.gate_key, self.interval)
+                try:
+                    if spend is not None:
+                        await spend()
+                    sent_headers = {**request_headers, **(sign() if sign is not None else {})}
+                    response = await self.client.send_once(method, url, headers=sent_headers, content=content,
+                                                           max_bytes=max_bytes)
+                except FetchError as exc:
+                    await asyncio.shield(self.client.gate.leave(self.gate_key, ticket, self.interval))
+                    error = exc
+                except BaseException:
+                    await asyncio.shield(self.client.gate.leave(self.gate_key, ticket, self.interval))
+                    raise
+                else:
+                    error = None
+                    hold = await self._read_limits(response, ticket)
+            if error is not None:
+                if isinstance(error, ConnectionFailed) and not error.during_connect and attempt < retries:
                     attempt += 1
                     await asyncio.sleep(self._backoff(attempt))
                     continue
-                worded = isinstance(exc, ApiError | NotConfigured)  # already names the API
-                raise _scrubbed(exc, self.secrets, "" if worded else f"{self.limits.title}: ") from None
-            except BaseException:
-                await asyncio.shield(self.client.gate.leave(self.gate_key, ticket, self.interval))
-                raise
-            hold = await self._read_limits(response, ticket)
+                worded = isinstance(error, ApiError | NotConfigured)  # already names the API
+                raise _scrubbed(error, self.secrets, "" if worded else f"{self.limits.title}: ") from None
             if response.status in RETRY_STATUSES and attempt < retries and hold is not None:
                 attempt += 1
                 continue  # the gate holds the API until the wait is over, for every client

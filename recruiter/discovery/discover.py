@@ -158,6 +158,17 @@ def link_items(links: list[str], *, via: str, depth: int) -> list[NewItem]:
     return found_items([Found(url=link) for link in links[:MAX_SNOWBALL_LINKS]], via=via, depth=depth)
 
 
+SOURCE_PROBLEMS = ("quota", "bad_key", "rate_limited", "not_configured")
+
+
+def search_error(source: str, query: str, exc: Exception) -> str:
+    """A failed search in one line. A problem of the source itself (its quota, its key, its rate limit) is
+    worded without the query, so the searches it stopped read as one reason, said once."""
+    if getattr(exc, "kind", "") in SOURCE_PROBLEMS:
+        return f"{source}: {exc}"
+    return f"{source} search {query!r}: {exc}"
+
+
 async def search(ctx: ScrapeContext, source: str, query: str, limit: int) -> list[Found]:
     """One search: the source's results for the query (errors name the source, the problem, what to do)."""
     return await connectors.search(ctx, source, query, limit)

@@ -154,7 +154,7 @@ async def _search_item(job: Job, item: JobItem, rt: Runtime) -> list[str]:
     except (FetchError, AdapterError) as exc:
         with open_session() as session:
             complete_item(job.id, item.key, session=session, worker=rt.worker,
-                          error=f"{source} search {query!r}: {exc}")
+                          error=discover.search_error(source, query, exc))
         return []
     children = discover.found_items(found, via=f"{source}: {query}")
     with open_session() as session:

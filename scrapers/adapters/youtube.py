@@ -145,6 +145,11 @@ def search_record(item: dict) -> dict | None:
 
 # --- the Data API -------------------------------------------------------------------------------------------
 
+def spent_message(label: str) -> str:
+    """One sentence for "no more today", whether YouTube said quotaExceeded or our count got there first."""
+    return f"the YouTube Data API's daily quota is spent ({label}); {RESET}"
+
+
 def _api(ctx: ScrapeContext) -> Api:
     return api_for(ctx.client, "youtube")
 
@@ -174,9 +179,10 @@ async def _call(ctx: ScrapeContext, endpoint: str, params: dict[str, object], *,
         used = await ctx.client.gate.quota_spend(budget, units, limit, day)
         if used is None:
             spent = await ctx.client.gate.quota_used(budget, day)
-            raise api.error(QuotaExhausted, f"YouTube Data API quota: stopped before the daily quota runs out "
-                                            f"({spent} of {limit} {label} spent today, {what} needs {units}); "
-                                            f"{RESET}")
+            if spent + units > limit and spent < limit:
+                raise api.error(QuotaExhausted, f"the YouTube Data API's daily quota would run out: {spent} of "
+                                                f"{limit} {label} spent today and {what} needs {units}; {RESET}")
+            raise api.error(QuotaExhausted, spent_message(label))
 
     url = settings.base_urls.youtube_api.rstrip("/") + "/" + endpoint
     response = await api.call("GET", url, params={**params, "key": key}, spend=spend)
@@ -186,9 +192,8 @@ async def _call(ctx: ScrapeContext, endpoint: str, params: dict[str, object], *,
     reasons = _reasons(response)
     said = api.error_text(response)
     if {"quotaExceeded", "dailyLimitExceeded"} & set(reasons):
-        await ctx.client.gate.quota_exhaust(budget, limit, day)
-        raise api.error(QuotaExhausted, f"YouTube Data API quota: the daily quota is spent (quotaExceeded: {said}); "
-                                        f"{RESET}")
+        await ctx.client.gate.quota_exhaust(budget, limit, day)  # no more calls today, from any process
+        raise api.error(QuotaExhausted, spent_message(label))
     if {"rateLimitExceeded", "userRateLimitExceeded"} & set(reasons):
         raise api.error(RateLimited, f"the YouTube Data API is rate-limiting us ({said}) while {what}")
     key_problem = set(reasons) & {"keyInvalid", "keyExpired", "accessNotConfigured", "ipRefererBlocked",

@@ -296,3 +296,31 @@ async def test_trust_is_for_the_typed_origin_in_the_form_connections_use(setting
     assert ("xn--bcher-kva.example", 8080) in client._trusted
     assert not client.is_trusted("http://xn--bcher-kva.example:8081/")
     await client.aclose()
+
+
+async def test_typed_urls_keep_their_trust_through_the_queue(settings, loopback, session, db_url, monkeypatch) -> None:
+    """`scrape --save --queue --file urls.txt` used to refuse on the workers the loopback URLs `scrape --save`
+    accepts here: a typed URL now carries the trust it had where the job was made, and only that one."""
+    from sqlmodel import select
+
+    from recruiter.core.jobs import job_view
+    from recruiter.core.models import Community
+    from recruiter.tasks.submit import submit_scrape
+    from recruiter.tasks.work import run_job_inline
+
+    monkeypatch.setenv("RECRUITER_DB", db_url)
+    monkeypatch.setenv("RECRUITER_ALLOW_PRIVATE", "")
+    server = loopback({"/": lambda r: send(r, 200, "<html><head><title>Team wiki</title></head><body>"
+                                                "<a href='http://127.0.0.1:9/admin'>x</a></body></html>")})
+    typed = submit_scrape([server.url("/")], session=session, delay=0)
+    assert typed.params["trust_given"] is True
+    await run_job_inline(typed.id, settings=fast_settings(settings))
+    assert job_view(typed.id, session=session).state == "done"
+    assert [c.url for c in session.exec(select(Community)).all()] == [server.url("/").rstrip("/")]
+
+    monkeypatch.setenv("RECRUITER_TRUST_GIVEN_URLS", "0")  # the web app served to others: typed is untrusted
+    untrusted = submit_scrape([server.url("/other")], session=session, delay=0)
+    await run_job_inline(untrusted.id, settings=fast_settings(settings))
+    view = job_view(untrusted.id, session=session)
+    assert view.state == "failed" and "private" in view.failures[0].error
+    assert server.requests == ["/"]
