@@ -180,3 +180,39 @@ def test_hostile_urls_fail_one_by_one_while_the_good_page_succeeds(loopback):
     for error, word in zip(errors, expected, strict=True):
         assert word in error, (word, error)
     assert "/private/x" not in server.requests
+
+
+def test_sources_keys_are_stored_privately_and_shown_masked(monkeypatch, recruiter_home):
+    """`sources set` reads the key from stdin, stores it 0600 in the data dir and never prints it back; the
+    environment wins over what is stored; `unset` forgets it; a value that is not what the variable needs is
+    refused with a line saying why."""
+    import stat
+
+    from recruiter.cli import app
+
+    key = "AIzaSyD-this-is-a-long-youtube-key-1234"
+    stored = runner.invoke(app, ["sources", "set", "RECRUITER_YOUTUBE_API_KEY"], input=key)
+    assert stored.exit_code == 0, stored.output
+    assert key not in stored.output + stored.stderr and "••••1234" in stored.stderr
+    path = recruiter_home / "credentials.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and key in path.read_text()
+    listed = json.loads(runner.invoke(app, ["sources", "--format", "json"]).stdout)
+    youtube = next(s for s in listed if s["name"] == "youtube")
+    assert youtube["configured"] and youtube["settings"][0] == {
+        "variable": "RECRUITER_YOUTUBE_API_KEY", "set": True, "from": "stored", "value": "••••1234", "secret": True}
+    assert key not in json.dumps(listed)
+    monkeypatch.setenv("RECRUITER_YOUTUBE_API_KEY", "from-the-environment-5678")
+    youtube = next(s for s in json.loads(runner.invoke(app, ["sources", "--format", "json"]).stdout)
+                   if s["name"] == "youtube")
+    assert youtube["settings"][0]["from"] == "environment" and youtube["settings"][0]["value"] == "••••5678"
+    monkeypatch.delenv("RECRUITER_YOUTUBE_API_KEY")
+    assert runner.invoke(app, ["sources", "unset", "RECRUITER_YOUTUBE_API_KEY"]).exit_code == 0
+    youtube = next(s for s in json.loads(runner.invoke(app, ["sources", "--format", "json"]).stdout)
+                   if s["name"] == "youtube")
+    assert not youtube["configured"] and youtube["missing"] == ["RECRUITER_YOUTUBE_API_KEY"]
+    refused = runner.invoke(app, ["sources", "set", "RECRUITER_WEB_SEARCH"], input="google")
+    assert refused.exit_code == 2 and "searxng, brave or duckduckgo" in refused.stderr
+    contact = runner.invoke(app, ["sources", "set", "RECRUITER_CONTACT"], input="not an address")
+    assert contact.exit_code == 2 and "email address or an http(s) URL" in contact.stderr
+    unknown = runner.invoke(app, ["sources", "set", "RECRUITER_DB"], input="sqlite://")
+    assert unknown.exit_code == 2 and "not a setting that can be stored" in unknown.stderr

@@ -77,6 +77,26 @@ async def test_robots_rules_follow_the_configured_user_agent(settings, web: Fake
         assert (await client.get("https://site.test/page")).status == 200
 
 
+async def test_requests_name_the_users_contact_and_ask_for_english(settings, web: FakeWeb, monkeypatch):
+    """Site owners can reach whoever crawls them (RECRUITER_CONTACT, an email or a URL; the placeholder address
+    is gone), and counts come worded in English."""
+    from scrapers.config import ScrapeSettings, user_agent
+
+    web.add("https://site.test/page", "<html></html>")
+    monkeypatch.setenv("RECRUITER_CONTACT", "ana@shop.example")
+    contacted = settings.with_(user_agent=ScrapeSettings().user_agent)
+    async with PoliteClient(contacted, transport=web.transport) as client:
+        await client.get("https://site.test/page")
+    sent = web.requests[-1].headers
+    assert sent["user-agent"] == "recruiter/0.1 (affiliate partner research; +mailto:ana@shop.example)"
+    assert sent["accept-language"] == "en"
+    assert "github.com/recruiter" not in user_agent("")
+    monkeypatch.setenv("RECRUITER_CONTACT", "https://shop.example/partners")
+    assert user_agent().endswith("+https://shop.example/partners)")
+    monkeypatch.setenv("RECRUITER_CONTACT", "call me\r\nX-Injected: 1")  # not an address: not sent at all
+    assert user_agent() == "recruiter/0.1 (affiliate partner research)"
+
+
 async def test_robots_5xx_means_disallow_all_and_4xx_allow_all(settings, web: FakeWeb):
     web.add("https://down.test/robots.txt", "oops", status=503)
     web.add("https://down.test/page", "<html></html>")
