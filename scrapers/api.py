@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from .http import ConnectionFailed, FetchError, HttpStatusError, PoliteClient, Response, parse_retry_after
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+QUOTA_WINDOW = 86400.0  # a wait longer than a day is a spent quota (a monthly plan), not a rate limit
 SECRET_PARAMS = {"key", "api_key", "apikey", "token", "access_token", "client_secret", "password", "secret"}
 
 
@@ -207,6 +208,9 @@ class Api:
     async def check_held(self) -> None:
         until = await self.client.gate.held_until(self.limits.name)
         left = until - time.time()
+        if left > QUOTA_WINDOW:
+            raise self.error(QuotaExhausted, f"{self.limits.title}: the quota of this key is spent; it resets in "
+                                             f"{human_wait(left)}")
         if left > 0:
             raise self.error(RateLimited, f"{self.limits.title} asked us to wait: its rate limit resets in "
                                           f"{human_wait(left)}")
@@ -284,6 +288,9 @@ class Api:
         if wait > settings.max_retry_after:
             await asyncio.shield(self.client.gate.leave(self.gate_key, ticket, self.interval))
             await self.client.gate.hold(self.limits.name, time.time() + wait)
+            if response.status in RETRY_STATUSES and wait > QUOTA_WINDOW:
+                raise self.error(QuotaExhausted, f"{self.limits.title}: the quota of this key is spent (HTTP "
+                                                 f"{response.status}); it resets in {human_wait(wait)}")
             if response.status in RETRY_STATUSES:
                 raise self.error(RateLimited, f"{self.limits.title} is rate-limiting us (HTTP {response.status}): "
                                               f"it asks to wait {human_wait(wait)}, longer than we wait "

@@ -66,7 +66,8 @@ class HttpCache:
 
     def put(self, url: str, final_url: str, status: int, headers: dict[str, str], body: bytes) -> None:
         """Store only responses that can be revalidated; others would never be reused."""
-        kept = {k: v for k, v in headers.items() if k in ("etag", "last-modified", "content-type")}
+        # The cut marker stays with a long feed's first items: a 304 later must not pass them off as whole.
+        kept = {k: v for k, v in headers.items() if k in ("etag", "last-modified", "content-type", "x-recruiter-cut")}
         if "etag" not in kept and "last-modified" not in kept:
             return
         meta_path, body_path = self._paths(url)

@@ -69,6 +69,8 @@ def clean_text(value, limit: int | None = None) -> str | None:
 
 
 _TAG = re.compile(r"<[^>]*>")
+# Highlighting inside text (Brave's "hello<strong>world</strong>") goes without a trace; other tags part words.
+_INLINE_TAG = re.compile(r"</?(?:strong|b|em|i|u|mark|span|a|code|sup|sub|small|abbr)(?:\s[^>]*)?>", re.I)
 
 
 def plain_text(value) -> str | None:
@@ -76,7 +78,7 @@ def plain_text(value) -> str | None:
     entities decoded (``&amp;``, ``&#x27;``), whitespace collapsed; None when nothing is left."""
     if not isinstance(value, str):
         return None
-    text = _TAG.sub(" ", value) if "<" in value else value
+    text = _TAG.sub(" ", _INLINE_TAG.sub("", value)) if "<" in value else value
     text = " ".join(unescape(text).split())
     return text or None
 

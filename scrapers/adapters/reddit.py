@@ -192,16 +192,19 @@ async def api_get(ctx: ScrapeContext, path: str, params: dict[str, object], what
         token = await _token(ctx, renew=attempt > 0)
         response = await api.call("GET", url, params={**params, "raw_json": 1},
                                   headers={"Authorization": f"bearer {token}", "User-Agent": user_agent()})
-        if response.status == 401 and attempt == 0:
-            ctx.client.state["reddit:stale"] = token
-            continue
+        if response.status == 401:
+            if attempt == 0:
+                ctx.client.state["reddit:stale"] = token
+                continue
+            raise api.error(BadCredentials, "Reddit refused a fresh access token; check "
+                                            + " and ".join(VARIABLES))
         if response.status in (403, 404) and path.startswith("/r/"):
             raise AdapterError(f"r/{path.split('/')[2]} is private, banned or does not exist (Reddit answered "
                                f"HTTP {response.status})")
         if response.status != 200:
             raise api.fail(response, what)
         return response.json()
-    raise api.error(BadCredentials, "Reddit refused a fresh access token; check " + " and ".join(VARIABLES))
+    raise AssertionError("unreachable: the second attempt returns or raises")
 
 
 async def search(ctx: ScrapeContext, query: str, limit: int = 25) -> list[Found]:

@@ -9,7 +9,7 @@ The quota is counted before each call and kept for the day (``scrapers.cache``):
 of 100 calls a day (``RECRUITER_YOUTUBE_SEARCH_QUOTA``), everything else on 10,000 units
 (``RECRUITER_YOUTUBE_QUOTA``), both reset at midnight Pacific time as Google's are. A call that would overdraw
 is not made, and the error says which budget ran out; a ``quotaExceeded`` answer (the key's project may be
-shared) closes that budget for the day.
+shared) closes both budgets for the day.
 
 Counts are strings in the API (``"10700000"``) and absent when the channel hides them. Search results come
 HTML-escaped; they are unescaped. Without a key, a channel URL (``/channel/UC...``, ``/@handle``, ``/c/NAME``,
@@ -192,7 +192,9 @@ async def _call(ctx: ScrapeContext, endpoint: str, params: dict[str, object], *,
     reasons = _reasons(response)
     said = api.error_text(response)
     if {"quotaExceeded", "dailyLimitExceeded"} & set(reasons):
-        await ctx.client.gate.quota_exhaust(budget, limit, day)  # no more calls today, from any process
+        # The project's quota is spent for every method: no more calls of either budget today, from any process.
+        await ctx.client.gate.quota_exhaust(SEARCH_BUDGET, settings.youtube_search_quota, day)
+        await ctx.client.gate.quota_exhaust(UNIT_BUDGET, settings.youtube_daily_quota, day)
         raise api.error(QuotaExhausted, spent_message(label))
     if {"rateLimitExceeded", "userRateLimitExceeded"} & set(reasons):
         raise api.error(RateLimited, f"the YouTube Data API is rate-limiting us ({said}) while {what}")
