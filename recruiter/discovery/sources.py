@@ -21,8 +21,11 @@ from scrapers.adapters import ScrapeContext
 from scrapers.adapters import sources as connectors
 from scrapers.adapters.sources import SourceCheck, SourceStatus
 from scrapers.api import scrub
-from scrapers.config import ScrapeSettings, valid_contact
+from scrapers.config import ScrapeSettings, trust_given_urls_default, valid_contact
 from scrapers.http import PoliteClient
+
+SEARXNG_SERVED_TO_OTHERS = ("the app is served beyond this machine: set the SearXNG address on the server "
+                            "(recruiter sources set RECRUITER_SEARXNG_URL), where it is trusted as your own instance")
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,10 @@ def set_setting(name: str, value: str) -> Credential:
         raise InvalidValue("RECRUITER_WEB_SEARCH must be searxng, brave or duckduckgo")
     if name == "RECRUITER_SEARXNG_URL" and value.strip() and not value.strip().startswith(("http://", "https://")):
         raise InvalidValue("RECRUITER_SEARXNG_URL must be your instance's http(s) address")
+    if name == "RECRUITER_SEARXNG_URL" and value.strip() and not trust_given_urls_default():
+        # The instance's address is trusted like a typed URL (it may be on your own network): whoever reaches
+        # an app served to others must not point the server at an internal address.
+        raise InvalidValue(SEARXNG_SERVED_TO_OTHERS)
     if name == "RECRUITER_CONTACT" and value.strip() and not valid_contact(value.strip()):
         raise InvalidValue("RECRUITER_CONTACT must be an email address or an http(s) URL where you can be reached")
     return credentials.store(name, value.strip().lower() if name == "RECRUITER_WEB_SEARCH" else value)

@@ -6,6 +6,7 @@ say why. `--dump-dom` prints the DOM after the page's scripts ran (Vue renders N
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -212,3 +213,46 @@ def test_row_actions_and_board_drag_in_a_real_browser(chromium: str, server: Ser
     with sqlite3.connect(app_home / "recruiter.db") as conn:
         moves = conn.execute("SELECT from_stage, to_stage, at FROM stage_change WHERE to_stage = 'contacted'").fetchall()
     assert len(moves) == 1 and moves[0][0] == "shortlisted" and moves[0][2]
+
+
+def test_a_key_saved_in_the_sources_panel_never_comes_back_to_the_browser(chromium: str, app_home: Path,
+                                                                          tmp_path: Path) -> None:
+    """Type a YouTube key into the Discover page's Sources panel and save it: the page then shows it masked, and
+    nothing the server sends (the page, every websocket message, the page loaded again) carries the key."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package drives these clicks")
+    key = "AIzaSy-browser-Key-0123456789-wxyz"
+    home = tmp_path / "sources-home"
+    shutil.copytree(app_home, home, ignore=shutil.ignore_patterns("ui.log", "nicegui", "credentials.*"))
+    running = Server(home, extra_env={"RECRUITER_UI_WARMUP": "0"})
+    received: list[str] = []
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: received.append(str(frame))))
+                first = page.goto(running.base + "/discover")
+                assert first is not None and key not in first.text()
+                field = page.get_by_label("RECRUITER_YOUTUBE_API_KEY")
+                keys = page.locator(".q-expansion-item").filter(has=field)
+                keys.locator(".q-item").first.click()
+                field.fill(key)
+                keys.get_by_role("button", name="Save").click()
+                page.wait_for_selector("text=Saved RECRUITER_YOUTUBE_API_KEY", timeout=30000)
+                page.wait_for_selector("text=••••wxyz stored", timeout=30000)
+                assert page.get_by_label("RECRUITER_YOUTUBE_API_KEY").input_value() == ""
+                assert key not in page.content()
+                again = page.reload()
+                assert again is not None and key not in again.text()
+                page.wait_for_selector("text=••••wxyz stored", state="attached", timeout=30000)  # folded away
+                assert key not in page.content()
+            finally:
+                browser.close()
+    finally:
+        running.stop()
+    assert received, "no websocket message came from the server"
+    assert not [frame for frame in received if key in frame]
+    assert key not in (home / "ui.log").read_text()
+    stored = home / "credentials.json"
+    assert json.loads(stored.read_text())["RECRUITER_YOUTUBE_API_KEY"] == key
+    assert stored.stat().st_mode & 0o077 == 0

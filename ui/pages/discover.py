@@ -5,6 +5,10 @@ Both are `Job` rows written by the one Job service: with RECRUITER_BROKER set th
 the rows, so a job started from the command line or running on another machine shows here the same way: its
 state (queued, running, done, partial, failed), counts, workers, and each failed URL with its reason. A job
 with failures keeps its input: the URL box is left as typed, and "Retry failed" runs exactly those again.
+
+Most discovery sources need API keys: the Sources panel (`ui.components.sources_panel`) says which are
+configured, checks them and stores their keys, and the discovery form labels each source with what it still
+needs, so a source that would be skipped is visible before the job starts.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from recruiter.tasks.submit import (
     submit_discover,
     submit_scrape,
 )
+from ui.components.sources_panel import render_sources_panel, source_options
 from ui.layout import frame
 
 POLL_SECONDS = 1.0
@@ -103,6 +108,7 @@ def discover_page() -> None:
         profile_names = [p.name for p in list_profiles(session=session)]
     with frame("Discover", active="/discover"):
         root = ui.context.slot.parent
+        source_choice: list[ui.select] = []  # the discovery form's select, when there is a profile to discover for
         with ui.row().classes("w-full gap-4 items-start"):
             with ui.card().classes("flex-1 min-w-[340px] gap-2"):
                 ui.label("Scrape URLs").classes("text-lg font-medium")
@@ -143,8 +149,11 @@ def discover_page() -> None:
                 else:
                     sources_all = list(SOURCES)
                     profile = ui.select(profile_names, value=profile_names[0], label="Profile").classes("w-64")
-                    sources = ui.select(sources_all, value=sources_all[:1], multiple=True, label="Sources") \
-                        .classes("w-64").props("use-chips")
+                    options = source_options()  # values are the plain names; labels say what a source needs
+                    sources = ui.select({name: options.get(name, name) for name in sources_all},
+                                        value=sources_all[:1], multiple=True, label="Sources") \
+                        .classes("w-96 max-w-full").props("use-chips").mark("discover-sources")
+                    source_choice.append(sources)
                     queries = ui.input_chips("Extra search queries").classes("w-full")
                     limit = ui.number("Results per query and source", value=25, min=1, max=200).classes("w-64")
 
@@ -163,6 +172,13 @@ def discover_page() -> None:
                             ui.notify(message, color=color, multi_line=True)
 
                     ui.button("Start discovery", icon="travel_explore", on_click=start_discovery)
+
+        def relabel_sources() -> None:
+            for select in source_choice:
+                options = source_options()
+                select.set_options({name: options.get(name, name) for name in SOURCES}, value=select.value)
+
+        render_sources_panel(on_change=relabel_sources)
 
         async def retry(job_id: int) -> None:
             try:
