@@ -24,6 +24,7 @@ job_app = typer.Typer(help="Follow, wait for and retry jobs (scrapes, imports, d
 app.add_typer(job_app, name="job")
 
 EXIT_TIMEOUT = 124
+WARNINGS_SHOWN = 10
 
 
 def _show(view, fmt: str) -> None:
@@ -37,6 +38,10 @@ def _show(view, fmt: str) -> None:
         typer.echo(f"  error: {view.error}")
     for failure in view.failures:
         typer.echo(f"  failed: {failure.input.get('url') or failure.key}: {failure.error}")
+    for warning in view.warnings[:WARNINGS_SHOWN]:
+        typer.echo(f"  warning: {warning.input.get('url') or warning.key}: {warning.error}")
+    if len(view.warnings) > WARNINGS_SHOWN:
+        typer.echo(f"  ... and {len(view.warnings) - WARNINGS_SHOWN} more warnings (--format json lists them all)")
 
 
 def _view(job_id: int):
