@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+
+from recruiter.core.config import file_lock, write_private
 
 
 @dataclass
@@ -74,24 +74,10 @@ class HttpCache:
         meta = {"url": url, "final_url": final_url, "status": status, "headers": kept, "length": len(body)}
         try:
             meta_path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(body_path, body)
-            _atomic_write(meta_path, json.dumps(meta).encode("utf-8"))
+            write_private(body_path, body)
+            write_private(meta_path, json.dumps(meta).encode("utf-8"))
         except OSError:
             pass  # a cache that cannot be written only costs a refetch later
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 # --- the APIs' ledger ----------------------------------------------------------------------------------
@@ -119,20 +105,11 @@ class FileLedger:
 
     @contextmanager
     def _locked(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                import fcntl
-
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            except ImportError:  # pragma: no cover - not POSIX
-                pass
+        """The ledger, read under the lock, written back whole when the block ends."""
+        with file_lock(self.path):
             data = self._read()
             yield data
-            self._write(data)
-        finally:
-            os.close(fd)
+            write_private(self.path, json.dumps(data, sort_keys=True).encode("utf-8"))
 
     def _read(self) -> dict:
         try:
@@ -144,20 +121,6 @@ class FileLedger:
         data.setdefault("used", {})
         data.setdefault("held", {})
         return data
-
-    def _write(self, data: dict) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".api-usage-", dir=self.path.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, sort_keys=True)
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
 
     @staticmethod
     def _prune(data: dict, name: str, period: str) -> dict:

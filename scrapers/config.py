@@ -131,6 +131,11 @@ class Credentials:
     def __repr__(self) -> str:
         return "Credentials(…)"
 
+    def missing(self, *variables: str) -> list[str]:
+        """Those of ``variables`` (``RECRUITER_..._KEY``) that have no value."""
+        values = {env: getattr(self, attr) for attr, env in self.VARIABLES.items()}
+        return [name for name in variables if not values.get(name)]
+
     def secrets(self) -> list[str]:
         """Every non-empty value, longest first (what error messages are scrubbed of)."""
         values = {getattr(self, attr) for attr in self.VARIABLES}

@@ -11,6 +11,9 @@ import hashlib
 import os
 import stat
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -40,6 +43,43 @@ def make_private(path: Path | str) -> None:
             os.chmod(path, wanted)
         except OSError:
             pass
+
+
+def write_private(path: Path | str, data: bytes) -> None:
+    """Replace ``path`` with ``data`` whole: written to an owner-only (0600) temp file beside it and renamed into
+    place, so a reader (or a crash) never meets half a file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+@contextmanager
+def file_lock(path: Path | str) -> Iterator[None]:
+    """An exclusive lock on ``path`` + ``.lock`` while the block runs: a read-modify-write of a small file that
+    several processes of this machine share (POSIX; elsewhere the write is still whole, only not serialised)."""
+    lock_path = Path(path).with_suffix(".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - not POSIX
+            pass
+        yield
+    finally:
+        os.close(fd)
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from recruiter.core.config import make_private, recruiter_home
+from recruiter.core.config import file_lock, recruiter_home, write_private
 from recruiter.core.errors import InvalidValue
 
 FILE_NAME = "credentials.json"
@@ -106,41 +104,6 @@ def describe(name: str) -> Credential:
     return Credential(name=name, secret=secret, origin=origin, shown=shown)
 
 
-@contextmanager
-def _locked(path: Path):
-    """An exclusive lock beside the file for a read-modify-write (POSIX; elsewhere the write is still atomic)."""
-    lock_path = path.with_suffix(".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            import fcntl
-
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except ImportError:  # pragma: no cover - not POSIX
-            pass
-        yield
-    finally:
-        os.close(fd)
-
-
-def _write(path: Path, data: dict[str, str]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".credentials-", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    make_private(path)
-
-
 def _check(name: str, text: str) -> str:
     if name not in STORABLE:
         raise InvalidValue(f"{name} is not a setting that can be stored; choose from {', '.join(STORABLE)}")
@@ -156,13 +119,13 @@ def store(name: str, text: str) -> Credential:
     """Save one variable (an empty value removes it); returns how it now reads (masked)."""
     text = _check(name, text)
     path = _path()
-    with _locked(path):
+    with file_lock(path):
         data = _read_file(path)
         if text:
             data[name] = text
         else:
             data.pop(name, None)
-        _write(path, data)
+        write_private(path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
     return describe(name)
 
 

@@ -23,15 +23,12 @@ from . import ScrapeContext
 VARIABLES = ("RECRUITER_PODCASTINDEX_KEY", "RECRUITER_PODCASTINDEX_SECRET")
 
 
-def configured(settings: ScrapeSettings) -> bool:
-    c = settings.credentials
-    return bool(c.podcastindex_key and c.podcastindex_secret)
-
-
 def missing(settings: ScrapeSettings) -> list[str]:
-    c = settings.credentials
-    return [name for name, value in zip(VARIABLES, (c.podcastindex_key, c.podcastindex_secret), strict=True)
-            if not value]
+    return settings.credentials.missing(*VARIABLES)
+
+
+def configured(settings: ScrapeSettings) -> bool:
+    return not missing(settings)
 
 
 def auth_headers(key: str, secret: str, now: float | None = None) -> dict[str, str]:

@@ -45,15 +45,12 @@ def forget_tokens() -> None:
         _tokens.clear()
 
 
-def configured(settings: ScrapeSettings) -> bool:
-    c = settings.credentials
-    return bool(c.reddit_client_id and c.reddit_client_secret)
-
-
 def missing(settings: ScrapeSettings) -> list[str]:
-    c = settings.credentials
-    return [name for name, value in zip(VARIABLES, (c.reddit_client_id, c.reddit_client_secret), strict=True)
-            if not value]
+    return settings.credentials.missing(*VARIABLES)
+
+
+def configured(settings: ScrapeSettings) -> bool:
+    return not missing(settings)
 
 
 def _hosts(settings: ScrapeSettings) -> set[str]:

@@ -98,6 +98,23 @@ def lead(url: str, title, description, source: str) -> Found:
     return Found(url=url, record=record, source=source, authoritative=False)
 
 
+def leads(results, text_key: str, limit: int, seen: list[str]) -> list[Found]:
+    """An engine's JSON results (``url``, ``title`` and the snippet under ``text_key``) as leads, skipping the
+    engines' own pages and what ``seen`` already holds (which grows with what is kept)."""
+    found: list[Found] = []
+    for result in results or []:
+        if not isinstance(result, dict):
+            continue
+        url = result.get("url")
+        if not _kept(url, seen):
+            continue
+        seen.append(url)
+        found.append(lead(url, result.get("title"), result.get(text_key), "web"))
+        if len(found) >= limit:
+            break
+    return found
+
+
 # --- DuckDuckGo (a page, crawled) ------------------------------------------------------------------------
 
 def _unwrap(href: str) -> str | None:
@@ -166,23 +183,11 @@ async def _duckduckgo(ctx: ScrapeContext, query: str, limit: int) -> list[Found]
 
 def parse_brave(payload, limit: int, seen: list[str]) -> tuple[list[Found], bool]:
     """(results, whether Brave has more): ``web.results[]`` (the ``web`` block may be absent)."""
-    found: list[Found] = []
     if not isinstance(payload, dict):
-        return found, False
+        return [], False
     web = payload.get("web") if isinstance(payload.get("web"), dict) else {}
-    for result in web.get("results") or []:
-        if not isinstance(result, dict):
-            continue
-        url = result.get("url")
-        if not _kept(url, seen):
-            continue
-        seen.append(url)
-        found.append(lead(url, result.get("title"), result.get("description"), "web"))
-        if len(found) >= limit:
-            break
-    more = bool(((payload.get("query") or {}) if isinstance(payload.get("query"), dict) else {})
-                .get("more_results_available"))
-    return found, more
+    query = payload.get("query") if isinstance(payload.get("query"), dict) else {}
+    return leads(web.get("results"), "description", limit, seen), bool(query.get("more_results_available"))
 
 
 def _brave_error(api: Api, response) -> FetchError:
@@ -231,18 +236,7 @@ def searxng_base(settings: ScrapeSettings) -> str:
 
 
 def parse_searxng(payload, limit: int, seen: list[str]) -> list[Found]:
-    found: list[Found] = []
-    for result in (payload.get("results") or []) if isinstance(payload, dict) else []:
-        if not isinstance(result, dict):
-            continue
-        url = result.get("url")
-        if not _kept(url, seen):
-            continue
-        seen.append(url)
-        found.append(lead(url, result.get("title"), result.get("content"), "web"))
-        if len(found) >= limit:
-            break
-    return found
+    return leads(payload.get("results") if isinstance(payload, dict) else None, "content", limit, seen)
 
 
 async def _searxng(ctx: ScrapeContext, query: str, limit: int) -> list[Found]:

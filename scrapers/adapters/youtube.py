@@ -43,12 +43,12 @@ UNIT_BUDGET = "youtube"  # everything else: units
 RESET = "it resets at midnight Pacific time"
 
 
-def configured(settings: ScrapeSettings) -> bool:
-    return bool(settings.credentials.youtube_api_key)
-
-
 def missing(settings: ScrapeSettings) -> list[str]:
-    return [] if configured(settings) else list(VARIABLES)
+    return settings.credentials.missing(*VARIABLES)
+
+
+def configured(settings: ScrapeSettings) -> bool:
+    return not missing(settings)
 
 
 def channel_path(url: str, settings: ScrapeSettings) -> str | None:
