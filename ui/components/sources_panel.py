@@ -67,6 +67,11 @@ def source_options() -> dict[str, str]:
     return {view.status.name: option_label(view.status) for view in list_sources()}
 
 
+def first_configured() -> list[str]:
+    """The discovery form's starting choice: the first source that can run (a new user has no keys yet)."""
+    return [view.status.name for view in list_sources() if view.status.configured][:1]
+
+
 def where_from(credential: Credential, stored: set[str]) -> str:
     """The current value as it may be shown (masked when secret), and where it comes from."""
     if credential.origin == "environment":

@@ -31,7 +31,7 @@ from recruiter.tasks.submit import (
     submit_discover,
     submit_scrape,
 )
-from ui.components.sources_panel import render_sources_panel, source_options
+from ui.components.sources_panel import first_configured, render_sources_panel, source_options
 from ui.layout import frame
 
 POLL_SECONDS = 1.0
@@ -151,7 +151,8 @@ def discover_page() -> None:
                     profile = ui.select(profile_names, value=profile_names[0], label="Profile").classes("w-64")
                     options = source_options()  # values are the plain names; labels say what a source needs
                     sources = ui.select({name: options.get(name, name) for name in sources_all},
-                                        value=sources_all[:1], multiple=True, label="Sources") \
+                                        value=first_configured() or sources_all[:1], multiple=True,
+                                        label="Sources") \
                         .classes("w-96 max-w-full").props("use-chips").mark("discover-sources")
                     source_choice.append(sources)
                     queries = ui.input_chips("Extra search queries").classes("w-full")
