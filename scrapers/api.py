@@ -155,8 +155,8 @@ class ApiResponse:
         """The body as JSON (leading whitespace allowed: iTunes answers with three newlines first)."""
         try:
             return json.loads(self.body.decode("utf-8-sig", errors="replace").strip() or "null")
-        except ValueError as exc:
-            raise ApiError(f"expected JSON from {self.url}, got something else ({exc})") from None
+        except (ValueError, RecursionError) as exc:  # not JSON, or JSON nested past any real answer
+            raise ApiError(f"expected JSON from {self.url}, got something else ({type(exc).__name__})") from None
 
     def error_text(self, limit: int = 200) -> str:
         """What the API said about an error, in a line: its JSON message when there is one."""

@@ -1081,3 +1081,12 @@ def test_merge_lets_the_authoritative_side_win_and_pools_contacts():
         "r/golang", 116532, "Ask questions about Go.", "en")
     assert merged["emails"] == ["mods@golang.example"] and merged["items"] == [{"title": "Go 1.22 is out"}]
     assert (snippet["name"], snippet["audience_size"]) == ("golang", 100)
+
+
+def test_an_answer_nested_past_any_real_json_is_an_api_error_not_a_crash():
+    """A broken or hostile API answering `[[[[...]]]]` a million deep: one clear error, not a RecursionError."""
+    from scrapers.api import ApiResponse
+
+    answer = ApiResponse(200, {}, b"[" * 1_000_000 + b"]" * 1_000_000, "https://api.example/v1?key=***")
+    with pytest.raises(ApiError, match="expected JSON"):
+        answer.json()
