@@ -1,8 +1,15 @@
-"""Engines, sessions and the schema version.
+"""Engines, sessions and the schema's migrations.
 
-The schema version lives in the `setting` table. A database written by a newer recruiter is refused with a
-clear message rather than touched; an older one is brought forward by the steps in `MIGRATIONS`, each of which
-only adds (tables, columns), so no data is ever dropped.
+The schema is versioned by Alembic (`recruiter/core/migrations`): every change is a revision, applied on first use
+of a database (any command, the web app, a worker) or by `recruiter db upgrade`, in one transaction under the
+schema lock. A database already at `HEAD` costs one query and never imports Alembic. A database whose revision
+this code does not know (written by a newer recruiter) is refused with a clear message rather than touched.
+
+Before Alembic the version was a number in the `setting` table, advanced by additive steps (`LEGACY_STEPS`). A
+database of that time (its versions 1 to 4, no `alembic_version`) is brought to version 4 by those steps, stamped
+with the baseline revision (`0001`, the same schema) and then upgraded like any other; its data stays. The
+setting now says `SCHEMA_VERSION` (5), so the code from before Alembic, which refuses a newer version, never
+opens a migrated database.
 
 A database that cannot be opened (a server that does not answer, a bad URL, a driver that is not installed, a
 SQLite file in a folder that does not exist or cannot be written) is a `DatabaseUnavailable`: one line that
@@ -36,7 +43,11 @@ from recruiter.core import models
 from recruiter.core.config import database_url, make_private, redact_url, sqlite_path
 from recruiter.core.errors import RecruiterError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # what the `setting` row says from Alembic on (the hand-versioned code stopped at 4)
+LEGACY_VERSION = 4  # the last hand-versioned schema: the baseline revision
+BASELINE = "0001"
+HEAD = "0002"  # the newest revision (a test checks it against the scripts)
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
@@ -48,8 +59,8 @@ def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
 
 
 def _v2_job_items(conn: Connection) -> None:
-    """Jobs run by workers: failed count and finish time on `job` (the `job_item` table is created by
-    create_all, which runs first)."""
+    """Jobs run by workers: failed count and finish time on `job` (the `job_item` table is created with the
+    other missing baseline tables, before the steps run)."""
     _add_columns(conn, "job", {"failed": "INTEGER NOT NULL DEFAULT 0", "finished_at": "TIMESTAMP"})
 
 
@@ -63,8 +74,14 @@ def _v4_item_notes(conn: Connection) -> None:
     _add_columns(conn, "job_item", {"note": "TEXT", "output": "JSON NOT NULL DEFAULT '{}'"})
 
 
-# version → function bringing a database at version-1 to version (additive only).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_job_items, 3: _v3_feed_url_index, 4: _v4_item_notes}
+# The hand-versioned steps: version → function bringing a database at version-1 to version (additive only).
+LEGACY_STEPS: dict[int, Callable[[Connection], None]] = {2: _v2_job_items, 3: _v3_feed_url_index, 4: _v4_item_notes}
+# The tables of the baseline (what the hand-versioned code created with create_all).
+BASELINE_TABLES = (
+    "community", "embedding_cache", "profile", "match", "prospect", "stage_change", "activity", "referral_code",
+    "tracked_link", "activation_step", "performance_day", "email_sequence", "sequence_step", "enrollment",
+    "outbound_message", "email_suppression", "inbound_message", "job", "job_item", "setting",
+)
 
 
 class SchemaError(RecruiterError, RuntimeError):
@@ -222,11 +239,11 @@ def _quote(text: str) -> str:
 
 
 def init_db(engine: Engine) -> None:
-    """Create missing tables, then check and advance the schema version.
+    """Bring the schema to HEAD (creating it in an empty database), or refuse a newer one.
 
     Several processes may open a new database at the same moment (workers starting together, two commands): on
-    PostgreSQL they queue on an advisory lock; on SQLite the loser of the race meets "already exists" and runs
-    the (idempotent) steps again, finding the tables there."""
+    PostgreSQL they queue on an advisory lock; on SQLite the loser of the race meets "already exists" and tries
+    again, finding the database migrated."""
     for attempt in range(3):
         try:
             _init_db(engine)
@@ -241,30 +258,79 @@ def init_db(engine: Engine) -> None:
 def _init_db(engine: Engine) -> None:
     with engine.begin() as conn:
         lock_for_transaction("schema", session=conn)  # PostgreSQL: one initializer at a time
+        if revision_of(conn) != HEAD:
+            _migrate(conn)
+        _settle_settings(conn)
+
+
+def revision_of(conn: Connection) -> str | None:
+    """The database's Alembic revision (None: not versioned by Alembic yet, or empty)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def _alembic(conn: Connection):
+    """Alembic's configuration over this connection (imported only when a database needs migrating)."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = conn
+    return config
+
+
+def known_revisions() -> list[str]:
+    from alembic.script import ScriptDirectory
+
+    config = _alembic(None)
+    return [script.revision for script in ScriptDirectory.from_config(config).walk_revisions()]
+
+
+def _migrate(conn: Connection) -> None:
+    """Bring a database to HEAD: a pre-Alembic one through the legacy steps and a stamp first."""
+    from alembic import command
+
+    current = revision_of(conn)
+    config = _alembic(conn)
+    if current is None:
         existing = set(inspect(conn).get_table_names())
-        version = None
-        if "setting" in existing:
-            row = conn.execute(
-                models.Setting.__table__.select().where(models.Setting.__table__.c.key == "schema_version")
-            ).first()
-            version = row.value if row else None
-        if version is not None and int(version) > SCHEMA_VERSION:
-            raise SchemaError(
-                f"database schema version {version} is newer than this recruiter understands "
-                f"({SCHEMA_VERSION}); upgrade recruiter instead of opening it with this version"
-            )
-        SQLModel.metadata.create_all(conn)
-        start = int(version) if version is not None else SCHEMA_VERSION
-        for target in range(start + 1, SCHEMA_VERSION + 1):
-            MIGRATIONS[target](conn)
-        table = models.Setting.__table__
-        if version is None:
-            conn.execute(table.insert().values(key="schema_version", value=SCHEMA_VERSION))
-        elif int(version) != SCHEMA_VERSION:
-            conn.execute(table.update().where(table.c.key == "schema_version").values(value=SCHEMA_VERSION))
-        if conn.execute(table.select().where(table.c.key == "database_id")).first() is None:
-            # Tells apart databases that share a URL (in-memory ones) so a cached index is never reused wrongly.
-            conn.execute(table.insert().values(key="database_id", value=uuid.uuid4().hex))
+        if existing & set(BASELINE_TABLES):
+            _legacy_to_baseline(conn, existing)
+            command.stamp(config, BASELINE)
+    elif current not in known_revisions():
+        raise SchemaError(f"the database is at schema revision {current}, which this recruiter does not know (it "
+                          f"knows up to {HEAD}): it was written by a newer recruiter; upgrade recruiter instead of "
+                          f"opening it with this version")
+    command.upgrade(config, "head")
+
+
+def _legacy_to_baseline(conn: Connection, existing: set[str]) -> None:
+    """A database of the hand-versioned code: refuse a newer one, else add what versions 2 to 4 added."""
+    version = None
+    if "setting" in existing:
+        row = conn.execute(models.Setting.__table__.select()
+                           .where(models.Setting.__table__.c.key == "schema_version")).first()
+        version = int(row.value) if row is not None and row.value is not None else None
+    if version is not None and version > LEGACY_VERSION:
+        raise SchemaError(f"database schema version {version} is newer than this recruiter understands "
+                          f"({SCHEMA_VERSION}); upgrade recruiter instead of opening it with this version")
+    missing = [SQLModel.metadata.tables[name] for name in BASELINE_TABLES if name not in existing]
+    SQLModel.metadata.create_all(conn, tables=missing)  # as the old code did for tables a step introduced
+    for target in range((version or LEGACY_VERSION) + 1, LEGACY_VERSION + 1):
+        LEGACY_STEPS[target](conn)
+
+
+def _settle_settings(conn: Connection) -> None:
+    table = models.Setting.__table__
+    row = conn.execute(table.select().where(table.c.key == "schema_version")).first()
+    if row is None:
+        conn.execute(table.insert().values(key="schema_version", value=SCHEMA_VERSION))
+    elif row.value != SCHEMA_VERSION:
+        conn.execute(table.update().where(table.c.key == "schema_version").values(value=SCHEMA_VERSION))
+    if conn.execute(table.select().where(table.c.key == "database_id")).first() is None:
+        # Tells apart databases that share a URL (in-memory ones) so a cached index is never reused wrongly.
+        conn.execute(table.insert().values(key="database_id", value=uuid.uuid4().hex))
 
 
 @contextmanager

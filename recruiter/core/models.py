@@ -15,7 +15,7 @@ from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from recruiter.core.errors import InvalidValue
-from recruiter.core.vocabulary import KINDS, STAGES, CommunityKind, Stage  # noqa: F401
+from recruiter.core.vocabulary import KINDS, ROLES, STAGES, CommunityKind, Stage  # noqa: F401
 
 
 def utcnow() -> datetime:
@@ -160,6 +160,8 @@ class Prospect(ProspectBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="community.id", unique=True, ondelete="CASCADE")
     profile_id: int | None = Field(default=None, foreign_key="profile.id", ondelete="SET NULL")
+    # Who works it: by default the person who shortlisted it (None before accounts, or when that user is gone).
+    owner_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL", index=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     stage_changed_at: datetime = Field(default_factory=utcnow)
@@ -435,3 +437,93 @@ class Setting(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=100)
     value: Any = Field(default=None, sa_column=Column(JSON))
+
+
+# --- accounts: people, their sessions, login attempts, invitations, the audit log ---------------------------
+# Changed through Alembic migrations (`recruiter/core/migrations`), like every table from the baseline on.
+
+class User(SQLModel, table=True):
+    """Someone who logs into the web app. `password_hash` is Argon2id (None until an invitation is accepted);
+    a disabled user keeps their history but cannot log in, and their sessions end."""
+
+    __tablename__ = "app_user"  # "user" is a reserved word in PostgreSQL
+    __table_args__ = (UniqueConstraint("email", name="uq_app_user_email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320)
+    role: str = Field(default="viewer", max_length=20)
+    password_hash: str | None = Field(default=None, max_length=500)
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+
+
+class UserSession(SQLModel, table=True):
+    """A logged-in browser, kept on the server: the cookie holds a random token, this row its SHA-256. Deleting
+    the row (log out, disable) ends the session at the browser's next request."""
+
+    __tablename__ = "user_session"
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256 hex of the token
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow, index=True)
+    ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=300)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Every login attempt, kept in the database so a lockout holds across restarts and across processes."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_email_at", "email", "at"), Index("ix_login_attempt_ip_at", "ip", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    email: str = Field(default="", max_length=320)
+    ip: str = Field(default="", max_length=64)
+    success: bool = False
+
+
+class LoginLock(SQLModel, table=True):
+    """An account (`account:EMAIL`) or an address (`ip:ADDRESS`) refused until `until`."""
+
+    __tablename__ = "login_lock"
+
+    key: str = Field(primary_key=True, max_length=400)
+    locked_at: datetime = Field(default_factory=utcnow)
+    until: datetime = Field(default_factory=utcnow)
+
+
+class Invite(SQLModel, table=True):
+    """A one-time link to choose a password: the link carries a random token, this row its SHA-256."""
+
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_invite_token_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64)
+    email: str = Field(max_length=320, index=True)
+    role: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None
+    created_by: str = Field(default="", max_length=400)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, when, and from where: logins, stage changes, notes, emails sent, imports, exports,
+    deletions, user and credential changes. Written with the change it records, never edited."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_at", "at"), Index("ix_audit_entry_actor_at", "actor", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor: str = Field(max_length=400)  # an email, "cli:OSUSER", "local" or "shared password"
+    via: str = Field(default="web", max_length=20)  # web, cli, worker
+    ip: str = Field(default="", max_length=64)
+    action: str = Field(max_length=60)  # prospect.stage, login.failed, user.role...
+    target: str = Field(default="", max_length=2048)  # the community URL, the user's email...
+    detail: dict[str, Any] = _json_dict()
+

@@ -37,4 +37,8 @@ class Stage(StrEnum):
 
 STAGES = [s.value for s in Stage]
 
-__all__ = ["KINDS", "STAGES", "CommunityKind", "Stage"]
+# The web app's roles, least to most: a viewer reads, a member works prospects, an admin manages the team and
+# the settings, an owner can do everything (at least one always remains).
+ROLES = ("viewer", "member", "admin", "owner")
+
+__all__ = ["KINDS", "ROLES", "STAGES", "CommunityKind", "Stage"]
