@@ -1,4 +1,4 @@
-"""Communities in and out: `import`, `export`, `seed` and the `index` beside the database."""
+"""Communities in and out: `import`, `export`, `seed`, the `index` beside the database, and `db upgrade`."""
 
 from __future__ import annotations
 
@@ -144,3 +144,38 @@ def seed_command(
         message = seed_examples(session=session, only_if_empty=if_empty, progress=progress,
                                 after_import=lambda: refresh_index(session=session, progress=progress))
     typer.echo(message)
+
+
+db_app = typer.Typer(help="The database's schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database's schema to this recruiter's version (Alembic migrations; any command does it on first
+    use too). A database made before migrations keeps all its data.
+
+    Example: recruiter --db postgresql+psycopg://recruiter@db.example/recruiter db upgrade
+    """
+    from sqlalchemy import inspect
+
+    from recruiter.core.config import database_url, redact_url
+    from recruiter.core.db import get_engine, make_engine, revision_of
+
+    url = database_url()
+    probe = make_engine(url)
+    try:
+        with probe.connect() as conn:
+            before = revision_of(conn)
+            empty = not inspect(conn).get_table_names()
+    finally:
+        probe.dispose()
+    with get_engine(url).connect() as conn:  # opening it migrates it
+        after = revision_of(conn)
+    if empty:
+        typer.echo(f"{redact_url(url)}: a new database, created at revision {after}")
+    elif before == after:
+        typer.echo(f"{redact_url(url)}: the schema is up to date (revision {after})")
+    else:
+        typer.echo(f"{redact_url(url)}: schema upgraded from {before or 'the hand-versioned schema'} to revision "
+                   f"{after}")
