@@ -8,6 +8,11 @@ was built counts at the next click, whatever the page still shows.
 
 `guarded` runs a handler so that a refusal (`NotAllowed`) is a notification and an ended session
 (`SessionEnded`) sends the browser to the login page, with nothing changed either way.
+
+How the app is entered (`login_mode`) follows the database: from the first user on (`accounts_enabled`) every
+request needs an account's session (`ACCOUNTS`, on loopback too, and RECRUITER_PASSWORD no longer counts);
+before it, RECRUITER_PASSWORD's form when the password is set (`PASSWORD`), else no login at all (`OPEN`, the
+app served on this machine only).
 """
 
 from __future__ import annotations
@@ -19,17 +24,35 @@ from typing import Any
 
 from nicegui import ui
 
-from recruiter.accounts.login import session_user
+from recruiter.accounts.login import SignedIn, end_session, session_user
 from recruiter.accounts.roles import Actor, NotAllowed, SessionEnded
 from recruiter.accounts.users import accounts_enabled
 from recruiter.core.db import open_session
 from recruiter.core.security import login_required
 
 SESSION_KEY = "sid"  # in the signed session cookie: the token of the server-side session
+PASSWORD_KEY = "auth"  # in the signed session cookie, before accounts: the HMAC of RECRUITER_PASSWORD
+
+ACCOUNTS = "accounts"  # users exist: an email and a password, a session kept in the database
+PASSWORD = "password"  # no user yet, RECRUITER_PASSWORD set: the shared password
+OPEN = "open"  # no user yet, no password: served on this machine only, no login
 
 
 def client_ip(request) -> str:
     return request.client.host if request is not None and request.client else ""
+
+
+def login_mode(*, session) -> str:
+    """How the app is entered now: ACCOUNTS, PASSWORD or OPEN (see the module's docstring)."""
+    if accounts_enabled(session=session):
+        return ACCOUNTS
+    return PASSWORD if login_required() else OPEN
+
+
+def signed_in(cookie: object, *, session) -> SignedIn | None:
+    """The live account session a signed session cookie (its decoded dict) names, or None."""
+    token = cookie.get(SESSION_KEY) if isinstance(cookie, dict) else None
+    return session_user(token, session=session)
 
 
 def actor_for_request(request) -> Actor | None:
@@ -40,10 +63,23 @@ def actor_for_request(request) -> Actor | None:
     ip = client_ip(request)
     with open_session() as session:
         if accounts_enabled(session=session):
-            cookie = request.session.get(SESSION_KEY) if request is not None and "session" in request.scope else None
-            signed_in = session_user(cookie, session=session)
-            return signed_in.actor(ip) if signed_in is not None else None
+            cookie = request.session if request is not None and "session" in request.scope else None
+            user = signed_in(cookie, session=session)
+            return user.actor(ip) if user is not None else None
     return Actor.shared(ip) if login_required() else Actor.local(ip)
+
+
+def log_out(request) -> None:
+    """End the server-side session of ``request``'s cookie (audited as "logout"). The cookie's keys themselves
+    are dropped by the next HTTP response (/login forgets them): a websocket event cannot set a cookie."""
+    if request is None or "session" not in request.scope:
+        return
+    token = request.session.get(SESSION_KEY)
+    if not token:
+        return
+    actor = actor_for_request(request)
+    with open_session() as session:
+        end_session(token, session=session, actor=actor)
 
 
 def page_actor() -> Actor:

@@ -4,9 +4,13 @@
 
 `AccessGuard` sits in front of every route, including the ones NiceGUI adds by itself (uploads under
 ``/_nicegui/client/...``, downloads and media under ``/_nicegui/auto/...``, the socket.io endpoint over HTTP
-polling and websockets): with ``RECRUITER_PASSWORD`` set, only the login form and NiceGUI's versioned static
-assets (code, styles, fonts: nothing of the user's data) are reachable without a logged-in session. It also caps
-every request body on the server (``RECRUITER_UPLOAD_MAX_MB``), by the declared length and by the bytes read.
+polling and websockets). Once the app has accounts (a user exists), every request needs a live account session
+(its token in the signed session cookie, checked against the database on every HTTP request and at the
+websocket's connection: a disabled user's or an idle session's next page load shows the login); before that,
+with ``RECRUITER_PASSWORD`` set, the shared password's session. Either way only the login form, the invitation
+form and NiceGUI's versioned static assets (code, styles, fonts: nothing of the user's data) are reachable
+without one. It also caps every request body on the server (``RECRUITER_UPLOAD_MAX_MB``), by the declared length
+and by the bytes read.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ os.environ.setdefault("NICEGUI_STORAGE_PATH", str(recruiter_home() / "nicegui"))
 
 from nicegui import __version__ as nicegui_version
 from nicegui import app, ui
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
-from recruiter.core.db import describe_database_error, get_engine, is_database_error
+from recruiter.accounts.users import accounts_enabled
+from recruiter.core.db import describe_database_error, get_engine, is_database_error, open_session
 from recruiter.core.errors import RecruiterError
 from recruiter.core.security import (
     LOOPBACK_HOSTS,
@@ -40,11 +46,13 @@ from recruiter.core.security import (
     upload_limit_bytes,
 )
 from scrapers.config import TRUST_ENV
+from ui.access import ACCOUNTS, OPEN, PASSWORD_KEY, login_mode, signed_in
 
 log = logging.getLogger(__name__)
 
-# Reachable without logging in: the login form, the favicon, and NiceGUI's own versioned assets (GET only).
-OPEN_EXACT = {"/login", "/favicon.ico"}
+# Reachable without logging in: the login form, the invitation form, the favicon, and NiceGUI's own versioned
+# assets (GET only).
+OPEN_EXACT = {"/login", "/invite", "/favicon.ico"}
 OPEN_ASSET_PREFIX = f"/_nicegui/{nicegui_version}/"
 SESSION_COOKIE_MAX_AGE = 14 * 24 * 3600
 
@@ -80,7 +88,8 @@ class AccessGuard:
 
     It runs inside NiceGUI's session and request-tracking middlewares (they are added when the server starts,
     outside everything added before), so the signed session cookie is decoded (``scope["session"]``) and
-    ``app.storage.user`` is available for HTTP requests. Without a session it refuses: failing closed.
+    ``app.storage.user`` is available for HTTP requests. Without a session, or when the database cannot say who
+    is logged in, it refuses: failing closed.
     """
 
     def __init__(self, app_) -> None:
@@ -90,8 +99,14 @@ class AccessGuard:
         kind = scope["type"]
         if kind not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        if login_required() and not self._is_open(scope) and not self._logged_in(scope):
-            return await self._refuse(scope, send)
+        if not self._is_open(scope):
+            try:
+                allowed = await self._logged_in(scope)
+            except Exception as exc:  # the database is down or misconfigured: nobody is let in
+                log.error("cannot check the login of %s: %s", scope.get("path"), user_message(exc))
+                return await self._unavailable(scope, send, exc)
+            if not allowed:
+                return await self._refuse(scope, send)
         if kind == "http":
             return await self._capped(scope, receive, send)
         return await self.app(scope, receive, send)
@@ -105,20 +120,41 @@ class AccessGuard:
             return True
         return path.startswith(OPEN_ASSET_PREFIX) and scope.get("method") in ("GET", "HEAD")
 
-    @staticmethod
-    def _logged_in(scope) -> bool:
-        session = scope.get("session")
-        if not isinstance(session, dict):
+    @classmethod
+    async def _logged_in(cls, scope) -> bool:
+        cookie = scope.get("session")
+        mode, account = await run_in_threadpool(cls._account_state, cookie)
+        if mode == OPEN:
+            return True
+        if not isinstance(cookie, dict):
             log.error("no session middleware in front of the login check: refusing %s", scope.get("path"))
             return False
-        if not token_is_current(session.get("auth")):
+        if mode == ACCOUNTS:
+            return account
+        # Before accounts, RECRUITER_PASSWORD's session: the token of the password in force now...
+        if not token_is_current(cookie.get(PASSWORD_KEY)):
             return False
         if scope["type"] == "websocket":
             return True  # its page was loaded over HTTP by this session, which checked the user storage too
-        try:
+        try:  # ...and not logged out since (logging out clears the user storage)
             return bool(app.storage.user.get("authenticated"))
         except (RuntimeError, AssertionError):
             return False
+
+    @staticmethod
+    def _account_state(cookie) -> tuple[str, bool]:
+        """(the login mode, whether ``cookie`` names a live account session), from the database."""
+        with open_session() as session:
+            mode = login_mode(session=session)
+            return mode, mode == ACCOUNTS and signed_in(cookie, session=session) is not None
+
+    async def _unavailable(self, scope, send, exc: Exception) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1011})
+            return
+        response = HTMLResponse(ERROR_PAGE.format(title="Server error", message=html.escape(user_message(exc))),
+                                status_code=503, headers={"Cache-Control": "no-store"})
+        await response(scope, _drain, send)
 
     async def _refuse(self, scope, send) -> None:
         if scope["type"] == "websocket":
@@ -233,10 +269,18 @@ def protect_files() -> None:
         make_private(file)
 
 
+def serving_allowed() -> bool:
+    """Whether the app may be served beyond this machine: once it has accounts, or with RECRUITER_PASSWORD."""
+    if login_required():
+        return True
+    with open_session() as session:
+        return accounts_enabled(session=session)
+
+
 def start(*, host: str = "127.0.0.1", port: int = 8080, reload: bool = False) -> None:
-    if host not in LOOPBACK_HOSTS and not os.environ.get("RECRUITER_PASSWORD"):
-        raise SystemExit(password_required_message(host))
     get_engine()  # an unreachable or misconfigured database is one clear line now, not an error on every page
+    if host not in LOOPBACK_HOSTS and not serving_allowed():
+        raise SystemExit(password_required_message(host))
     if host not in LOOPBACK_HOSTS:
         # Served to others: a URL typed into the app is no more trusted than a link found on the web.
         os.environ[TRUST_ENV] = "0"
@@ -247,8 +291,9 @@ def start(*, host: str = "127.0.0.1", port: int = 8080, reload: bool = False) ->
     app.add_exception_handler(404, not_found)
     app.on_page_exception(page_error)
     if host in LOOPBACK_HOSTS and not os.environ.get("NICEGUI_USER_SIMULATION"):
-        # Served without a password on this machine only: refuse requests addressed to any other host name, so
-        # a web page that rebinds its own domain to 127.0.0.1 cannot read the data through the browser.
+        # Served on this machine only (without a login before accounts): refuse requests addressed to any other
+        # host name, so a web page that rebinds its own domain to 127.0.0.1 cannot read the data through the
+        # browser.
         from starlette.middleware.trustedhost import TrustedHostMiddleware
 
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "::1", "[::1]"])

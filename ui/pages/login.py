@@ -1,13 +1,17 @@
-"""/login: the password form shown when the app serves beyond this machine (RECRUITER_PASSWORD is set).
+"""/login: the email and password form once the app has accounts; before, RECRUITER_PASSWORD's form.
 
-A plain HTML form posted to a plain FastAPI route, not a NiceGUI page: a NiceGUI page talks over the websocket,
-and the websocket (like every other route) is only open to a logged-in session. So the form works with no
-JavaScript and no socket at all, and nothing of the app is reachable before the password is given.
+A plain HTML form posted to a plain FastAPI route, not a NiceGUI page (see `ui.pages._plain`): nothing of the
+app is reachable before logging in, not even the websocket.
 
-- CSRF: the form carries a random token also kept in the (signed) session cookie, and a POST whose Origin
-  header names another site is refused; the cookie is SameSite=Lax, so other sites cannot post with it anyway.
-- Guessing: `LoginThrottle` locks the login for everyone for 30 s after 5 wrong passwords within a minute.
-- The session remembers an HMAC of the password (`session_token`), so a new password ends every session.
+- With accounts (`ui.access.ACCOUNTS`): `recruiter.accounts.login.authenticate` checks the email and password
+  and keeps the lockout in the database (5 failures in 15 minutes lock the account, and the address, for
+  RECRUITER_LOGIN_LOCK_S); a success starts a server-side session whose token the signed session cookie carries
+  (`ui.access.SESSION_KEY`). RECRUITER_PASSWORD is not accepted any more.
+- Before accounts, with RECRUITER_PASSWORD (`ui.access.PASSWORD`): the password, with the same lockout kept in
+  the database (`shared_password_login`), so it holds across restarts; the session remembers an HMAC of the
+  password (`session_token`), so a new password ends every session.
+- CSRF token and Origin check on the POST; the token is replaced after a login. The password is never shown
+  back or logged; the address logged and audited is the client's.
 - Where to go afterwards (``redirect_to``) is only ever a path on this site (`safe_redirect_target`).
 """
 
@@ -15,49 +19,47 @@ from __future__ import annotations
 
 import html
 import logging
-import secrets
-from urllib.parse import urlsplit
 
 from nicegui import app
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import Response
 
-from recruiter.core.security import (
-    LoginThrottle,
-    check_password,
-    login_required,
-    safe_redirect_target,
-    session_token,
-    token_is_current,
+from recruiter.accounts.login import (
+    SHARED,
+    LoginRefused,
+    authenticate,
+    locked_for,
+    shared_password_login,
+    start_session,
 )
+from recruiter.core.db import open_session
+from recruiter.core.security import check_password, safe_redirect_target, session_token, token_is_current
+from ui.access import ACCOUNTS, OPEN, PASSWORD, PASSWORD_KEY, SESSION_KEY, login_mode, signed_in
+from ui.pages._plain import alert, client_address, csrf_ok, csrf_token, page, redirect, rotate_csrf
 
 log = logging.getLogger(__name__)
 
-THROTTLE = LoginThrottle()
-SESSION_TOKEN_KEY = "auth"
-CSRF_KEY = "login_csrf"
-HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
-    "Referrer-Policy": "same-origin",
+SESSION_TOKEN_KEY = PASSWORD_KEY
+EXPIRED = "The login form expired: please log in again."
+NOTICES = {  # ?notice=... shows one of these fixed sentences (never text from the URL)
+    "invited": "Your password is set: log in with your email and password.",
 }
 
-PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Log in · recruiter</title>
-<style>
-body{{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:#f5f5f7;
-font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222}}
-form{{background:#fff;width:20rem;padding:1.5rem;border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.15);
-display:flex;flex-direction:column;gap:.75rem}}
-h1{{margin:0;font-size:1.25rem}} p{{margin:0;font-size:.875rem;color:#555}}
-label{{font-size:.875rem}} input[type=password]{{padding:.5rem;font-size:1rem;border:1px solid #bbb;border-radius:4px}}
-button{{padding:.6rem;font-size:1rem;background:#3949ab;color:#fff;border:0;border-radius:4px;cursor:pointer}}
-.error{{color:#c10015;font-weight:600}}
-</style></head>
-<body><form method="post" action="/login" autocomplete="off">
+ACCOUNT_FORM = """<form method="post" action="/login">
+<h1>&#128274; recruiter</h1>
+<p>Log in with your email and password.</p>
+{message}
+<input type="hidden" name="csrf" value="{csrf}">
+<input type="hidden" name="redirect_to" value="{target}">
+<label for="email">Email</label>
+<input type="email" id="email" name="email" value="{email}" autocomplete="username" required{focus_email}>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required{focus_password}>
+<button type="submit">Log in</button>
+</form>"""
+
+PASSWORD_FORM = """<form method="post" action="/login" autocomplete="off">
 <h1>&#128274; recruiter</h1>
 <p>Enter the password set in RECRUITER_PASSWORD.</p>
 {message}
@@ -66,14 +68,12 @@ button{{padding:.6rem;font-size:1rem;background:#3949ab;color:#fff;border:0;bord
 <label for="password">Password</label>
 <input type="password" id="password" name="password" required autofocus>
 <button type="submit">Log in</button>
-</form></body></html>
-"""
+</form>"""
 
 
 def is_logged_in(request: Request) -> bool:
-    """The session carries the token of the current password and the user storage says logged in.
-
-    The second half is what logging out clears (the page frame's log-out button empties `app.storage.user`).
+    """Before accounts: the session carries the token of the current password and the user storage says logged
+    in. The second half is what logging out clears (the page frame's log-out button empties `app.storage.user`).
     """
     if not token_is_current(request.session.get(SESSION_TOKEN_KEY)):
         return False
@@ -83,73 +83,97 @@ def is_logged_in(request: Request) -> bool:
         return False
 
 
-def _form(request: Request, target: str, message: str = "", status: int = 200) -> HTMLResponse:
-    token = request.session.get(CSRF_KEY)
-    if not isinstance(token, str) or len(token) < 32:
-        token = request.session[CSRF_KEY] = secrets.token_urlsafe(32)
-    locked = THROTTLE.locked_for()
-    if locked and not message:
-        message = _locked_message(locked)
-    shown = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
-    body = PAGE.format(message=shown, csrf=html.escape(token, quote=True), target=html.escape(target, quote=True))
-    return HTMLResponse(body, status_code=status, headers=HEADERS)
+def _form(request: Request, mode: str, target: str, message: str = "", status: int = 200, *, email: str = "",
+          notice: str = "") -> Response:
+    shown = alert(message) + alert(notice, "notice")
+    values = {"message": shown, "csrf": html.escape(csrf_token(request), quote=True),
+              "target": html.escape(target, quote=True)}
+    if mode == ACCOUNTS:
+        body = ACCOUNT_FORM.format(**values, email=html.escape(email, quote=True),
+                                   focus_email="" if email else " autofocus",
+                                   focus_password=" autofocus" if email else "")
+    else:
+        body = PASSWORD_FORM.format(**values)
+    return page("Log in", body, status=status)
 
 
-def _locked_message(seconds: float) -> str:
-    return f"Too many wrong passwords: logging in is locked for {max(1, round(seconds))} s."
-
-
-def _redirect(target: str) -> RedirectResponse:
-    return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
-
-
-def _client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def _same_origin(request: Request) -> bool:
-    """A browser's POST names its page's origin; it must be this site (absent: not a browser, or an old one)."""
-    origin = request.headers.get("origin")
-    if not origin:
-        return True
-    if origin == "null":
-        return False
-    return urlsplit(origin).netloc.lower() == (request.headers.get("host") or "").lower()
+def _state(request: Request) -> tuple[str, bool, float]:
+    """(mode, logged in with an account session, seconds the shared password is locked for this address)."""
+    with open_session() as session:
+        mode = login_mode(session=session)
+        if mode == ACCOUNTS:
+            return mode, signed_in(request.session, session=session) is not None, 0.0
+        if mode == PASSWORD:
+            return mode, False, locked_for(SHARED, client_address(request), session=session)
+        return mode, False, 0.0
 
 
 @app.get("/login", include_in_schema=False)
-async def login_form(request: Request, redirect_to: str = "/") -> Response:
+async def login_form(request: Request, redirect_to: str = "/", notice: str = "") -> Response:
     target = safe_redirect_target(redirect_to)
-    if not login_required() or is_logged_in(request):
-        return _redirect(target)
-    request.session.pop(SESSION_TOKEN_KEY, None)  # logged out (or the password changed): forget the old token
-    return _form(request, target)
+    mode, account_session, locked = await run_in_threadpool(_state, request)
+    if mode == OPEN or (mode == ACCOUNTS and account_session) or (mode == PASSWORD and is_logged_in(request)):
+        return redirect(target)
+    # Logged out, ended or expired (or the password changed): forget the old tokens.
+    request.session.pop(SESSION_KEY, None)
+    request.session.pop(SESSION_TOKEN_KEY, None)
+    message = f"Too many failed logins: logging in is locked for {max(1, round(locked))} s." if locked else ""
+    return _form(request, mode, target, message, notice=NOTICES.get(notice, ""))
+
+
+def _log_in_account(request: Request, email: str, password: str) -> str:
+    """A new session's token for the account, or LoginRefused."""
+    ip = client_address(request)
+    with open_session() as session:
+        user = authenticate(email, password, ip=ip, session=session)
+        return start_session(user, ip=ip, user_agent=request.headers.get("user-agent", ""), session=session)
+
+
+def _log_in_shared(request: Request, password: str) -> None:
+    with open_session() as session:
+        shared_password_login(check_password(password), ip=client_address(request), session=session)
 
 
 @app.post("/login", include_in_schema=False)
 async def login_submit(request: Request) -> Response:
     async with request.form(max_files=0, max_fields=10, max_part_size=64 * 1024) as form:
         password = form.get("password")
+        email = form.get("email")
         csrf = form.get("csrf")
         target = safe_redirect_target(form.get("redirect_to"))
-    if not login_required():
-        return _redirect(target)
-    expected = request.session.get(CSRF_KEY)
-    if (not _same_origin(request) or not isinstance(csrf, str) or not isinstance(expected, str)
-            or not secrets.compare_digest(csrf.encode(), expected.encode())):
-        return _form(request, target, "The login form expired: please enter the password again.", status=400)
-    locked = THROTTLE.locked_for()
-    if locked:
-        log.warning("login attempt from %s refused: the login is locked", _client_address(request))
-        return _form(request, target, _locked_message(locked), status=429)
-    if not isinstance(password, str) or not check_password(password):
-        log.warning("wrong password from %s", _client_address(request))
-        if THROTTLE.failure(_client_address(request)):
-            return _form(request, target, _locked_message(THROTTLE.locked_for()), status=429)
-        return _form(request, target, "Wrong password.", status=401)
-    THROTTLE.success()
-    request.session[SESSION_TOKEN_KEY] = session_token()
-    request.session[CSRF_KEY] = secrets.token_urlsafe(32)  # a used form is not used twice
-    app.storage.user["authenticated"] = True
-    log.info("logged in from %s", _client_address(request))
-    return _redirect(target)
+    password = password if isinstance(password, str) else ""
+    email = email.strip()[:320] if isinstance(email, str) else ""
+    mode = await run_in_threadpool(_mode)
+    if mode == OPEN:
+        return redirect(target)
+    if not csrf_ok(request, csrf):
+        return _form(request, mode, target, EXPIRED, status=400, email=email)
+    ip = client_address(request) or "unknown"
+    try:
+        if mode == ACCOUNTS:
+            token = await run_in_threadpool(_log_in_account, request, email, password)
+        else:
+            await run_in_threadpool(_log_in_shared, request, password)
+    except LoginRefused as refused:
+        if refused.locked_for > 0:
+            log.warning("login from %s refused: locked for %.0f s after repeated failures", ip, refused.locked_for)
+            return _form(request, mode, target, str(refused), status=429, email=email)
+        log.warning("failed login from %s", ip)
+        wrong = "Wrong email or password." if mode == ACCOUNTS else "Wrong password."
+        return _form(request, mode, target, wrong, status=401, email=email)
+    if mode == ACCOUNTS:
+        request.session[SESSION_KEY] = token
+        request.session.pop(SESSION_TOKEN_KEY, None)
+        log.info("%s logged in from %s", email.lower(), ip)
+    else:
+        request.session[SESSION_TOKEN_KEY] = session_token()
+        request.session.pop(SESSION_KEY, None)
+        app.storage.user["authenticated"] = True
+        log.info("logged in with the shared password from %s", ip)
+    rotate_csrf(request)
+    return redirect(target)
+
+
+def _mode() -> str:
+    with open_session() as session:
+        return login_mode(session=session)
