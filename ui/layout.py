@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 
 from nicegui import app, ui
 
+from recruiter.accounts.roles import AUDIT, Actor
 from recruiter.core.security import login_required
+from ui.access import actor_for_request, log_out
 
 NAV = [("Dashboard", "/", "dashboard"), ("Profiles", "/profiles", "person_search"),
        ("Prospects", "/prospects", "format_list_numbered"), ("Pipeline", "/pipeline", "view_kanban"),
@@ -32,14 +34,27 @@ KIND_ICONS = {"blog": "article", "podcast": "podcasts", "subreddit": "forum", "y
               "newsletter": "mail", "forum": "groups", "other": "public"}
 
 
-def nav_items() -> list[tuple[str, str, str]]:
+def nav_items(actor: Actor | None = None) -> list[tuple[str, str, str]]:
+    """The header's links; the Audit page's only for a role that may read the log."""
     items = list(NAV)
     # Pages other modules may provide: linked only when their module is there.
     for module, label, path, icon in (("partners", "Partners", "/partners", "handshake"),
                                       ("platforms", "Platforms", "/platforms", "compare_arrows")):
         if importlib.util.find_spec(f"ui.pages.{module}") is not None:
             items.append((label, path, icon))
+    if actor is not None and actor.allows(AUDIT):
+        items.append(("Audit", "/audit", "policy"))
     return items
+
+
+def _current_actor() -> Actor | None:
+    """Who is looking at the page being built (None when that cannot be said: the page then links no more
+    than it must, and its own code refuses what needs a role)."""
+    try:
+        request = ui.context.client.request
+    except (RuntimeError, AttributeError):
+        return None
+    return actor_for_request(request)
 
 
 # On a phone, cards and columns side by side stack one per line (they declare a comfortable minimum width for
@@ -62,6 +77,7 @@ def frame(title: str, *, active: str | None = None, wide: bool = False) -> Itera
     ui.page_title(f"{title} · recruiter")
     ui.colors(primary="#3949ab")
     ui.add_css(RESPONSIVE_CSS)
+    actor = _current_actor()
     with ui.header(elevated=True).classes("items-center gap-1 px-2 sm:px-4 py-2 bg-primary no-wrap"):
         with ui.link(target="/").classes("no-underline text-white mr-2 row items-center gap-1 no-wrap shrink-0"):
             ui.icon("hub").classes("text-2xl")
@@ -69,16 +85,22 @@ def frame(title: str, *, active: str | None = None, wide: bool = False) -> Itera
         # On a narrow screen the labels give way to icons and the row scrolls inside the header: the page itself
         # never grows wider than the screen.
         with ui.row().classes("items-center gap-1 no-wrap overflow-x-auto min-w-0 flex-1").mark("nav"):
-            for label, path, icon in nav_items():
+            for label, path, icon in nav_items(actor):
                 selected = active == path
                 with ui.link(target=path).classes(
                         "no-underline text-white px-2 py-1 rounded row items-center gap-1 no-wrap shrink-0 "
-                        + ("bg-white/20 font-semibold nav-active" if selected else "hover:bg-white/10")) as link:
+                        + ("bg-white/20 font-semibold nav-active" if selected else "hover:bg-white/10")
+                ).mark(f"nav-{label.lower()}") as link:
                     ui.icon(icon).classes("text-base")
                     ui.label(label).classes("gt-sm")
                     link.tooltip(label)
-        if login_required() and app.storage.user.get("authenticated"):
-            ui.button(icon="logout", on_click=logout).props("flat round color=white").tooltip("Log out")
+        if actor is not None and actor.is_user:
+            with ui.column().classes("gap-0 items-end text-white shrink-0 gt-xs"):
+                ui.label(actor.name).classes("text-sm leading-tight").mark("signed-in-email")
+                ui.label(actor.role).classes("text-xs leading-tight opacity-80").mark("signed-in-role")
+        if actor is not None and (actor.is_user or (login_required() and app.storage.user.get("authenticated"))):
+            ui.button(icon="logout", on_click=logout).props("flat round color=white").tooltip(
+                f"Log out {actor.name}" if actor.is_user else "Log out")
     with ui.column().classes("w-full mx-auto p-4 gap-4" + ("" if wide else " max-w-screen-xl")) as content:
         ui.label(title).classes("text-2xl font-semibold")
         yield content
@@ -100,6 +122,8 @@ def ago(at: datetime, now: datetime | None = None) -> str:
 
 
 def logout() -> None:
+    """End this browser's session on the server (audited), forget the shared password's login, show the login."""
+    log_out(ui.context.client.request)
     app.storage.user.clear()
     ui.navigate.to("/login")
 
