@@ -1,12 +1,13 @@
-"""Who may reach the web app: loopback by default, a password for anything else.
+"""Who may reach the web app: loopback by default; beyond it, accounts (or, before the first user, a password).
 
-The pieces the web app's login is built from, kept free of any web framework so they can be tested alone:
+The pieces of the web app's protection that need no database, kept free of any web framework so they can be
+tested alone (accounts, their sessions and the login lockout, kept in the database, are `recruiter.accounts`):
 
-- `check_password`: constant-time (both sides are hashed first, so not even the length leaks);
-- `session_token`: what a logged-in browser session carries, an HMAC of the password keyed with the storage
-  secret. Changing ``RECRUITER_PASSWORD`` (or the secret) changes it, so every session ends with the password;
-- `LoginThrottle`: after 5 wrong passwords within a minute the login is locked for everyone for 30 s (an
-  attacker's guesses then cost them time whatever IP addresses they come from);
+- `check_password`: RECRUITER_PASSWORD's check, before accounts; constant-time (both sides are hashed first, so
+  not even the length leaks);
+- `session_token`: what a browser logged in with RECRUITER_PASSWORD carries, an HMAC of the password keyed with
+  the storage secret. Changing ``RECRUITER_PASSWORD`` (or the secret) changes it, so every session ends with the
+  password;
 - `safe_redirect_target`: where to go after logging in, only ever a path on this site;
 - `upload_limit_bytes`: the largest request body the server reads (``RECRUITER_UPLOAD_MAX_MB``, 20 by default).
 """
@@ -15,27 +16,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import os
 import secrets
 import threading
-import time
-from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from recruiter.core.config import make_private, recruiter_home
-
-log = logging.getLogger(__name__)
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_UPLOAD_MAX_MB = 20.0
 
 
 def password_required_message(host: str) -> str:
-    return (f"refusing to serve on {host}: binding beyond this machine needs a password. "
-            "Set RECRUITER_PASSWORD (every page then asks for it) or use --host 127.0.0.1")
+    return (f"refusing to serve on {host}: binding beyond this machine needs a login. Add the first user "
+            "(recruiter user add EMAIL --role owner; everyone then logs in with an email and a password), or "
+            "set RECRUITER_PASSWORD (every page then asks for it), or use --host 127.0.0.1")
 
 
 def configured_password() -> str:
@@ -43,7 +39,8 @@ def configured_password() -> str:
 
 
 def login_required() -> bool:
-    """Every page asks for the password whenever one is set (it must be, to serve beyond loopback)."""
+    """Before accounts, every page asks for the password whenever one is set (it must be, to serve beyond
+    loopback without accounts)."""
     return bool(configured_password())
 
 
@@ -116,45 +113,6 @@ def safe_redirect_target(value: object, default: str = "/") -> str:
     if parts.scheme or parts.netloc:
         return default
     return value
-
-
-class LoginThrottle:
-    """After ``max_failures`` wrong passwords within ``window`` seconds, every login is refused for ``lockout``
-    seconds, the right password included. One instance per server: the lock is for everyone."""
-
-    def __init__(self, *, max_failures: int = 5, window: float = 60.0, lockout: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_failures = max_failures
-        self.window = window
-        self.lockout = lockout
-        self._clock = clock
-        self._failures: deque[float] = deque()
-        self._locked_until = 0.0
-        self._lock = threading.Lock()
-
-    def locked_for(self) -> float:
-        """Seconds until logging in is possible again (0 when it is now)."""
-        with self._lock:
-            return max(0.0, self._locked_until - self._clock())
-
-    def failure(self, who: str = "") -> bool:
-        """Record a wrong password; True when it started a lockout (which is logged)."""
-        with self._lock:
-            now = self._clock()
-            while self._failures and now - self._failures[0] > self.window:
-                self._failures.popleft()
-            self._failures.append(now)
-            if len(self._failures) < self.max_failures or now < self._locked_until:
-                return False
-            self._failures.clear()
-            self._locked_until = now + self.lockout
-        log.warning("login locked for %.0f s after %d wrong passwords within %.0f s (last attempt from %s)",
-                    self.lockout, self.max_failures, self.window, who or "unknown")
-        return True
-
-    def success(self) -> None:
-        with self._lock:
-            self._failures.clear()
 
 
 def upload_limit_bytes() -> int:

@@ -1,14 +1,13 @@
-"""The web login's building blocks: password check, session token bound to the password, throttle, redirects."""
+"""The web login's building blocks: password check, session token bound to the password, redirects, the body cap.
+
+(The login lockout is kept in the database now: tests/accounts and tests/ui/test_accounts_web.py.)"""
 
 from __future__ import annotations
-
-import logging
 
 import pytest
 
 from recruiter.core import security
 from recruiter.core.security import (
-    LoginThrottle,
     check_password,
     safe_redirect_target,
     session_token,
@@ -63,36 +62,6 @@ def test_redirect_targets_off_site_fall_back_to_home(given) -> None:
                                    "/community/12", "/profiles/3#top"])
 def test_redirect_targets_on_site_are_kept(given) -> None:
     assert safe_redirect_target(given) == given
-
-
-def test_throttle_locks_everyone_after_five_failures_within_a_minute(caplog) -> None:
-    now = [1000.0]
-    throttle = LoginThrottle(clock=lambda: now[0])
-    for _ in range(4):
-        assert not throttle.failure("10.0.0.1")
-        now[0] += 10
-    assert throttle.locked_for() == 0
-    with caplog.at_level(logging.WARNING, logger="recruiter.core.security"):
-        assert throttle.failure("10.0.0.2")  # the fifth within 60 s
-    assert "login locked for 30 s" in caplog.text and "10.0.0.2" in caplog.text
-    assert throttle.locked_for() == pytest.approx(30)
-    now[0] += 29
-    assert throttle.locked_for() == pytest.approx(1)
-    now[0] += 1.5
-    assert throttle.locked_for() == 0
-
-
-def test_throttle_forgets_failures_older_than_the_window() -> None:
-    now = [0.0]
-    throttle = LoginThrottle(clock=lambda: now[0])
-    for _ in range(10):  # a wrong guess every 15.1 s: never 5 within a minute
-        assert not throttle.failure()
-        now[0] += 15.1
-    now[0] += 61
-    for _ in range(4):
-        assert not throttle.failure()
-    throttle.success()
-    assert not throttle.failure() and throttle.locked_for() == 0
 
 
 def test_upload_limit(monkeypatch) -> None:
