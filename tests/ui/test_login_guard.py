@@ -1,5 +1,6 @@
-"""The web app behind its login, in-process: every route the app has (ours and NiceGUI's own), the login form's
-CSRF defences, the server-side body cap and error pages that show no exception text."""
+"""The web app behind its login, in-process: every route the app has (ours and NiceGUI's own), with accounts and
+with the shared password before them; the login form's CSRF defences, the server-side body cap and error pages
+that show no exception text."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 
 import httpx
 import pytest
+from account_helpers import add_team, log_in_async
 from nicegui import __version__ as nicegui_version
 from nicegui import core, ui
 from nicegui.testing import User
@@ -16,6 +18,7 @@ from ui_helpers import COOKS
 from recruiter.core.errors import RecruiterError
 
 UPLOAD_URL = re.compile(r"/_nicegui/client/[0-9a-f-]+/upload/\d+")
+OPEN_ROUTES = ("/login", "/invite", "/favicon.ico")
 
 
 def anonymous() -> httpx.AsyncClient:
@@ -44,16 +47,19 @@ async def log_in(client: httpx.AsyncClient, password: str, target: str = "/") ->
     return await client.post("/login", data={"password": password, "csrf": csrf, "redirect_to": target})
 
 
-async def test_every_route_needs_the_login(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("mode", ["password", "accounts"])
+async def test_every_route_needs_the_login(user: User, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
     page = await user.http_client.get("/partners")  # renders the performance upload: its route exists now
     upload = UPLOAD_URL.search(page.text).group(0)
     monkeypatch.setenv("RECRUITER_PASSWORD", "s3cret")
+    if mode == "accounts":  # users exist: an account's session is needed, and the shared password is no key
+        add_team()
     checked, open_ = [], []
     async with anonymous() as client:
         for method, path in requests_for_every_route():
             response = await client.request(method, path, follow_redirects=False,
                                             files={"f": ("p.csv", b"date,partner\n")} if method == "POST" else None)
-            if path in ("/login", "/favicon.ico") or (path.startswith(f"/_nicegui/{nicegui_version}/") and method == "GET"):
+            if path in OPEN_ROUTES or (path.startswith(f"/_nicegui/{nicegui_version}/") and method == "GET"):
                 open_.append(path)
                 continue
             checked.append(path)
@@ -63,11 +69,16 @@ async def test_every_route_needs_the_login(user: User, monkeypatch: pytest.Monke
                 assert response.status_code == 401, (method, path, response.status_code, response.text[:200])
         socket_io = await client.get("/_nicegui_ws/socket.io/?EIO=4&transport=polling")
         assert socket_io.status_code == 401  # the socket.io handshake of any page
-    assert upload in checked and "/partners" in checked and "/login" in open_
+    assert upload in checked and "/partners" in checked and "/audit" in checked and "/login" in open_
     assert any(path.startswith("/_nicegui_ws") for path in checked)
 
     async with anonymous() as client:  # the same requests with the session: the guard lets them through
-        assert (await log_in(client, "s3cret")).status_code == 303
+        if mode == "accounts":
+            assert (await log_in(client, "s3cret")).status_code == 401  # RECRUITER_PASSWORD no longer counts
+            assert (await client.get("/partners")).status_code == 303
+            assert (await log_in_async(client, "m@example.com")).status_code == 303
+        else:
+            assert (await log_in(client, "s3cret")).status_code == 303
         assert (await client.get("/partners")).status_code == 200
         accepted = await client.post(upload, files={"f": ("p.csv", b"date,partner,clicks\n")})
         assert accepted.status_code == 200 and accepted.json() == {"upload": "success"}
