@@ -96,6 +96,13 @@ async def test_logging_in_with_an_email_and_a_password(user: User, monkeypatch: 
     assert any(e["action"] == "login.success" and e["ip"] == "127.0.0.1" for e in audit_actions("m@example.com"))
     assert all("not the password 42" not in json.dumps(e) for e in audit_actions())
 
+    # Someone else logs in at the same browser: the member's session ends with it.
+    other = await client.post("/login", data={"csrf": cookie_session(client)["login_csrf"], "redirect_to": "/",
+                                              "email": "o@example.com", "password": PASSWORDS["o@example.com"]})
+    assert other.status_code == 303
+    with open_session() as session:
+        assert len(session.exec(select(UserSession)).all()) == 1
+
 
 async def test_log_out_ends_the_session_on_the_server(user: User) -> None:
     from ui.access import log_out

@@ -29,6 +29,7 @@ from recruiter.accounts.login import (
     SHARED,
     LoginRefused,
     authenticate,
+    end_session,
     locked_for,
     shared_password_login,
     start_session,
@@ -122,10 +123,12 @@ async def login_form(request: Request, redirect_to: str = "/", notice: str = "")
 
 
 def _log_in_account(request: Request, email: str, password: str) -> str:
-    """A new session's token for the account, or LoginRefused."""
+    """A new session's token for the account, or LoginRefused. A session this browser still had (someone else
+    logging in at the same browser) ends."""
     ip = client_address(request)
     with open_session() as session:
         user = authenticate(email, password, ip=ip, session=session)
+        end_session(request.session.get(SESSION_KEY), session=session)
         return start_session(user, ip=ip, user_agent=request.headers.get("user-agent", ""), session=session)
 
 
