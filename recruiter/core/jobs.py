@@ -19,7 +19,7 @@ itself broke). `interrupted` is an in-process run stopped by the user, resumable
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -126,8 +126,11 @@ class JobView:
 # --- jobs ------------------------------------------------------------------------------------------------
 
 def create_job(kind: str, *, session: Session, params: dict[str, Any] | None = None, total: int = 0,
-               state: str = "running", items: Iterable[NewItem] | None = None) -> Job:
-    """A new job; with `items` (duplicate keys dropped, first kept) its total is their summed sizes."""
+               state: str = "running", items: Iterable[NewItem] | None = None,
+               on_created: Callable[[Job], Any] | None = None) -> Job:
+    """A new job; with `items` (duplicate keys dropped, first kept) its total is their summed sizes.
+    `on_created` is called with the job (its id known) before the commit: what it adds to the session (an audit
+    entry) is committed with the job."""
     if state not in STATES:
         raise InvalidValue(f"unknown job state {state!r}")
     job = Job(kind=kind, state=state, params=params or {}, cursor={}, total=total)
@@ -145,6 +148,8 @@ def create_job(kind: str, *, session: Session, params: dict[str, Any] | None = N
             session.execute(JobItem.__table__.insert(), rows[start:start + 1000])
         job.total = sum(item.size for item in unique.values())
         session.add(job)
+    if on_created is not None:
+        on_created(job)
     session.commit()
     session.refresh(job)
     return job
