@@ -92,6 +92,7 @@ def bench_rank(n: int, shared: Path | None) -> dict:
     from sqlmodel import select
 
     from profiles.service import save_profile
+    from recruiter.accounts.roles import Actor
     from recruiter.core.config import database_url, embedding_model_name
     from recruiter.core.db import open_session
     from recruiter.core.models import Community, ProfileCreate
@@ -109,7 +110,7 @@ def bench_rank(n: int, shared: Path | None) -> dict:
         print(f"index built from the cache in {time.perf_counter() - start:.1f} s ({len(index)} vectors)")
         profile = save_profile(ProfileCreate(name="bench", description="Home espresso grinders for coffee geeks "
                                              "who want better shots at home.", keywords=["espresso"]),
-                               session=session)
+                               actor=Actor.cli(), session=session)
         rank_communities(profile, session=session, limit=50)  # warm-up: model load, first encode
         timings = []
         for _ in range(10):

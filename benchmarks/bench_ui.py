@@ -33,6 +33,7 @@ TARGET_FIRST_RENDER_S = 1.0
 
 def insert_synthetic(n: int) -> int:
     from profiles.service import save_profile
+    from recruiter.accounts.roles import Actor
     from recruiter.core.config import database_url, embedding_model_name
     from recruiter.core.db import open_session
     from recruiter.core.models import ProfileCreate
@@ -44,7 +45,7 @@ def insert_synthetic(n: int) -> int:
         get_index(database_url(), session=session, model=embedding_model_name())  # as an import leaves it
         profile = save_profile(ProfileCreate(name="bench", description="Home espresso grinders for coffee geeks "
                                              "who want better shots at home.", keywords=["espresso"]),
-                               session=session)
+                               actor=Actor.cli(), session=session)
         print(f"inserted {n:,} synthetic communities and built the index in {time.perf_counter() - start:.1f} s")
         return profile.id
 

@@ -110,6 +110,7 @@ def prepare(corpus: Corpus) -> None:
     """Import the corpus into its benchmark home once (the slow part: embedding with the real model)."""
     from sqlmodel import func, select
 
+    from recruiter.accounts.roles import Actor
     from recruiter.catalogue.importing import import_files
     from recruiter.core.db import open_session
     from recruiter.core.models import Community
@@ -119,7 +120,7 @@ def prepare(corpus: Corpus) -> None:
         if session.exec(select(func.count()).select_from(Community)).one():
             return
         started = time.perf_counter()
-        report = import_files([corpus.dataset], session=session)
+        report = import_files([corpus.dataset], actor=Actor.cli(), session=session)
         print(f"corpus {corpus.key} imported: {report.summary()} in {time.perf_counter() - started:.0f}s",
               file=sys.stderr)
 
@@ -180,6 +181,7 @@ def lexical_only(profiles: list[dict], *, session, index) -> dict[str, list[str]
 def feedback_lift(corpus: Corpus, profiles: list[dict], *, session, index, options) -> tuple[float, float]:
     """Mean nDCG@20 of the rest of the list (the 5 judged communities removed) before and after feedback."""
     from profiles.service import delete_profile, get_profile, save_profile
+    from recruiter.accounts.roles import Actor
     from recruiter.core.models import ProfileCreate
     from recruiter.matching.ranking import rank_communities
     from recruiter.outreach.pipeline import find_community, set_feedback
@@ -190,8 +192,8 @@ def feedback_lift(corpus: Corpus, profiles: list[dict], *, session, index, optio
         name = f"fitbench-{p['id']}"
         old = get_profile(name, session=session)
         if old is not None:
-            delete_profile(old, session=session)
-        saved = save_profile(ProfileCreate(name=name, description=p["text"]), session=session)
+            delete_profile(old, actor=Actor.cli(), session=session)
+        saved = save_profile(ProfileCreate(name=name, description=p["text"]), actor=Actor.cli(), session=session)
         first = [r.url for r in rank_communities(saved, session=session, limit=40, options=options, store=False,
                                                  index=index)]
         judged = [first[i] for i in FEEDBACK_RANKS if i < len(first)]
@@ -200,13 +202,13 @@ def feedback_lift(corpus: Corpus, profiles: list[dict], *, session, index, optio
             label = labels.get(fb.match_key(url))
             verdict = "shortlist" if label and fb.gain(p, label) > 0 else "not_a_fit"
             community = find_community(url, session=session)
-            set_feedback(community, verdict, session=session, profile_id=saved.id)
+            set_feedback(community, verdict, actor=Actor.cli(), session=session, profile_id=saved.id)
             communities.append(community)
         second = [r.url for r in rank_communities(saved, session=session, limit=40, options=options, store=False,
                                                   index=index)]
         for community in communities:
-            set_feedback(community, None, session=session, profile_id=saved.id)
-        delete_profile(saved, session=session)
+            set_feedback(community, None, actor=Actor.cli(), session=session, profile_id=saved.id)
+        delete_profile(saved, actor=Actor.cli(), session=session)
         before.append(fb.ndcg_at([u for u in first if u not in judged][:20], p, labels))
         after.append(fb.ndcg_at([u for u in second if u not in judged][:20], p, labels))
     return sum(before) / len(before), sum(after) / len(after)

@@ -4,6 +4,9 @@ A profile is the merchant's own words, so nothing here replaces one silently: cr
 refused (`ProfileExists`), `amend_profile` changes only what it is given (keywords, exclusions and examples are
 added to, removed from or cleared one by one), and importing a file skips existing names unless asked to
 update them. The CLI and the web app call these same functions.
+
+Creating, changing and importing profiles needs PROFILES, deleting one DELETE (`recruiter.accounts.roles`); each
+change is recorded in the audit log with it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from recruiter.accounts import audit
+from recruiter.accounts.roles import DELETE, EXPORT, PROFILES, Actor, require
 from recruiter.core.canonical import canonical_url
 from recruiter.core.errors import Conflict, RecruiterError
 from recruiter.core.models import Match, Profile, ProfileCreate, utcnow
@@ -64,8 +69,14 @@ def _clean_examples(values: list[str] | None) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def create_profile(data: ProfileCreate, *, session: Session) -> Profile:
-    """Create a profile; `ProfileExists` when the name is taken (change that one with `amend_profile`)."""
+def create_profile(data: ProfileCreate, *, actor: Actor, session: Session) -> Profile:
+    """Create a profile; `ProfileExists` when the name is taken (change that one with `amend_profile`).
+    Needs PROFILES; audited as "profile.create"."""
+    actor = require(actor, PROFILES, session=session)
+    return _create(data, actor=actor, session=session, action="profile.create")
+
+
+def _create(data: ProfileCreate, *, actor: Actor, session: Session, action: str | None) -> Profile:
     name = (data.name or "").strip()
     if not name:
         raise ProfileError("a profile needs a name")
@@ -78,6 +89,8 @@ def create_profile(data: ProfileCreate, *, session: Session) -> Profile:
     profile.examples = _clean_examples(data.examples)
     profile.updated_at = utcnow()
     session.add(profile)
+    if action:
+        audit.record(actor, action, name, session=session)
     session.commit()
     session.refresh(profile)
     return profile
@@ -89,6 +102,7 @@ save_profile = create_profile  # the name callers written before creating was re
 def amend_profile(
     profile: Profile,
     *,
+    actor: Actor,
     session: Session,
     description: str | None = None,
     rename: str | None = None,
@@ -112,7 +126,7 @@ def amend_profile(
         changes["examples"] = edit.apply(list(profile.examples or []), key=_example_key)
     if not changes:
         raise ProfileError("nothing to change: give a description, a new name or keywords, exclusions or examples")
-    return update_profile(profile, session=session, **changes)
+    return update_profile(profile, actor=actor, session=session, **changes)
 
 
 def _example_key(value: str) -> str:
@@ -126,8 +140,15 @@ def _example_keys(values: list[str]) -> list[str]:
     return [_example_key(v) for v in values]
 
 
-def update_profile(profile: Profile, *, session: Session, **changes: Any) -> Profile:
-    """Replace the fields given (name, description, keywords, exclusions, examples) with the values given."""
+def update_profile(profile: Profile, *, actor: Actor, session: Session, **changes: Any) -> Profile:
+    """Replace the fields given (name, description, keywords, exclusions, examples) with the values given.
+    Needs PROFILES; audited as "profile.update" (the fields changed)."""
+    actor = require(actor, PROFILES, session=session)
+    return _update(profile, actor=actor, session=session, action="profile.update", **changes)
+
+
+def _update(profile: Profile, *, actor: Actor, session: Session, action: str | None, **changes: Any) -> Profile:
+    before = profile.name
     if "name" in changes:
         name = (changes["name"] or "").strip()
         if not name:
@@ -145,6 +166,11 @@ def update_profile(profile: Profile, *, session: Session, **changes: Any) -> Pro
         profile.examples = _clean_examples(changes["examples"])
     profile.updated_at = utcnow()
     session.add(profile)
+    if action:
+        detail: dict[str, Any] = {"fields": sorted(changes)}
+        if profile.name != before:
+            detail["renamed_from"] = before
+        audit.record(actor, action, profile.name, detail, session=session)
     session.commit()
     session.refresh(profile)
     return profile
@@ -170,14 +196,17 @@ def list_profiles(*, session: Session) -> list[Profile]:
     return list(session.exec(select(Profile).order_by(Profile.name)).all())
 
 
-def delete_profile(profile: Profile, *, session: Session) -> None:
+def delete_profile(profile: Profile, *, actor: Actor, session: Session) -> None:
+    """Delete a profile and its stored matches (prospects stay). Needs DELETE; audited as "profile.delete"."""
+    actor = require(actor, DELETE, session=session)
     for match in session.exec(select(Match).where(Match.profile_id == profile.id)).all():
         session.delete(match)
+    audit.record(actor, "profile.delete", profile.name, session=session)
     session.delete(profile)
     session.commit()
 
 
-def duplicate_profile(profile: Profile, *, session: Session) -> Profile:
+def duplicate_profile(profile: Profile, *, actor: Actor, session: Session) -> Profile:
     base = f"{profile.name} (copy)"
     name, number = base, 2
     while get_profile(name, session=session) is not None:
@@ -185,7 +214,7 @@ def duplicate_profile(profile: Profile, *, session: Session) -> Profile:
     return create_profile(
         ProfileCreate(name=name, description=profile.description, keywords=profile.keywords,
                       exclusions=profile.exclusions, examples=profile.examples),
-        session=session,
+        actor=actor, session=session,
     )
 
 
@@ -208,11 +237,22 @@ class ProfileImport:
     errors: list[str] = field(default_factory=list)
 
 
-def import_profiles(path: Path, *, session: Session, update: bool = False) -> ProfileImport:
+def export_profiles(*, actor: Actor, session: Session, name: str | None = None) -> list[dict[str, Any]]:
+    """Every profile (or one) as `profile export` writes them. Needs EXPORT; audited as "export"."""
+    actor = require(actor, EXPORT, session=session)
+    items = [require_profile(name, session=session)] if name else list_profiles(session=session)
+    rows = [profile_to_dict(p) for p in items]
+    audit.record(actor, "export", name or "", {"what": "profiles", "rows": len(rows)}, session=session)
+    session.commit()
+    return rows
+
+
+def import_profiles(path: Path, *, actor: Actor, session: Session, update: bool = False) -> ProfileImport:
     """Read profiles from a JSON list (or one object, or {"profiles": [...]}; also the benchmark's {id, text}).
 
     A name that exists is skipped and reported, unless `update`: then the fields the file gives replace the
-    stored ones and the others stay."""
+    stored ones and the others stay. Needs PROFILES; audited as one "profile.import" with the counts."""
+    actor = require(actor, PROFILES, session=session)
     path = Path(path)
     try:
         if path.stat().st_size > MAX_PROFILES_FILE:
@@ -251,18 +291,21 @@ def import_profiles(path: Path, *, session: Session, update: bool = False) -> Pr
                 for key in ("keywords", "exclusions", "examples"):
                     if key in item:
                         changes[key] = _as_list(item[key])
-                result.saved.append(update_profile(existing, session=session, **changes))
+                result.saved.append(_update(existing, actor=actor, session=session, action=None, **changes))
                 continue
-            result.saved.append(create_profile(ProfileCreate(
+            result.saved.append(_create(ProfileCreate(
                 name=name,
                 description=description or "",
                 keywords=_as_list(item.get("keywords")),
                 exclusions=_as_list(item.get("exclusions")),
                 examples=_as_list(item.get("examples")),
-            ), session=session))
+            ), actor=actor, session=session, action=None))
         except (ProfileError, TypeError) as exc:
             session.rollback()
             result.errors.append(f"profile {number}: {exc}")
+    audit.record(actor, "profile.import", path.name, {"saved": len(result.saved), "skipped": len(result.skipped),
+                                                      "errors": len(result.errors)}, session=session)
+    session.commit()
     return result
 
 

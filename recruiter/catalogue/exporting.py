@@ -4,6 +4,9 @@ CSV goes through the CLI's shared writer (spreadsheet-safe cells); XLSX is writt
 write-only mode, streaming the communities from the database. In XLSX every text cell is a string cell: text
 starting with = + - @ (or tab, CR) cannot run as a formula, and is also marked with Excel's own quote prefix so
 it stays text when someone edits the cell. No apostrophe is added, so the text imports back exactly.
+
+An export needs EXPORT (`recruiter.accounts.roles`) and is recorded in the audit log ("export", with the kind,
+the format and how many rows) before the first row is read.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
+from recruiter.accounts import audit
+from recruiter.accounts.roles import EXPORT, Actor, require
 from recruiter.core.models import Community
 from recruiter.core.text import FORMULA_STARTS
 
@@ -32,8 +37,21 @@ def community_to_dict(community: Community) -> dict[str, Any]:
     return data
 
 
-def iter_export_rows(*, session: Session, kind: str | None = None, batch: int = 1000) -> Iterator[dict[str, Any]]:
-    """Communities in id order, read from the database a batch at a time."""
+def iter_export_rows(*, actor: Actor, session: Session, kind: str | None = None, fmt: str = "",
+                     batch: int = 1000) -> Iterator[dict[str, Any]]:
+    """Communities in id order, read from the database a batch at a time. The permission is checked and the
+    export recorded when this is called, before the first row is read."""
+    actor = require(actor, EXPORT, session=session)
+    count = select(func.count()).select_from(Community)
+    if kind:
+        count = count.where(Community.kind == kind)
+    audit.record(actor, "export", "communities", {"what": "communities", "kind": kind, "format": fmt or None,
+                                                  "rows": int(session.exec(count).one())}, session=session)
+    session.commit()
+    return _rows(session=session, kind=kind, batch=batch)
+
+
+def _rows(*, session: Session, kind: str | None, batch: int) -> Iterator[dict[str, Any]]:
     query = select(Community).order_by(Community.id)
     if kind:
         query = query.where(Community.kind == kind)
@@ -41,8 +59,8 @@ def iter_export_rows(*, session: Session, kind: str | None = None, batch: int = 
         yield community_to_dict(community)
 
 
-def export_rows(*, session: Session, kind: str | None = None) -> list[dict[str, Any]]:
-    return list(iter_export_rows(session=session, kind=kind))
+def export_rows(*, actor: Actor, session: Session, kind: str | None = None, fmt: str = "") -> list[dict[str, Any]]:
+    return list(iter_export_rows(actor=actor, session=session, kind=kind, fmt=fmt))
 
 
 @dataclass

@@ -10,6 +10,10 @@ Saving merges into what is stored and never loses it:
 - a kind a source only guessed (a URL pattern, an OPML default, a scraper's "blog") never replaces a surer one;
 - a feed and its site are one community: a record whose URL is a stored community's feed, or whose feed is a
   stored community's URL or feed, merges into it, keyed by the site when the site is known.
+
+`import_files`, what `recruiter import` runs, needs IMPORT (`recruiter.accounts.roles`) and records one "import"
+entry of the audit log with the files and the counts, right after the last batch. `save_records` is the upsert
+itself, for the services that checked their own permission (a queued import's rows on a worker, a scrape).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from recruiter.accounts import audit
+from recruiter.accounts.roles import IMPORT, Actor, require
 from recruiter.catalogue.columns import ALIAS_LOOKUP, ALIASES, BOOKKEEPING, KIND_SYNONYMS, column_key
 from recruiter.catalogue.readers import (
     KIND_GUESS_KEY,
@@ -510,12 +516,15 @@ def _kind_wins(stored: str | None, record: dict[str, Any], *, source: str) -> bo
 def import_files(
     paths: list[Path],
     *,
+    actor: Actor,
     session: Session,
     progress: Callable[[str, int, int], None] | None = None,
     report: ImportReport | None = None,
+    action: str = "import",
 ) -> ImportReport:
     """Import every file into one report, streaming each; a file that cannot be read at all is reported (one
-    line) and skipped, keeping what its earlier rows already imported."""
+    line) and skipped, keeping what its earlier rows already imported. Needs IMPORT; audited as ``action``."""
+    actor = require(actor, IMPORT, session=session)
     report = report or ImportReport()
     for path in paths:
         path = Path(path)
@@ -528,7 +537,17 @@ def import_files(
                                 f"were replaced with \ufffd")
         elif stats.encoding not in ("utf-8", "utf-8-sig"):
             report.notes.append(f"{path}: read as {stats.encoding} (not UTF-8)")
+    record_import(actor, [Path(p).name for p in paths], report, session=session, action=action)
     return report
+
+
+def record_import(actor: Actor, files: list[str], report: ImportReport, *, session: Session,
+                  action: str = "import", **extra: Any) -> None:
+    """The audit entry of an import: the files' names and the counts (committed now)."""
+    audit.record(actor, action, ", ".join(files), {"files": files, "read": report.read, "created": report.created,
+                                                   "updated": report.updated, "unchanged": report.unchanged,
+                                                   "skipped": report.error_count, **extra}, session=session)
+    session.commit()
 
 
 class _FileError(str):

@@ -29,6 +29,14 @@ class CliError(RecruiterError):
     """An error the user can act on, raised by the CLI itself (a bad option combination)."""
 
 
+def cli_actor() -> Any:
+    """Who a command acts as: the operator at the machine (`Actor.cli`, recorded in the audit log as
+    `cli:OSUSER`); the command line needs no login and acts as owner."""
+    from recruiter.accounts.roles import Actor
+
+    return Actor.cli()
+
+
 @contextmanager
 def session_scope() -> Iterator[Any]:
     """A session on the database chosen by --db / $RECRUITER_DB / $RECRUITER_HOME."""

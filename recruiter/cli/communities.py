@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from recruiter.cli.common import CliError, check_format, check_kind, emit, progress_bar, session_scope
+from recruiter.cli.common import CliError, check_format, check_kind, cli_actor, emit, progress_bar, session_scope
 from recruiter.cli.root import app
 from recruiter.core.vocabulary import KINDS
 
@@ -40,7 +40,7 @@ def import_command(
     from recruiter.matching.index import refresh_index
 
     with session_scope() as session, progress_bar("importing") as progress:
-        report = import_files(files, session=session, progress=progress)
+        report = import_files(files, actor=cli_actor(), session=session, progress=progress)
         report.embedded = refresh_index(session=session, progress=progress)
     for line in report.error_lines() + report.notes:
         typer.echo(line)
@@ -77,7 +77,8 @@ def export_command(
             raise typer.BadParameter("xlsx is a binary file: give -o FILE.xlsx", param_hint="--format")
         with session_scope() as session:
             try:
-                written = write_xlsx(output, iter_export_rows(session=session, kind=kind), EXPORT_COLUMNS)
+                written = write_xlsx(output, iter_export_rows(actor=cli_actor(), session=session, kind=kind, fmt=fmt),
+                                     EXPORT_COLUMNS)
             except OSError as exc:
                 raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
         if written.cut_cells:
@@ -86,7 +87,7 @@ def export_command(
         typer.echo(f"{written.rows} communities written to {output}", err=True)
         return
     with session_scope() as session:
-        rows = export_rows(session=session, kind=kind)
+        rows = export_rows(actor=cli_actor(), session=session, kind=kind, fmt=fmt)
     if output:
         try:
             with open(output, "w", encoding="utf-8", newline="") as fh:
@@ -141,7 +142,7 @@ def seed_command(
     from recruiter.matching.index import refresh_index
 
     with session_scope() as session, progress_bar("seeding") as progress:
-        message = seed_examples(session=session, only_if_empty=if_empty, progress=progress,
+        message = seed_examples(actor=cli_actor(), session=session, only_if_empty=if_empty, progress=progress,
                                 after_import=lambda: refresh_index(session=session, progress=progress))
     typer.echo(message)
 

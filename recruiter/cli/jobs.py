@@ -17,7 +17,7 @@ import time
 
 import typer
 
-from recruiter.cli.common import check_format, session_scope
+from recruiter.cli.common import check_format, cli_actor, session_scope
 from recruiter.cli.root import app
 
 job_app = typer.Typer(help="Follow, wait for and retry jobs (scrapes, imports, discoveries).", no_args_is_help=True)
@@ -133,7 +133,7 @@ def job_retry(
 
     check_format(fmt, ("table", "json"))
     with session_scope() as session:
-        keys = retry_job(job_id, session=session)
+        keys = retry_job(job_id, actor=cli_actor(), session=session)
         if queue_available():
             dispatch(job_id, session=session, keys=keys)
     if queue_available():
@@ -155,7 +155,7 @@ def queue_import(files: list, fmt: str) -> None:
 
     require_broker()
     with session_scope() as session:
-        job, errors = submit_import(files, session=session)
+        job, errors = submit_import(files, actor=cli_actor(), session=session)
     for error in errors:
         typer.echo(error, err=True)
     if job is None:

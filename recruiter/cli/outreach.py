@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import typer
 
-from recruiter.cli.common import CliError, check_format, emit, session_scope
+from recruiter.cli.common import CliError, check_format, cli_actor, emit, session_scope
 from recruiter.cli.root import app
 
 sequence_app = typer.Typer(help="Email sequences: named, ordered steps.", no_args_is_help=True)
@@ -51,7 +51,7 @@ def sequence_add(
 
     specs = [parse_step(text, index=i) for i, text in enumerate(steps, start=1)]
     with session_scope() as session:
-        sequence = create_sequence(name, specs, session=session)
+        sequence = create_sequence(name, specs, actor=cli_actor(), session=session)
         count = len(sequence_steps(sequence, session=session))
     typer.echo(f"sequence {sequence.name!r}: {count} step(s)")
 
@@ -72,7 +72,7 @@ def sequence_update(
         raise CliError("nothing to change: give --step and/or --rename")
     specs = [parse_step(text, index=i) for i, text in enumerate(steps, start=1)] if steps else None
     with session_scope() as session:
-        sequence = update_sequence(name, session=session, steps=specs, new_name=rename)
+        sequence = update_sequence(name, actor=cli_actor(), session=session, steps=specs, new_name=rename)
     typer.echo(f"sequence {sequence.name!r} updated")
 
 
@@ -127,7 +127,7 @@ def sequence_delete(
     from recruiter.outreach.sequences import delete_sequence
 
     with session_scope() as session:
-        stopped = delete_sequence(name, session=session, force=force)
+        stopped = delete_sequence(name, actor=cli_actor(), session=session, force=force)
     typer.echo(f"sequence {name!r} deleted" + (f"; {stopped} active enrollment(s) stopped" if stopped else ""))
 
 
@@ -149,7 +149,7 @@ def outreach_enroll(
     from recruiter.outreach.sequences import enroll
 
     with session_scope() as session:
-        report = enroll(urls, sequence=sequence, profile=profile, session=session)
+        report = enroll(urls, sequence=sequence, profile=profile, actor=cli_actor(), session=session)
     for item in report.enrolled:
         typer.echo(f"enrolled  {item.url}  {item.email}  first step due {item.first_due}")
     for skipped in report.skipped:
@@ -193,8 +193,8 @@ def outreach_send(
     check_format(fmt, ("table", "json"))
     moment = parse_now(now)
     with session_scope() as session:
-        report = send_due(session=session, now=moment, dry_run=dry_run, max_per_day=max_per_day, window=window,
-                          timezone=tz)
+        report = send_due(actor=cli_actor(), session=session, now=moment, dry_run=dry_run, max_per_day=max_per_day,
+                          window=window, timezone=tz)
     _print_send(report, fmt)
     if report.stopped:
         raise CliError(report.stopped)
@@ -218,7 +218,7 @@ def outreach_sync(
     check_format(fmt, ("table", "json"))
     moment = parse_now(now)
     with session_scope() as session:
-        report = sync_inbox(session=session, now=moment)
+        report = sync_inbox(actor=cli_actor(), session=session, now=moment)
     if fmt == "json":
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return

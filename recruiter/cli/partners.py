@@ -78,7 +78,7 @@ def platform_choose(name: str = typer.Argument(..., help="Platform key or name, 
     from recruiter.partners.platforms import choose_platform
 
     with cli.session_scope() as session:
-        platform = choose_platform(name, session=session)
+        platform = choose_platform(name, actor=cli.cli_actor(), session=session)
     typer.echo(f"tracking platform: {platform.name}; links look like {platform.link_format()}")
 
 
@@ -107,8 +107,8 @@ def link_command(
     with cli.session_scope() as session:
         community = find_community(url, session=session)
         if ref_code:
-            set_ref_code(community, ref_code, session=session)
-        result = create_link(community, destination, session=session, platform=platform)
+            set_ref_code(community, ref_code, actor=cli.cli_actor(), session=session)
+        result = create_link(community, destination, actor=cli.cli_actor(), session=session, platform=platform)
     if fmt == "json":
         typer.echo(json.dumps({"ref_code": result.ref_code, "tracked_url": result.tracked_url}, indent=2))
     else:
@@ -186,10 +186,11 @@ def activation_done(
     with cli.session_scope() as session:
         community = find_community(url, session=session)
         if undo:
-            removed = unmark_step(community, step, session=session)
+            removed = unmark_step(community, step, actor=cli.cli_actor(), session=session)
             typer.echo(f"{community.url}: {step} {'unticked' if removed else 'was not ticked'}")
             return
-        mark_step(community, step, session=session, note=note, at=cli.parse_since(on) if on else None)
+        mark_step(community, step, actor=cli.cli_actor(), session=session, note=note,
+                  at=cli.parse_since(on) if on else None)
         from sqlmodel import select
 
         from recruiter.core.models import Prospect
@@ -270,5 +271,5 @@ def activation_merchant(name: str = typer.Argument(..., help="Your shop's name, 
     from recruiter.outreach.templates import set_merchant_name
 
     with cli.session_scope() as session:
-        set_merchant_name(name, session=session)
+        set_merchant_name(name, actor=cli.cli_actor(), session=session)
     typer.echo(f"merchant name: {name.strip()}")

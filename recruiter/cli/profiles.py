@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from recruiter.cli.common import CliError, check_format, emit, session_scope
+from recruiter.cli.common import CliError, check_format, cli_actor, emit, session_scope
 from recruiter.cli.root import app
 
 profile_app = typer.Typer(help="Ideal-client profiles: who buys, in the merchant's words.", no_args_is_help=True)
@@ -34,7 +34,8 @@ def profile_add(
     with session_scope() as session:
         try:
             profile = create_profile(ProfileCreate(name=name, description=description, keywords=keyword,
-                                                   exclusions=exclude, examples=example), session=session)
+                                                   exclusions=exclude, examples=example),
+                                     actor=cli_actor(), session=session)
         except ProfileExists as exc:
             raise CliError(f"{exc}; it was left as it is. Change it with: recruiter profile update "
                            f"{_quoted(name)} --description ... (see recruiter profile update --help)") from None
@@ -70,7 +71,7 @@ def profile_update(
     with session_scope() as session:
         profile = require_profile(name, session=session)
         profile = amend_profile(
-            profile, session=session, description=description, rename=rename,
+            profile, actor=cli_actor(), session=session, description=description, rename=rename,
             keywords=ListEdit(keyword, remove_keyword, clear_keywords),
             exclusions=ListEdit(exclude, remove_exclude, clear_excludes),
             examples=ListEdit(example, remove_example, clear_examples),
@@ -129,7 +130,7 @@ def profile_delete(
         profile = require_profile(name, session=session)
         if not yes and sys.stdin.isatty() and not typer.confirm(f"Delete profile {profile.name!r}?"):
             raise typer.Exit(1)
-        delete_profile(profile, session=session)
+        delete_profile(profile, actor=cli_actor(), session=session)
         typer.echo(f"profile {name!r} deleted")
 
 
@@ -142,11 +143,11 @@ def profile_export(
 
     Example: recruiter profile export > profiles.json
     """
-    from profiles.service import list_profiles, profile_to_dict, require_profile
+    from profiles.service import export_profiles
 
     with session_scope() as session:
-        items = [require_profile(name, session=session)] if name else list_profiles(session=session)
-        text = json.dumps([profile_to_dict(p) for p in items], indent=2, ensure_ascii=False) + "\n"
+        rows = export_profiles(actor=cli_actor(), session=session, name=name)
+    text = json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")
     else:
@@ -167,7 +168,7 @@ def profile_import(
     from profiles.service import import_profiles
 
     with session_scope() as session:
-        result = import_profiles(file, session=session, update=update)
+        result = import_profiles(file, actor=cli_actor(), session=session, update=update)
     for error in result.errors[:20]:
         typer.echo(error)
     if len(result.errors) > 20:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from recruiter.cli.common import CliError, check_format, emit, printable, session_scope
+from recruiter.cli.common import CliError, check_format, cli_actor, emit, printable, session_scope
 from recruiter.cli.root import app
 from recruiter.core.vocabulary import STAGES
 
@@ -46,7 +46,8 @@ def prospect_set_stage(
     with session_scope() as session:
         community = find_community(url, session=session)
         profile_id = require_profile(profile, session=session).id if profile else None
-        prospect = set_stage(community, stage, session=session, note=note, profile_id=profile_id, force=force)
+        prospect = set_stage(community, stage, actor=cli_actor(), session=session, note=note, profile_id=profile_id,
+                             force=force)
         typer.echo(f"{community.url}: {prospect.stage}")
 
 
@@ -95,7 +96,7 @@ def prospect_note(
     with session_scope() as session:
         community = find_community(url, session=session)
         profile_id = require_profile(profile, session=session).id if profile else None
-        note_prospect(community, text, session=session, profile_id=profile_id)
+        note_prospect(community, text, actor=cli_actor(), session=session, profile_id=profile_id)
         typer.echo(f"{community.url}: note added")
 
 
@@ -113,7 +114,7 @@ def prospect_follow_up(
     day = None if when.strip().lower() == "clear" else parse_ahead(when)
     with session_scope() as session:
         community = find_community(url, session=session)
-        prospect = schedule_follow_up(community, day, session=session)
+        prospect = schedule_follow_up(community, day, actor=cli_actor(), session=session)
         typer.echo(f"{community.url}: next follow-up {prospect.next_follow_up or 'none'}")
 
 
@@ -121,6 +122,7 @@ def prospect_follow_up(
 def prospect_list(
     stage: str | None = typer.Option(None, "--stage", help=f"Only this stage ({', '.join(STAGES)})."),
     profile: str | None = typer.Option(None, "--profile", help="Only prospects surfaced by this profile."),
+    owner: str | None = typer.Option(None, "--owner", help="Only prospects this user (email) owns."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
 ) -> None:
     """List prospects in the pipeline, most recently moved first.
@@ -128,14 +130,35 @@ def prospect_list(
     Example: recruiter prospect list --stage contacted --format csv
     """
     from profiles.service import require_profile
-    from recruiter.outreach.pipeline import list_prospects, prospect_to_dict
+    from recruiter.accounts.users import find_user
+    from recruiter.outreach.pipeline import list_prospects, owner_emails, prospect_to_dict
 
     check_format(fmt)
     with session_scope() as session:
         profile_id = require_profile(profile, session=session).id if profile else None
-        rows = [prospect_to_dict(p, c) for p, c in list_prospects(session=session, stage=stage,
-                                                                  profile_id=profile_id)]
-    emit(rows, fmt, ["url", "name", "kind", "stage", "feedback", "next_follow_up", "stage_changed_at"])
+        owner_id = find_user(owner, session=session).id if owner else None
+        pairs = list_prospects(session=session, stage=stage, profile_id=profile_id, owner_id=owner_id)
+        emails = owner_emails([p.owner_id for p, _ in pairs], session=session)
+        rows = [prospect_to_dict(p, c, emails.get(p.owner_id)) for p, c in pairs]
+    emit(rows, fmt, ["url", "name", "kind", "stage", "owner", "feedback", "next_follow_up", "stage_changed_at"])
+
+
+@prospect_app.command("owner")
+def prospect_owner(
+    url: str = typer.Argument(..., help="Community URL."),
+    email: str = typer.Argument(..., help="The user who works it (their email), or 'none'."),
+) -> None:
+    """Set who owns (works) a prospect; by default it is whoever shortlisted it in the web app.
+
+    Example: recruiter prospect owner https://www.reddit.com/r/yoga/ m@example.com
+    """
+    from recruiter.outreach.pipeline import find_community, owner_email, set_owner
+
+    with session_scope() as session:
+        community = find_community(url, session=session)
+        prospect = set_owner(community, None if email.strip().lower() == "none" else email, actor=cli_actor(),
+                             session=session)
+        typer.echo(f"{community.url}: owner {owner_email(prospect, session=session) or 'none'}")
 
 
 @prospect_app.command("feedback")
@@ -155,7 +178,7 @@ def prospect_feedback(
         community = find_community(url, session=session)
         chosen = require_profile(profile, session=session)
         prospect = set_feedback(community, None if verdict == "clear" else verdict.replace("-", "_"),
-                                session=session, profile_id=chosen.id)
+                                actor=cli_actor(), session=session, profile_id=chosen.id)
         typer.echo(f"{community.url}: {prospect.feedback or 'no feedback'} ({prospect.stage})")
 
 

@@ -45,8 +45,8 @@ def performance_import(
     if not file.exists():
         cli.fail(f"{file}: no such file")
     with cli.session_scope() as session:
-        report = import_performance(file, session=session, platform=platform, mapping=parse_mapping(mapping),
-                                    day_first=day_first)
+        report = import_performance(file, actor=cli.cli_actor(), session=session, platform=platform,
+                                    mapping=parse_mapping(mapping), day_first=day_first)
     if fmt == "json":
         typer.echo(json.dumps(report.public(), indent=2, ensure_ascii=False))
     else:
@@ -100,7 +100,7 @@ def performance_remove(
     if not yes and sys.stdin.isatty() and not typer.confirm(f"Delete the days imported from {name}?"):
         raise typer.Exit(1)
     with cli.session_scope() as session:
-        count = remove_days(session=session, source_file=name)
+        count = remove_days(actor=cli.cli_actor(), session=session, source_file=name)
     typer.echo(f"{count} days from {name} deleted")
 
 

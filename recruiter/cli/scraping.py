@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from recruiter.cli.common import session_scope, stderr_console
+from recruiter.cli.common import cli_actor, session_scope, stderr_console
 from recruiter.cli.root import app
 
 if TYPE_CHECKING:
@@ -125,7 +125,8 @@ def scrape_command(
         from recruiter.tasks.submit import submit_scrape
 
         with session_scope() as session:
-            job = submit_scrape(urls, session=session, delay=delay, timeout=timeout, user_agent=user_agent)
+            job = submit_scrape(urls, actor=cli_actor(), session=session, delay=delay, timeout=timeout,
+                                user_agent=user_agent)
         send_to_workers(int(job.id))
         queued_job(int(job.id), output_format, f"{job.total} URLs")
         return
@@ -145,7 +146,7 @@ def scrape_command(
         from recruiter.discovery.scraping import save_scraped
 
         with session_scope() as session:
-            report = save_scraped(records, session=session)
+            report = save_scraped(records, actor=cli_actor(), session=session)
         if report is not None:
             typer.echo(f"saved: {report}", err=True)
     raise typer.Exit(0 if all(r["ok"] for r in records) else 1)
@@ -186,7 +187,8 @@ def discover_command(
         from recruiter.tasks.submit import submit_discover
 
         with session_scope() as session:
-            job = submit_discover(profile, session=session, sources=source, queries=query, limit=limit, delay=delay)
+            job = submit_discover(profile, actor=cli_actor(), session=session, sources=source, queries=query,
+                                  limit=limit, delay=delay)
         for skipped in (job.params or {}).get("skipped") or []:
             typer.echo(f"skipped {skipped['reason']}", err=True)
         send_to_workers(int(job.id))
@@ -197,8 +199,9 @@ def discover_command(
 
     with session_scope() as session, progress_bar("discovering") as bar:
         try:
-            result = run_discovery(profile, session=session, sources=source, queries=query, limit=limit,
-                                   delay=delay, resume=resume, progress=lambda done, total: bar("items", done, total))
+            result = run_discovery(profile, actor=cli_actor(), session=session, sources=source, queries=query,
+                                   limit=limit, delay=delay, resume=resume,
+                                   progress=lambda done, total: bar("items", done, total))
         except KeyboardInterrupt:
             typer.echo("interrupted; run the same command again to resume", err=True)
             raise typer.Exit(130) from None
@@ -320,7 +323,8 @@ def sources_set(
     if not text:
         raise typer.BadParameter("no value on standard input (use `recruiter sources unset` to remove one)",
                                  param_hint="VARIABLE")
-    stored = set_setting(variable, text)
+    with session_scope() as session:
+        stored = set_setting(variable, text, actor=cli_actor(), session=session)
     note = " (the environment's value is in force while it is set)" if stored.origin == "environment" else ""
     typer.echo(f"stored {stored.name} = {stored.shown}{note}", err=True)
 
@@ -333,5 +337,6 @@ def sources_unset(variable: str = typer.Argument(..., help="The variable to forg
     """
     from recruiter.discovery.sources import set_setting
 
-    removed = set_setting(variable, "")
+    with session_scope() as session:
+        removed = set_setting(variable, "", actor=cli_actor(), session=session)
     typer.echo(f"removed {removed.name} from the stored settings", err=True)

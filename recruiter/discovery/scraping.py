@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from recruiter.catalogue.importing import ImportReport, save_records
+from recruiter.accounts.roles import DISCOVER, Actor, require
+from recruiter.catalogue.importing import ImportReport, record_import, save_records
 from recruiter.matching.index import refresh_index
 from scrapers.records import to_import_record
 
@@ -25,12 +26,15 @@ class ScrapeOutcome:
     errors: list[str] = field(default_factory=list)
 
 
-def save_scraped(records: list[dict], *, session: Session, source: str = "scrape") -> ImportReport | None:
-    """Upsert the successful records, then sync the index; None when nothing succeeded."""
+def save_scraped(records: list[dict], *, actor: Actor, session: Session, source: str = "scrape") -> ImportReport | None:
+    """Upsert the successful records, then sync the index; None when nothing succeeded. Needs DISCOVER; audited
+    as "scrape.save" with the counts."""
+    actor = require(actor, DISCOVER, session=session)
     good = [to_import_record(r) for r in records if r.get("ok")]
     if not good:
         return None
     report = save_records(good, session=session, source=source)
+    record_import(actor, [], report, session=session, action="scrape.save", urls=len(good))
     report.embedded += refresh_index(session=session)
     return report
 

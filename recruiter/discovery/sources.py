@@ -4,6 +4,9 @@
 sources, check them with the same cheap call and refuse the same values. Keys are stored owner-only in
 `$RECRUITER_HOME` (`recruiter.core.credentials`) and only ever shown masked; a check's message is scrubbed of
 every secret before it leaves (an API that echoes a key in its error must not print it).
+
+Storing or removing a key needs SOURCES (`recruiter.accounts.roles`); the audit log records the variable's name
+("credentials.set" / "credentials.unset"), never its value.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlmodel import Session
 
+from recruiter.accounts import audit
+from recruiter.accounts.roles import SOURCES, Actor, require
 from recruiter.core import credentials
 from recruiter.core.credentials import Credential
 from recruiter.core.errors import InvalidValue
@@ -72,8 +78,10 @@ def check_sources(names: list[str] | None = None, *, settings: ScrapeSettings | 
     return asyncio.run(_check_all(wanted, settings or ScrapeSettings(), transport))
 
 
-def set_setting(name: str, value: str) -> Credential:
-    """Store one source variable (empty removes it); the same rules for the CLI and the web app."""
+def set_setting(name: str, value: str, *, actor: Actor, session: Session) -> Credential:
+    """Store one source variable (empty removes it); the same rules for the CLI and the web app. Needs SOURCES;
+    audited with the variable's name only."""
+    actor = require(actor, SOURCES, session=session)
     name = name.strip().upper()
     if not name.startswith("RECRUITER_"):
         name = "RECRUITER_" + name
@@ -88,7 +96,10 @@ def set_setting(name: str, value: str) -> Credential:
         raise InvalidValue(SEARXNG_SERVED_TO_OTHERS)
     if name == "RECRUITER_CONTACT" and value.strip() and not valid_contact(value.strip()):
         raise InvalidValue("RECRUITER_CONTACT must be an email address or an http(s) URL where you can be reached")
-    return credentials.store(name, value.strip().lower() if name == "RECRUITER_WEB_SEARCH" else value)
+    stored = credentials.store(name, value.strip().lower() if name == "RECRUITER_WEB_SEARCH" else value)
+    audit.record(actor, "credentials.set" if value.strip() else "credentials.unset", stored.name, session=session)
+    session.commit()
+    return stored
 
 
 def storable() -> list[str]:

@@ -3,6 +3,7 @@
 The web app's ranked list reads stored `Match` rows with SQL filters and paging, so a page never waits for a
 ranking; `ranking_state` says whether the stored ranking is missing or stale, and `rank_profile` (re)computes
 it (slow: the caller runs it off the event loop). `preview_matches` ranks a profile as edited, storing nothing.
+`matches_csv` is an export: it needs EXPORT and is recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
+from recruiter.accounts import audit
+from recruiter.accounts.roles import EXPORT, Actor, require
 from recruiter.core.db import current_data_version, get_setting, open_session, set_setting
 from recruiter.core.errors import InvalidValue
 from recruiter.core.models import (
@@ -30,6 +33,7 @@ from recruiter.core.models import (
     Profile,
     Prospect,
     Stage,
+    User,
     as_utc,
     check_stage,
     utcnow,
@@ -143,6 +147,7 @@ class MatchRow:
     feedback: Feedback | None
     next_follow_up: date | None
     why: str
+    owner: str | None = None  # the email of the prospect's owner
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON values (the web table's row, the CSV's cells)."""
@@ -151,7 +156,7 @@ class MatchRow:
                 "audience_size": self.audience_size, "audience": self.audience, "stage": self.stage.value,
                 "feedback": self.feedback.value if self.feedback else None,
                 "next_follow_up": self.next_follow_up.isoformat() if self.next_follow_up else None,
-                "why": self.why}
+                "why": self.why, "owner": self.owner}
 
 
 def preview_matches(profile: Profile, *, db_url: str | None = None, limit: int = 10) -> list[MatchRow]:
@@ -175,6 +180,7 @@ class MatchFilters:
     text: str = ""
     sort: str = "fit"
     include_not_a_fit: bool = False
+    owner_id: int | None = None  # only prospects this user owns ("mine")
 
 
 def _match_query(profile_id: int, filters: MatchFilters):
@@ -190,6 +196,8 @@ def _match_query(profile_id: int, filters: MatchFilters):
         conditions.append(Community.audience_size >= int(filters.min_audience))
     if filters.stage:
         conditions.append(stage_expr == check_stage(filters.stage))
+    if filters.owner_id is not None:
+        conditions.append(Prospect.owner_id == filters.owner_id)
     words = [w for w in re.split(r"\s+", (filters.text or "").strip()) if w]
     for word in words[:8]:
         pattern = f"%{word.lower()}%"
@@ -216,26 +224,34 @@ def match_page(profile_id: int, *, session: Session, filters: MatchFilters | Non
     }.get(filters.sort, [Match.score.desc()])
     query = (select(Match.fit, Match.score, Match.why, Match.rank, Community.id, Community.name, Community.title,
                     Community.url, Community.kind, Community.audience_size, Prospect.id, Prospect.stage,
-                    Prospect.feedback, Prospect.next_follow_up)
+                    Prospect.feedback, Prospect.next_follow_up, User.email)
              .join(Community, Community.id == Match.community_id)
              .outerjoin(Prospect, Prospect.community_id == Match.community_id)
+             .outerjoin(User, User.id == Prospect.owner_id)
              .where(where).order_by(*order, Match.id).offset(max(0, offset)).limit(limit))
     rows = [MatchRow(community_id=cid, prospect_id=pid, fit=fit, score=round(float(score), 4), rank=rank,
                      name=name or title or url, url=url, kind=kind, audience_size=audience,
                      audience=audience_label(audience), stage=Stage(stage or Stage.discovered),
-                     feedback=Feedback(feedback) if feedback else None, next_follow_up=follow_up, why=why)
-            for (fit, score, why, rank, cid, name, title, url, kind, audience, pid, stage, feedback, follow_up)
+                     feedback=Feedback(feedback) if feedback else None, next_follow_up=follow_up, why=why,
+                     owner=owner)
+            for (fit, score, why, rank, cid, name, title, url, kind, audience, pid, stage, feedback, follow_up, owner)
             in session.exec(query).all()]
     return rows, total
 
 
 MATCH_CSV_COLUMNS = ["rank", "fit", "score", "name", "url", "kind", "audience_size", "stage", "feedback",
-                     "next_follow_up", "why"]
+                     "next_follow_up", "owner", "why"]
 
 
-def matches_csv(profile_id: int, *, session: Session, filters: MatchFilters | None = None) -> str:
-    """Every stored match passing the filters as CSV (what the list shows, without paging)."""
+def matches_csv(profile_id: int, *, actor: Actor, session: Session, filters: MatchFilters | None = None) -> str:
+    """Every stored match passing the filters as CSV (what the list shows, without paging). Needs EXPORT;
+    audited as "export"."""
+    actor = require(actor, EXPORT, session=session)
     rows, _ = match_page(profile_id, session=session, filters=filters, offset=0, limit=1_000_000)
+    profile = session.get(Profile, profile_id)
+    audit.record(actor, "export", profile.name if profile else str(profile_id),
+                 {"what": "prospects", "format": "csv", "rows": len(rows)}, session=session)
+    session.commit()
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=MATCH_CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()

@@ -30,6 +30,7 @@ from recruiter.core.models import (
     StageChange,
     as_utc,
 )
+from recruiter.outreach.pipeline import owner_emails
 from recruiter.outreach.sequences import due_steps
 
 # The stages a prospect moves through on the way to a performing partner; `declined` leaves the path.
@@ -70,6 +71,7 @@ class BoardCard:
     feedback: str | None
     last_activity_at: datetime | None
     last_activity: str  # e.g. "note: asked about the sample", "moved to contacted"
+    owner: str | None = None  # the owner's email
 
 
 @dataclass(frozen=True)
@@ -114,9 +116,11 @@ def _like(word: str) -> str:
     return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _board_filters(query, *, profile_id: int | None, kind: str | None, text: str):
+def _board_filters(query, *, profile_id: int | None, kind: str | None, text: str, owner_id: int | None):
     if profile_id:
         query = query.where(Prospect.profile_id == profile_id)
+    if owner_id is not None:
+        query = query.where(Prospect.owner_id == owner_id)
     if kind:
         query = query.where(Community.kind == kind)
     for word in text.strip().lower().split()[:8]:
@@ -127,13 +131,13 @@ def _board_filters(query, *, profile_id: int | None, kind: str | None, text: str
 
 
 def board(*, session: Session, profile_id: int | None = None, kind: str | None = None, text: str = "",
-          per_stage: int = 200) -> Board:
+          owner_id: int | None = None, per_stage: int = 200) -> Board:
     """Cards per stage (newest moves first, at most `per_stage` each) with fit, next follow-up and last activity.
 
-    Filters: the profile that put the prospect in the pipeline, the community's kind, and words found in the
-    community's name or URL (case-insensitive). Counts and cards are both read in SQL, so a pipeline of many
-    thousands of prospects loads only the cards shown."""
-    filters = {"profile_id": profile_id, "kind": kind, "text": text}
+    Filters: the profile that put the prospect in the pipeline, the community's kind, words found in the
+    community's name or URL (case-insensitive), and the owner ("mine"). Counts and cards are both read in SQL,
+    so a pipeline of many thousands of prospects loads only the cards shown."""
+    filters = {"profile_id": profile_id, "kind": kind, "text": text, "owner_id": owner_id}
     joined = select(Prospect.stage, func.count()).join(Community, Community.id == Prospect.community_id)
     counts = dict(session.exec(_board_filters(joined, **filters).group_by(Prospect.stage)).all())
     totals = {stage: int(counts.get(stage, 0)) for stage in STAGES}
@@ -157,6 +161,7 @@ def board(*, session: Session, profile_id: int | None = None, kind: str | None =
             fit_query = fit_query.where(Match.profile_id == profile_id)
         fits.update(dict(session.exec(fit_query.group_by(Match.community_id)).all()))
     prospect_ids = [p.id for p, _ in shown]
+    owners = owner_emails([p.owner_id for p, _ in shown], session=session)
     contacted = contacted_prospect_ids(prospect_ids, session=session)
     last = _last_activities(prospect_ids, session=session)
     today = date.today()
@@ -176,8 +181,10 @@ def board(*, session: Session, profile_id: int | None = None, kind: str | None =
                 next_follow_up=prospect.next_follow_up,
                 follow_up_due=bool(prospect.next_follow_up and prospect.next_follow_up <= today),
                 contacted_at=as_utc(first_contact).date() if first_contact else None,
-                feedback=prospect.feedback, last_activity_at=last_at, last_activity=last_text))
+                feedback=prospect.feedback, last_activity_at=last_at, last_activity=last_text,
+                owner=owners.get(prospect.owner_id) if prospect.owner_id else None))
     return Board(columns=cards, totals=totals)
+
 
 
 # --- the dashboard: funnel -------------------------------------------------------------------------------
@@ -262,6 +269,7 @@ class FollowUp:
     source: str = "prospect"  # prospect | sequence
     detail: str = ""
     today: date = field(default_factory=date.today, compare=False)
+    owner_id: int | None = None  # the prospect's owner
 
     @classmethod
     def of_sequence_step(cls, step: Any, *, today: date | None = None) -> FollowUp:
@@ -270,7 +278,8 @@ class FollowUp:
         subject = f": {step.subject}" if getattr(step, "subject", "") else ""
         return cls(due=as_utc(step.due_at).date(), prospect_id=step.prospect_id, community_id=step.community_id,
                    name=step.name, kind="", stage=None, source="sequence",
-                   detail=f"{step.sequence}, step {step.step}{subject}", today=today or date.today())
+                   detail=f"{step.sequence}, step {step.step}{subject}", today=today or date.today(),
+                   owner_id=getattr(step, "owner_id", None))
 
     @property
     def days(self) -> int:
@@ -295,27 +304,33 @@ class FollowUp:
 
 
 def prospect_follow_ups(*, session: Session, today: date | None = None, days: int = UPCOMING_DAYS,
-                        limit: int = 100) -> list[FollowUp]:
-    """Prospects with a follow-up date up to `days` ahead, overdue ones included, soonest first."""
+                        limit: int = 100, mine: int | None = None) -> list[FollowUp]:
+    """Prospects with a follow-up date up to `days` ahead, overdue ones included, soonest first (those owned by
+    the user `mine` before the others)."""
     today = today or date.today()
     horizon = date.fromordinal(today.toordinal() + max(0, days))
+    order = [Prospect.next_follow_up, Prospect.id]
+    if mine is not None:
+        order.insert(0, case((Prospect.owner_id == mine, 0), else_=1))
     rows = session.exec(select(Prospect, Community).join(Community, Community.id == Prospect.community_id)
                         .where(Prospect.next_follow_up.is_not(None), Prospect.next_follow_up <= horizon)
-                        .order_by(Prospect.next_follow_up, Prospect.id).limit(limit)).all()
+                        .order_by(*order).limit(limit)).all()
     return [FollowUp(due=p.next_follow_up, prospect_id=p.id, community_id=c.id, name=c.name or c.url, kind=c.kind,
-                     stage=p.stage, today=today) for p, c in rows]
+                     stage=p.stage, today=today, owner_id=p.owner_id) for p, c in rows]
 
 
 def follow_ups(*, session: Session, today: date | None = None, days: int = UPCOMING_DAYS, limit: int = 100,
-               more: Iterable[FollowUp] = (), sequences: bool = True) -> list[FollowUp]:
+               more: Iterable[FollowUp] = (), sequences: bool = True, mine: int | None = None) -> list[FollowUp]:
     """Everything to follow up within `days` (overdue first, then by date): the prospects' follow-up dates, the
-    email sequence steps due (`sequences`), and any other items given in `more`, as one list."""
-    items = prospect_follow_ups(session=session, today=today, days=days, limit=limit) + list(more)
+    email sequence steps due (`sequences`), and any other items given in `more`, as one list. With `mine` (a
+    user's id), the follow-ups of the prospects that user owns come first."""
+    items = prospect_follow_ups(session=session, today=today, days=days, limit=limit, mine=mine) + list(more)
     if sequences:
         now = datetime.combine(today, time(12, 0), tzinfo=UTC) if today else None
         items += [FollowUp.of_sequence_step(step, today=today)
                   for step in due_steps(session=session, within_days=days, now=now, limit=limit)]
-    items.sort(key=lambda item: (item.due, item.source != "prospect", item.name.lower()))
+    items.sort(key=lambda item: (mine is not None and item.owner_id != mine, item.due, item.source != "prospect",
+                                 item.name.lower()))
     return items[:limit]
 
 

@@ -4,6 +4,14 @@ The rules of the pipeline live here and nowhere else, so the CLI, the board, the
 sequences refuse the same moves: a community that heard from us once is never "contacted" a second time
 without `force` (a prospect moved back to discovered, or one already past contacted), and every move is
 recorded in the stage history with its time.
+
+Who may change a prospect is decided here too: every function that changes one takes the acting `Actor`, asks
+`recruiter.accounts.roles.require(actor, PROSPECTS)` before anything changes, and records an audit entry
+(`recruiter.accounts.audit.record`) in the same transaction as the change. `apply_stage` is the move itself,
+without a permission check, for services that checked their own (sending checks OUTREACH, an activation step
+PARTNERS, a performance import IMPORT); it still records the move in the audit log under their actor.
+
+Each prospect has an owner: the person who shortlisted it (when it had none), or whom `set_owner` names.
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from recruiter.accounts import audit
+from recruiter.accounts.roles import PROSPECTS, Actor, require
 from recruiter.core.canonical import canonical_url
 from recruiter.core.db import chunked
 from recruiter.core.errors import Conflict, NotFound, RecruiterError
@@ -24,6 +34,7 @@ from recruiter.core.models import (
     Feedback,
     Prospect,
     StageChange,
+    User,
     check_stage,
     utcnow,
 )
@@ -116,6 +127,7 @@ def set_stage(
     community: Community,
     stage: str,
     *,
+    actor: Actor,
     session: Session,
     note: str = "",
     profile_id: int | None = None,
@@ -125,12 +137,32 @@ def set_stage(
     """Move the community's prospect to a stage (creating the prospect if needed) and record the change.
 
     A move to `contacted` of a community that heard from us before is refused (`DoubleContactError`)
-    unless `force`: one already past contacted (replied, joined...), or one contacted once and moved back."""
+    unless `force`: one already past contacted (replied, joined...), or one contacted once and moved back.
+    Needs PROSPECTS; recorded in the audit log as "prospect.stage" (from, to, note)."""
+    actor = require(actor, PROSPECTS, session=session)
+    return apply_stage(community, stage, actor=actor, session=session, note=note, profile_id=profile_id, at=at,
+                       force=force)
+
+
+def apply_stage(
+    community: Community,
+    stage: str,
+    *,
+    actor: Actor,
+    session: Session,
+    note: str = "",
+    profile_id: int | None = None,
+    at: datetime | None = None,
+    force: bool = False,
+) -> Prospect:
+    """`set_stage` without the permission check, for a service that checked its own (sending, an activation
+    step, a performance import): the move, its history and its audit entry, committed together."""
     stage = check_stage(stage)
     prospect = get_or_create_prospect(community, session=session, profile_id=profile_id)
     if stage == "contacted" and prospect.stage != "contacted" and not force:
         check_first_contact(prospect, session=session)
     when = at or utcnow()
+    before = prospect.stage
     if prospect.stage != stage:
         session.add(StageChange(prospect_id=prospect.id, from_stage=prospect.stage, to_stage=stage, at=when,
                                 note=note))
@@ -140,32 +172,55 @@ def set_stage(
             prospect.feedback = "shortlist"
         if stage == "contacted":
             session.add(Activity(prospect_id=prospect.id, kind="contacted", detail=note, at=when))
+    if stage == "shortlisted":
+        _claim_owner(prospect, actor)
     if note:
         prospect.notes = (prospect.notes + "\n" if prospect.notes else "") + note
         session.add(Activity(prospect_id=prospect.id, kind="note", detail=note, at=when))
     prospect.updated_at = when
     session.add(prospect)
+    if before != stage or note:
+        detail: dict[str, Any] = {"from": before, "to": stage, "note": note}
+        if force and stage == "contacted":
+            detail["force"] = True
+        audit.record(actor, "prospect.stage", community.url, detail, session=session)
     session.commit()
     session.refresh(prospect)
     return prospect
 
 
-def set_feedback(community: Community, feedback: str | None, *, session: Session,
+def _claim_owner(prospect: Prospect, actor: Actor) -> None:
+    """A prospect without an owner belongs to whoever shortlists it (a user; the command line owns nothing)."""
+    if prospect.owner_id is None and actor.user_id is not None:
+        prospect.owner_id = actor.user_id
+
+
+def set_feedback(community: Community, feedback: str | None, *, actor: Actor, session: Session,
                  profile_id: int | None = None) -> Prospect:
-    """Record "shortlist" / "not_a_fit" for the ranking; shortlisting also moves a new prospect on."""
+    """Record "shortlist" / "not_a_fit" for the ranking; shortlisting also moves a new prospect on (and makes
+    the actor its owner when it has none). Needs PROSPECTS; audited as "prospect.feedback"."""
+    actor = require(actor, PROSPECTS, session=session)
+    return _set_feedback(community, feedback, actor=actor, session=session, profile_id=profile_id)
+
+
+def _set_feedback(community: Community, feedback: str | None, *, actor: Actor, session: Session,
+                  profile_id: int | None = None) -> Prospect:
     if feedback is not None and feedback not in {f.value for f in Feedback}:
         raise PipelineError(f"unknown feedback {feedback!r} (shortlist or not_a_fit)")
     prospect = get_or_create_prospect(community, session=session, profile_id=profile_id)
     if profile_id:
         prospect.profile_id = profile_id
     prospect.feedback = feedback
+    if feedback == "shortlist":
+        _claim_owner(prospect, actor)
     session.add(Activity(prospect_id=prospect.id, kind="feedback", detail=feedback or "cleared"))
     session.add(prospect)
+    audit.record(actor, "prospect.feedback", community.url, {"feedback": feedback}, session=session)
     session.commit()
     if feedback == "shortlist" and prospect.stage == "discovered":
-        return set_stage(community, "shortlisted", session=session)
+        return apply_stage(community, "shortlisted", actor=actor, session=session)
     if feedback == "not_a_fit" and prospect.stage in ("discovered", "shortlisted"):
-        return set_stage(community, "declined", session=session, note="not a fit")
+        return apply_stage(community, "declined", actor=actor, session=session, note="not a fit")
     return prospect
 
 
@@ -182,14 +237,25 @@ def check_note(text: str | None) -> str:
     return text
 
 
-def add_note(prospect: Prospect, text: str, *, session: Session) -> Activity:
-    text = check_note(text)
+def add_note(prospect: Prospect, text: str, *, actor: Actor, session: Session) -> Activity:
+    """A timestamped note on the prospect. Needs PROSPECTS; audited as "prospect.note"."""
+    actor = require(actor, PROSPECTS, session=session)
+    return _add_note(prospect, check_note(text), actor=actor, session=session)
+
+
+def _add_note(prospect: Prospect, text: str, *, actor: Actor, session: Session) -> Activity:
     prospect.notes = (prospect.notes + "\n" if prospect.notes else "") + text
     prospect.updated_at = utcnow()
     activity = Activity(prospect_id=prospect.id, kind="note", detail=text)
     session.add_all([prospect, activity])
+    audit.record(actor, "prospect.note", _url_of(prospect, session=session), {"text": text}, session=session)
     session.commit()
     return activity
+
+
+def _url_of(prospect: Prospect, *, session: Session) -> str:
+    community = session.get(Community, prospect.community_id)
+    return community.url if community is not None else ""
 
 
 def log_activity(prospect: Prospect, kind: str, detail: str = "", *, session: Session,
@@ -203,10 +269,21 @@ def log_activity(prospect: Prospect, kind: str, detail: str = "", *, session: Se
     return activity
 
 
-def set_follow_up(prospect: Prospect, when: date | None, *, session: Session) -> Prospect:
+def set_follow_up(prospect: Prospect, when: date | None, *, actor: Actor, session: Session) -> Prospect:
+    """Set (or clear) the next follow-up date. Needs PROSPECTS; audited as "prospect.follow_up"."""
+    actor = require(actor, PROSPECTS, session=session)
+    return _set_follow_up(prospect, when, actor=actor, session=session)
+
+
+def _set_follow_up(prospect: Prospect, when: date | None, *, actor: Actor, session: Session,
+                   log: bool = False) -> Prospect:
     prospect.next_follow_up = when
     prospect.updated_at = utcnow()
     session.add(prospect)
+    if log:
+        log_activity(prospect, "follow_up", when.isoformat() if when else "cleared", session=session, commit=False)
+    audit.record(actor, "prospect.follow_up", _url_of(prospect, session=session),
+                 {"date": when.isoformat() if when else None}, session=session)
     session.commit()
     return prospect
 
@@ -248,13 +325,15 @@ def contacted_before(prospect: Prospect, *, session: Session) -> datetime | None
     ).first()
 
 
-def list_prospects(*, session: Session, stage: str | None = None, profile_id: int | None = None
-                   ) -> list[tuple[Prospect, Community]]:
+def list_prospects(*, session: Session, stage: str | None = None, profile_id: int | None = None,
+                   owner_id: int | None = None) -> list[tuple[Prospect, Community]]:
     query = select(Prospect, Community).join(Community, Community.id == Prospect.community_id)
     if stage:
         query = query.where(Prospect.stage == check_stage(stage))
     if profile_id:
         query = query.where(Prospect.profile_id == profile_id)
+    if owner_id is not None:
+        query = query.where(Prospect.owner_id == owner_id)
     return list(session.exec(query.order_by(Prospect.stage_changed_at.desc())).all())
 
 
@@ -277,12 +356,51 @@ def activities(prospect: Prospect, *, session: Session) -> list[Activity]:
                              .order_by(Activity.at.desc(), Activity.id.desc())).all())
 
 
-def prospect_to_dict(prospect: Prospect, community: Community) -> dict[str, Any]:
+def owner_emails(owner_ids: list[int | None], *, session: Session) -> dict[int, str]:
+    """{user id: email} of these owners (one query)."""
+    wanted = sorted({i for i in owner_ids if i is not None})
+    out: dict[int, str] = {}
+    for part in chunked(wanted):
+        out.update(session.exec(select(User.id, User.email).where(User.id.in_(part))).all())
+    return out
+
+
+def owner_email(prospect: Prospect | None, *, session: Session) -> str | None:
+    if prospect is None or prospect.owner_id is None:
+        return None
+    user = session.get(User, prospect.owner_id)
+    return user.email if user is not None else None
+
+
+def set_owner(community: Community, email: str | None, *, actor: Actor, session: Session,
+              profile_id: int | None = None) -> Prospect:
+    """Give the community's prospect an owner (a user's email; None: nobody). Needs PROSPECTS; audited as
+    "prospect.owner" (from, to)."""
+    actor = require(actor, PROSPECTS, session=session)
+    user = None
+    if email:
+        user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+        if user is None:
+            raise NotFound(f"no user {email!r} (recruiter user list shows them)")
+    prospect = get_or_create_prospect(community, session=session, profile_id=profile_id)
+    before = owner_email(prospect, session=session)
+    prospect.owner_id = user.id if user is not None else None
+    prospect.updated_at = utcnow()
+    session.add(prospect)
+    audit.record(actor, "prospect.owner", community.url, {"from": before, "to": user.email if user else None},
+                 session=session)
+    session.commit()
+    session.refresh(prospect)
+    return prospect
+
+
+def prospect_to_dict(prospect: Prospect, community: Community, owner: str | None = None) -> dict[str, Any]:
     return {
         "url": community.url,
         "name": community.name,
         "kind": community.kind,
         "stage": prospect.stage,
+        "owner": owner,
         "feedback": prospect.feedback,
         "next_follow_up": prospect.next_follow_up.isoformat() if prospect.next_follow_up else None,
         "stage_changed_at": prospect.stage_changed_at.isoformat(timespec="seconds"),
@@ -292,70 +410,85 @@ def prospect_to_dict(prospect: Prospect, community: Community) -> dict[str, Any]
 
 # --- moves the screens make ----------------------------------------------------------------------------
 
-def apply_feedback(community_ids: list[int], feedback: str | None, *, session: Session,
+def apply_feedback(community_ids: list[int], feedback: str | None, *, actor: Actor, session: Session,
                    profile_id: int | None) -> int:
     """Shortlist or reject communities for a profile (the next ranking learns from it); returns how many."""
+    actor = require(actor, PROSPECTS, session=session)
     done = 0
     for cid in community_ids:
         community = session.get(Community, cid)
         if community is not None:
-            set_feedback(community, feedback, session=session, profile_id=profile_id)
+            _set_feedback(community, feedback, actor=actor, session=session, profile_id=profile_id)
             done += 1
     return done
 
 
-def move_communities(community_ids: list[int], stage: str, *, session: Session, profile_id: int | None = None,
-                     force: bool = False) -> tuple[int, list[str]]:
+def move_communities(community_ids: list[int], stage: str, *, actor: Actor, session: Session,
+                     profile_id: int | None = None, force: bool = False) -> tuple[int, list[str]]:
     """Move communities' prospects to a stage; those it would double-contact are skipped unless forced."""
+    actor = require(actor, PROSPECTS, session=session)
     moved, skipped = 0, []
     for cid in community_ids:
         community = session.get(Community, cid)
         if community is None:
             continue
-        prospect = get_or_create_prospect(community, session=session, profile_id=profile_id)
+        get_or_create_prospect(community, session=session, profile_id=profile_id)
         session.commit()
         try:
-            move_prospect(prospect.id, stage, session=session, force=force)
+            apply_stage(community, stage, actor=actor, session=session, force=force)
             moved += 1
         except DoubleContactError as exc:
+            session.rollback()
             skipped.append(f"{community.name or community.url}: {exc}")
     return moved, skipped
 
 
-def move_prospect(prospect_id: int, stage: str, *, session: Session, force: bool = False, note: str = "",
-                  at: datetime | None = None) -> Prospect:
+def move_prospect(prospect_id: int, stage: str, *, actor: Actor, session: Session, force: bool = False,
+                  note: str = "", at: datetime | None = None) -> Prospect:
     """Move one prospect (what a drop on the board does); refuses a second first-contact unless forced."""
+    actor = require(actor, PROSPECTS, session=session)
     prospect = session.get(Prospect, prospect_id)
     if prospect is None:
         raise NotFound(f"no prospect {prospect_id}")
     community = session.get(Community, prospect.community_id)
-    return set_stage(community, stage, session=session, note=note, at=at, force=force)
+    return apply_stage(community, stage, actor=actor, session=session, note=note, at=at, force=force)
 
 
-def start_prospect(community_id: int, *, session: Session, profile_id: int | None = None) -> Prospect:
+def start_prospect(community_id: int, *, actor: Actor, session: Session, profile_id: int | None = None) -> Prospect:
     """The community's prospect, created (as Discovered) when it has none yet.
 
     Call it when the user acts on a community (a note, a follow-up date, a message), never to show one: opening
-    a page creates nothing."""
+    a page creates nothing. Needs PROSPECTS; a new prospect is audited as "prospect.start"."""
+    actor = require(actor, PROSPECTS, session=session)
     community = session.get(Community, community_id)
     if community is None:
         raise NotFound(f"no community {community_id}")
+    return _start(community, actor=actor, session=session, profile_id=profile_id)
+
+
+def _start(community: Community, *, actor: Actor, session: Session, profile_id: int | None = None) -> Prospect:
+    new = find_prospect(community, session=session) is None
     prospect = get_or_create_prospect(community, session=session, profile_id=profile_id)
+    if new:
+        audit.record(actor, "prospect.start", community.url, session=session)
     session.commit()
     session.refresh(prospect)
     return prospect
 
 
-def note_prospect(community: Community, text: str, *, session: Session, profile_id: int | None = None) -> Activity:
+def note_prospect(community: Community, text: str, *, actor: Actor, session: Session,
+                  profile_id: int | None = None) -> Activity:
     """Add a timestamped note to the community's prospect (created when absent: writing a note is acting)."""
+    actor = require(actor, PROSPECTS, session=session)
     text = check_note(text)  # before anything is created
     prospect = get_or_create_prospect(community, session=session, profile_id=profile_id)
-    return add_note(prospect, text, session=session)
+    return _add_note(prospect, text, actor=actor, session=session)
 
 
-def schedule_follow_up(community: Community, when: date | None, *, session: Session,
+def schedule_follow_up(community: Community, when: date | None, *, actor: Actor, session: Session,
                        profile_id: int | None = None) -> Prospect:
     """Set (or clear, with None) the next follow-up date and record it in the prospect's activities."""
+    actor = require(actor, PROSPECTS, session=session)
     prospect = find_prospect(community, session=session)
     if prospect is None and when is None:
         raise PipelineError("not in the pipeline: there is no follow-up to clear")
@@ -363,22 +496,24 @@ def schedule_follow_up(community: Community, when: date | None, *, session: Sess
     if prospect.next_follow_up == when:
         session.commit()
         return prospect
-    set_follow_up(prospect, when, session=session)
-    log_activity(prospect, "follow_up", when.isoformat() if when else "cleared", session=session)
+    _set_follow_up(prospect, when, actor=actor, session=session, log=True)
     session.refresh(prospect)
     return prospect
 
 
-def log_contact(prospect_id: int, kind: str, detail: str, *, session: Session) -> Prospect:
+def log_contact(prospect_id: int, kind: str, detail: str, *, actor: Actor, session: Session) -> Prospect:
     """Record that the user reached out (opened a mail, copied a template); a new prospect moves to Contacted.
 
     The user has already written: the contact is recorded as it happened (the screens warn before a second
-    first contact, not after it)."""
+    first contact, not after it). Needs PROSPECTS; audited as "prospect.contact"."""
+    actor = require(actor, PROSPECTS, session=session)
     prospect = session.get(Prospect, prospect_id)
     if prospect is None:
         raise NotFound(f"no prospect {prospect_id}")
-    log_activity(prospect, kind, detail, session=session)
+    community = session.get(Community, prospect.community_id)
+    log_activity(prospect, kind, detail, session=session, commit=False)
+    audit.record(actor, "prospect.contact", community.url, {"kind": kind, "detail": detail}, session=session)
+    session.commit()
     if prospect.stage in ("discovered", "shortlisted"):
-        community = session.get(Community, prospect.community_id)
-        prospect = set_stage(community, "contacted", session=session, force=True)
+        prospect = apply_stage(community, "contacted", actor=actor, session=session, force=True)
     return prospect

@@ -8,6 +8,9 @@ Enrolling a community makes an `Enrollment` (at one address, with its own unsubs
 The rules are the pipeline's (`recruiter.outreach.pipeline`): a community that heard from us before, whose address
 bounced or opted out, or that is already in a sequence is never enrolled; the web app and the CLI both call
 `enroll`, so they refuse the same things with the same words.
+
+Editing a sequence needs SEQUENCES, deleting one DELETE, enrolling OUTREACH (`recruiter.accounts.roles`); each
+change is recorded in the audit log with the change.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from profiles.service import require_profile
+from recruiter.accounts import audit
+from recruiter.accounts.roles import DELETE, OUTREACH, SEQUENCES, Actor, require
 from recruiter.core.errors import Conflict, InvalidValue, NotFound, RecruiterError
 from recruiter.core.models import (
     CONTACTED_STAGES,
@@ -135,8 +140,9 @@ def sequence_steps(sequence: EmailSequence, *, session: Session) -> list[Sequenc
                              .order_by(SequenceStep.position)).all())
 
 
-def create_sequence(name: str, steps: list[StepSpec], *, session: Session) -> EmailSequence:
-    """A new sequence; a name already taken is refused (`update_sequence` changes one)."""
+def create_sequence(name: str, steps: list[StepSpec], *, actor: Actor, session: Session) -> EmailSequence:
+    """A new sequence; a name already taken is refused (`update_sequence` changes one). Needs SEQUENCES."""
+    actor = require(actor, SEQUENCES, session=session)
     name = _check_name(name)
     steps = check_steps(steps)
     if session.exec(select(EmailSequence.id).where(EmailSequence.name == name)).first() is not None:
@@ -149,16 +155,19 @@ def create_sequence(name: str, steps: list[StepSpec], *, session: Session) -> Em
         session.rollback()
         raise Conflict(f"a sequence named {name!r} exists (edit it, or delete it first)") from None
     _write_steps(sequence, steps, session=session)
+    audit.record(actor, "sequence.create", name, {"steps": len(steps)}, session=session)
     session.commit()
     session.refresh(sequence)
     return sequence
 
 
-def update_sequence(name_or_id: str | int, *, session: Session, steps: list[StepSpec] | None = None,
+def update_sequence(name_or_id: str | int, *, actor: Actor, session: Session, steps: list[StepSpec] | None = None,
                     new_name: str | None = None) -> EmailSequence:
     """Rename a sequence and/or replace its steps. Enrollments under way keep their progress: their next step is
-    re-timed from the new waits, and one whose next step no longer exists is finished."""
+    re-timed from the new waits, and one whose next step no longer exists is finished. Needs SEQUENCES."""
+    actor = require(actor, SEQUENCES, session=session)
     sequence = get_sequence(name_or_id, session=session)
+    before = sequence.name
     if new_name is not None and _check_name(new_name) != sequence.name:
         new_name = _check_name(new_name)
         if session.exec(select(EmailSequence.id).where(EmailSequence.name == new_name)).first() is not None:
@@ -173,6 +182,10 @@ def update_sequence(name_or_id: str | int, *, session: Session, steps: list[Step
         _retime(sequence, steps, session=session)
     sequence.updated_at = utcnow()
     session.add(sequence)
+    detail: dict[str, Any] = {"steps": len(steps) if steps is not None else None}
+    if sequence.name != before:
+        detail["renamed_from"] = before
+    audit.record(actor, "sequence.update", sequence.name, detail, session=session)
     session.commit()
     session.refresh(sequence)
     return sequence
@@ -201,9 +214,11 @@ def _retime(sequence: EmailSequence, steps: list[StepSpec], *, session: Session)
         session.add_all([message, enrollment])
 
 
-def delete_sequence(name_or_id: str | int, *, session: Session, force: bool = False) -> int:
+def delete_sequence(name_or_id: str | int, *, actor: Actor, session: Session, force: bool = False) -> int:
     """Delete a sequence; refused while prospects are active in it unless `force`, which stops them first.
-    Their history (enrollments, messages sent) is kept. Returns how many active enrollments were stopped."""
+    Their history (enrollments, messages sent) is kept. Returns how many active enrollments were stopped.
+    Needs DELETE; audited as "sequence.delete"."""
+    actor = require(actor, DELETE, session=session)
     sequence = get_sequence(name_or_id, session=session)
     active = list(session.exec(select(Enrollment).where(Enrollment.sequence_id == sequence.id,
                                                         Enrollment.state == "active")).all())
@@ -215,6 +230,7 @@ def delete_sequence(name_or_id: str | int, *, session: Session, force: bool = Fa
         end_enrollment(enrollment, "stopped", f"sequence {sequence.name!r} deleted", session=session, at=now)
     session.exec(update(Enrollment).where(Enrollment.sequence_id == sequence.id).values(sequence_id=None))
     session.exec(delete(SequenceStep).where(SequenceStep.sequence_id == sequence.id))
+    audit.record(actor, "sequence.delete", sequence.name, {"stopped": len(active)}, session=session)
     session.delete(sequence)
     session.commit()
     return len(active)
@@ -344,9 +360,11 @@ class EnrollReport:
                 + (f", {len(self.skipped)} skipped" if self.skipped else ""))
 
 
-def enroll(targets: Iterable[str | int], *, sequence: str | int, session: Session, profile: str | int | None = None,
-           now: datetime | None = None) -> EnrollReport:
-    """Enroll communities (URLs or ids) in a sequence; those that cannot be are named in `skipped` with why."""
+def enroll(targets: Iterable[str | int], *, sequence: str | int, actor: Actor, session: Session,
+           profile: str | int | None = None, now: datetime | None = None) -> EnrollReport:
+    """Enroll communities (URLs or ids) in a sequence; those that cannot be are named in `skipped` with why.
+    Needs OUTREACH; each enrolment is audited as "sequence.enroll"."""
+    actor = require(actor, OUTREACH, session=session)
     chosen = get_sequence(sequence, session=session)
     steps = sequence_steps(chosen, session=session)
     if not steps:
@@ -370,7 +388,7 @@ def enroll(targets: Iterable[str | int], *, sequence: str | int, session: Sessio
         label = community.url
         for attempt in (1, 2):
             try:
-                report.enrolled.append(_enroll_one(community, chosen, steps[0], session=session,
+                report.enrolled.append(_enroll_one(community, chosen, steps[0], actor=actor, session=session,
                                                    profile_id=profile_id, now=now))
             except SequenceError as exc:
                 session.rollback()
@@ -384,17 +402,19 @@ def enroll(targets: Iterable[str | int], *, sequence: str | int, session: Sessio
     return report
 
 
-def enroll_prospect(prospect_id: int, *, sequence: str | int, session: Session,
+def enroll_prospect(prospect_id: int, *, sequence: str | int, actor: Actor, session: Session,
                     now: datetime | None = None) -> EnrollReport:
     """Enroll one prospect's community (the prospect page's button), for the profile that surfaced it."""
+    actor = require(actor, OUTREACH, session=session)
     prospect = session.get(Prospect, prospect_id)
     if prospect is None:
         raise NotFound(f"no prospect {prospect_id}")
-    return enroll([prospect.community_id], sequence=sequence, session=session, profile=prospect.profile_id, now=now)
+    return enroll([prospect.community_id], sequence=sequence, actor=actor, session=session,
+                  profile=prospect.profile_id, now=now)
 
 
-def _enroll_one(community: Community, sequence: EmailSequence, first: SequenceStep, *, session: Session,
-                profile_id: int | None, now: datetime) -> Enrolled:
+def _enroll_one(community: Community, sequence: EmailSequence, first: SequenceStep, *, actor: Actor,
+                session: Session, profile_id: int | None, now: datetime) -> Enrolled:
     email = contact_email(community)
     if email is None:
         raise SequenceError("no contact email (import one, or scrape the site to find one)")
@@ -428,6 +448,8 @@ def _enroll_one(community: Community, sequence: EmailSequence, first: SequenceSt
                                 due_at=enrollment.next_at))
     log_activity(prospect, "enrolled", f"sequence {sequence.name!r} to {email}", session=session, at=now,
                  data={"sequence": sequence.name, "email": email}, commit=False)
+    audit.record(actor, "sequence.enroll", community.url, {"sequence": sequence.name, "email": email},
+                 session=session)
     try:
         session.commit()
     except IntegrityError:
@@ -487,6 +509,7 @@ class DueStep:
     subject: str
     due_at: datetime
     overdue: bool
+    owner_id: int | None = None  # the prospect's owner
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "due_at": iso_utc(self.due_at)}
@@ -497,9 +520,10 @@ def due_steps(*, session: Session, within_days: int = 7, now: datetime | None = 
     """Steps of active enrollments due by `now + within_days`, soonest first (the overdue ones first of all)."""
     now = as_utc(now) if now else utcnow()
     rows = session.exec(
-        select(OutboundMessage, Enrollment, Community, SequenceStep)
+        select(OutboundMessage, Enrollment, Community, SequenceStep, Prospect.owner_id)
         .join(Enrollment, Enrollment.id == OutboundMessage.enrollment_id)
         .join(Community, Community.id == Enrollment.community_id)
+        .join(Prospect, Prospect.id == Enrollment.prospect_id, isouter=True)
         .join(SequenceStep, (SequenceStep.sequence_id == Enrollment.sequence_id)
               & (SequenceStep.position == OutboundMessage.position), isouter=True)
         .where(OutboundMessage.state == "due", Enrollment.state == "active",
@@ -507,8 +531,8 @@ def due_steps(*, session: Session, within_days: int = 7, now: datetime | None = 
         .order_by(OutboundMessage.due_at, OutboundMessage.id).limit(limit)).all()
     return [DueStep(prospect_id=e.prospect_id, community_id=c.id, url=c.url, name=c.name or c.url, email=e.email,
                     sequence=e.sequence_name, step=m.position, subject=s.subject if s else "",
-                    due_at=as_utc(m.due_at), overdue=as_utc(m.due_at) <= now)
-            for m, e, c, s in rows]
+                    due_at=as_utc(m.due_at), overdue=as_utc(m.due_at) <= now, owner_id=owner_id)
+            for m, e, c, s, owner_id in rows]
 
 
 @dataclass

@@ -25,6 +25,7 @@ from recruiter.outreach.pipeline import (
     feedback_welcome,
     find_prospect,
     next_stages,
+    owner_email,
     repeat_contact_at,
     stage_history,
 )
@@ -111,6 +112,8 @@ class ProspectStory:
     activities: tuple[StoryEvent, ...]  # everything but notes, newest first
     next_stages: tuple[str, ...]
     feedback_welcome: bool
+    owner: str | None = None  # the email of the user who owns it (by default, who shortlisted it)
+    owner_id: int | None = None
 
     @property
     def in_pipeline(self) -> bool:
@@ -140,7 +143,7 @@ class ProspectStory:
             "description": self.description, "audience_size": self.audience_size, "language": self.language,
             "author": self.author, "site_name": self.site_name, "feed_url": self.feed_url,
             "emails": list(self.emails), "socials": list(self.socials),
-            "in_pipeline": self.in_pipeline, "stage": self.stage, "feedback": self.feedback,
+            "in_pipeline": self.in_pipeline, "stage": self.stage, "feedback": self.feedback, "owner": self.owner,
             "profile": self.pipeline_profile, "fit": self.fit.public() if self.fit else None,
             "entered_at": iso_utc(self.entered_at), "stage_changed_at": iso_utc(self.stage_changed_at),
             "first_contacted_at": iso_utc(self.first_contacted_at),
@@ -212,6 +215,7 @@ def prospect_story(community: Community, *, session: Session, profile_id: int | 
         next_follow_up=prospect.next_follow_up if prospect else None,
         history=history, notes=tuple(notes), activities=tuple(others),
         next_stages=next_stages(stage), feedback_welcome=feedback_welcome(stage),
+        owner=owner_email(prospect, session=session), owner_id=prospect.owner_id if prospect else None,
     )
 
 

@@ -12,6 +12,9 @@ evaluated). `message_values` gives the values for one community:
 
 A value that is not known yet reads as a visible gap (`[tracked link: make a link first]`) so nobody sends a
 message with a hole in it by mistake.
+
+Changing the stored templates needs OUTREACH, the shop's name and the referral link pattern PARTNERS
+(`recruiter.accounts.roles`); each change is recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from urllib.parse import quote
 
 from sqlmodel import Session, select
 
+from recruiter.accounts import audit
+from recruiter.accounts.roles import OUTREACH, PARTNERS, Actor, require
 from recruiter.core.db import get_setting, set_setting
 from recruiter.core.models import Community, Profile, ReferralCode, TrackedLink
 
@@ -79,8 +84,24 @@ def merchant_name(*, session: Session) -> str:
     return get_setting(MERCHANT_SETTING, None, session=session) or NO_MERCHANT
 
 
-def set_merchant_name(name: str, *, session: Session) -> None:
+def set_merchant_name(name: str, *, actor: Actor, session: Session) -> None:
+    actor = require(actor, PARTNERS, session=session)
+    audit.record(actor, "merchant.set", name.strip(), session=session)
     set_setting(MERCHANT_SETTING, name.strip(), session=session)
+
+
+def referral_pattern(*, session: Session) -> str:
+    """The merchant's referral link pattern (`{code}` or `{slug}` filled in per partner), '' when unset."""
+    return get_setting(REFERRAL_LINK_KEY, "", session=session) or ""
+
+
+def set_referral_pattern(pattern: str, *, actor: Actor, session: Session) -> None:
+    actor = require(actor, PARTNERS, session=session)
+    pattern = (pattern or "").strip()
+    if pattern == referral_pattern(session=session):
+        return
+    audit.record(actor, "referral_pattern.set", pattern, session=session)
+    set_setting(REFERRAL_LINK_KEY, pattern, session=session)
 
 
 def referral_link(community: Community, *, session: Session) -> str:
@@ -155,9 +176,11 @@ def outreach_templates(*, session: Session) -> list[dict[str, str]]:
     return stored if isinstance(stored, list) and stored else [dict(t) for t in DEFAULT_TEMPLATES]
 
 
-def save_outreach_templates(templates: list[dict[str, str]], *, session: Session) -> None:
+def save_outreach_templates(templates: list[dict[str, str]], *, actor: Actor, session: Session) -> None:
+    actor = require(actor, OUTREACH, session=session)
     cleaned = [{"name": str(t.get("name") or f"Template {i}").strip(), "subject": str(t.get("subject") or ""),
                 "body": str(t.get("body") or "")} for i, t in enumerate(templates, start=1)]
+    audit.record(actor, "templates.save", "", {"names": [t["name"] for t in cleaned]}, session=session)
     set_setting(TEMPLATES_KEY, cleaned, session=session)
 
 

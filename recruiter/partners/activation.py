@@ -5,6 +5,9 @@ assets shared, first promotion, first sale. Steps are ticked by hand, by `link` 
 performance imports (first promotion = first day with clicks, first sale = first day with conversions).
 Activity moves the partner on through `recruiter.outreach.pipeline.set_stage` so the history is kept: the first
 promotion makes it `activated`, the first sale `performing`. Stages only ever move forward here.
+
+Ticking a step by hand needs PARTNERS (`recruiter.accounts.roles`); a tick is recorded in the audit log
+("activation.step"), and the stage moves it causes are recorded as the pipeline records every move.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from recruiter.accounts import audit
+from recruiter.accounts.roles import PARTNERS, Actor, require
 from recruiter.core.db import chunked
 from recruiter.core.errors import RecruiterError
 from recruiter.core.models import (
@@ -31,7 +36,7 @@ from recruiter.core.models import (
     as_utc,
     utcnow,
 )
-from recruiter.outreach.pipeline import log_activity, set_stage
+from recruiter.outreach.pipeline import apply_stage, log_activity
 from recruiter.outreach.templates import fill, message_values
 
 STEPS = ["welcome_sent", "link_created", "assets_shared", "first_promotion", "first_sale"]
@@ -133,9 +138,18 @@ def next_step(done: set[str]) -> str | None:
     return next((s for s in STEPS[furthest + 1:] if s not in done), None)
 
 
-def mark_step(community: Community, step: str, *, session: Session, source: str = "manual", note: str = "",
-              at: date | datetime | None = None, only_if_missing: bool = False) -> ActivationStep:
-    """Tick a checklist step (re-ticking keeps the earliest time); activity steps move the stage on."""
+def mark_step(community: Community, step: str, *, actor: Actor, session: Session, source: str = "manual",
+              note: str = "", at: date | datetime | None = None, only_if_missing: bool = False) -> ActivationStep:
+    """Tick a checklist step (re-ticking keeps the earliest time); activity steps move the stage on.
+    Needs PARTNERS."""
+    actor = require(actor, PARTNERS, session=session)
+    return tick_step(community, step, actor=actor, session=session, source=source, note=note, at=at,
+                     only_if_missing=only_if_missing)
+
+
+def tick_step(community: Community, step: str, *, actor: Actor, session: Session, source: str = "manual",
+              note: str = "", at: date | datetime | None = None, only_if_missing: bool = False) -> ActivationStep:
+    """`mark_step` without the permission check, for a service that checked its own (a link, an import)."""
     step = check_step(step)
     when = _as_datetime(at)
     row = session.exec(select(ActivationStep).where(ActivationStep.community_id == community.id,
@@ -150,30 +164,36 @@ def mark_step(community: Community, step: str, *, session: Session, source: str 
     if note and not row.note:
         row.note = note
     session.add(row)
+    audit.record(actor, "activation.step", community.url, {"step": step, "done": True, "source": source},
+                 session=session)
     session.commit()
     prospect = _prospect(community, session=session)
     if prospect is not None and new:
         log_activity(prospect, "activation", STEP_LABELS[step], session=session,
                      data={"step": step, "source": source})
     if step == "first_promotion":
-        advance_stage(community, Stage.activated, session=session, at=when)
+        advance_stage(community, Stage.activated, actor=actor, session=session, at=when)
     elif step == "first_sale":
-        advance_stage(community, Stage.performing, session=session, at=when)
+        advance_stage(community, Stage.performing, actor=actor, session=session, at=when)
     return row
 
 
-def unmark_step(community: Community, step: str, *, session: Session) -> bool:
+def unmark_step(community: Community, step: str, *, actor: Actor, session: Session) -> bool:
+    """Untick a step (the stage stays where the activity took it). Needs PARTNERS."""
+    actor = require(actor, PARTNERS, session=session)
     step = check_step(step)
     row = session.exec(select(ActivationStep).where(ActivationStep.community_id == community.id,
                                                     ActivationStep.step == step)).first()
     if row is None:
         return False
     session.delete(row)
+    audit.record(actor, "activation.step", community.url, {"step": step, "done": False}, session=session)
     session.commit()
     return True
 
 
-def advance_stage(community: Community, target: Stage, *, session: Session, at: datetime | None = None) -> bool:
+def advance_stage(community: Community, target: Stage, *, actor: Actor, session: Session,
+                  at: datetime | None = None) -> bool:
     """Move a partner forward to `target` (joined → activated → performing); never backwards, never a
     non-partner. The change is dated at the activity, but never before the stage it leaves."""
     prospect = _prospect(community, session=session)
@@ -184,8 +204,8 @@ def advance_stage(community: Community, target: Stage, *, session: Session, at: 
     when = max(as_utc(at or utcnow()), as_utc(prospect.stage_changed_at))
     when = min(when, utcnow())
     if target is Stage.performing and prospect.stage == Stage.joined:
-        set_stage(community, Stage.activated, session=session, at=when)  # a sale implies a promotion
-    set_stage(community, target, session=session, at=when)
+        apply_stage(community, Stage.activated, actor=actor, session=session, at=when)  # a sale implies a promotion
+    apply_stage(community, target, actor=actor, session=session, at=when)
     return True
 
 
@@ -343,7 +363,7 @@ def reminders(*, session: Session, days: int = DEFAULT_STUCK_DAYS, today: date |
     return out
 
 
-def sync_from_performance(community_ids: list[int], *, session: Session) -> int:
+def sync_from_performance(community_ids: list[int], *, actor: Actor, session: Session) -> int:
     """Tick first promotion / first sale from imported numbers (dated at the first such day) and move the
     partner's stage on; returns how many steps were newly ticked."""
     firsts = first_activity(community_ids, session=session)
@@ -357,12 +377,12 @@ def sync_from_performance(community_ids: list[int], *, session: Session) -> int:
                 continue
             row = existing.get(community_id, {}).get(step)
             if row is None or _as_datetime(day) < as_utc(row.done_at):
-                mark_step(community, step, session=session, source="performance", at=day)
+                tick_step(community, step, actor=actor, session=session, source="performance", at=day)
                 ticked += row is None
             else:
                 # Ticked by hand before the numbers came: the stage still follows the activity.
                 advance_stage(community, Stage.activated if step == "first_promotion" else Stage.performing,
-                              session=session, at=as_utc(row.done_at))
+                              actor=actor, session=session, at=as_utc(row.done_at))
     return ticked
 
 

@@ -4,6 +4,8 @@ A partner's `ref_code` is derived from its name (or URL) plus a short digest of 
 `yoga-with-anna-k3xq`: readable for the partner, stable (stored on first use, so running `link` twice gives
 the same code even if the community is renamed) and unique (the digest grows on the rare collision). The
 tracked URL is the destination with the chosen platform's referral parameter, or UTM parameters.
+
+Making a link or setting a code needs PARTNERS (`recruiter.accounts.roles`) and is recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlmodel import Session, func, select
 
+from recruiter.accounts import audit
+from recruiter.accounts.roles import PARTNERS, Actor, require
 from recruiter.core.errors import RecruiterError
 from recruiter.core.models import Community, ReferralCode, TrackedLink
-from recruiter.partners.activation import mark_step
+from recruiter.partners.activation import tick_step
 from recruiter.partners.platforms import Platform, chosen_platform, get_platform
 
 SLUG_MAX = 24
@@ -88,8 +92,9 @@ def ref_code_for(community: Community, *, session: Session) -> str:
     return code
 
 
-def set_ref_code(community: Community, code: str, *, session: Session) -> str:
-    """Use the code a platform already gave the partner (so imports keyed by it match)."""
+def set_ref_code(community: Community, code: str, *, actor: Actor, session: Session) -> str:
+    """Use the code a platform already gave the partner (so imports keyed by it match). Needs PARTNERS."""
+    actor = require(actor, PARTNERS, session=session)
     code = code.strip().lower()
     if not CODE_RE.match(code):
         raise LinkError(f"ref code {code!r} must be lower-case letters, digits and '-' (at most 63)")
@@ -101,6 +106,7 @@ def set_ref_code(community: Community, code: str, *, session: Session) -> str:
         stored = ReferralCode(community_id=community.id, code=code)
     stored.code = code
     session.add(stored)
+    audit.record(actor, "link.ref_code", community.url, {"ref_code": code}, session=session)
     session.commit()
     return code
 
@@ -139,9 +145,11 @@ def build_tracked_url(destination: str, ref_code: str, platform: Platform) -> st
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
-def create_link(community: Community, destination: str, *, session: Session,
+def create_link(community: Community, destination: str, *, actor: Actor, session: Session,
                 platform: str | None = None) -> TrackedLinkResult:
-    """Give the partner its ref code and a tracked URL for the destination; both are stored and stable."""
+    """Give the partner its ref code and a tracked URL for the destination; both are stored and stable.
+    Needs PARTNERS; audited as "link.create"."""
+    actor = require(actor, PARTNERS, session=session)
     chosen = get_platform(platform) if platform else chosen_platform(session=session)
     code = ref_code_for(community, session=session)
     clean = check_destination(destination)
@@ -155,7 +163,10 @@ def create_link(community: Community, destination: str, *, session: Session,
     elif row.tracked_url != tracked:
         row.tracked_url = tracked
         session.add(row)
+    audit.record(actor, "link.create", community.url, {"destination": clean, "ref_code": code,
+                                                      "platform": chosen.key}, session=session)
     session.commit()
-    mark_step(community, "link_created", session=session, source="link", note=tracked, only_if_missing=True)
+    tick_step(community, "link_created", actor=actor, session=session, source="link", note=tracked,
+              only_if_missing=True)
     return TrackedLinkResult(ref_code=code, tracked_url=tracked, destination=clean, platform=chosen.key,
                              url=community.url, name=community.name)

@@ -15,6 +15,9 @@ file changes nothing, and two exports that overlap (last 30 days, exported weekl
 the newest export wins, which is what a merchant expects since late conversions and refunds change a day.
 The flip side: one day split over two files (one file per campaign) keeps only the second file's numbers, so
 export every campaign in one file; the import says when it replaced days another file wrote.
+
+An import needs IMPORT and is recorded in the audit log ("performance.import", the file's name and the counts);
+removing a file's days needs DELETE ("performance.remove").
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sqlmodel import Session, func, select
 
+from recruiter.accounts import audit
+from recruiter.accounts.roles import DELETE, IMPORT, Actor, require
 from recruiter.catalogue.importing import RawRow, RowError, read_rows
 from recruiter.core.canonical import canonical_url
 from recruiter.core.db import chunked
@@ -286,10 +291,12 @@ class PartnerResolver:
         return self.emails.get(email)
 
 
-def import_performance(path: Path | str, *, session: Session, platform: str | None = None,
+def import_performance(path: Path | str, *, actor: Actor, session: Session, platform: str | None = None,
                        mapping: dict[str, str] | None = None, today: date | None = None,
                        text: str | None = None, day_first: bool | None = None) -> PerformanceImportReport:
-    """Read a performance CSV, skip and report bad rows, upsert the rest per (partner, day, platform)."""
+    """Read a performance CSV, skip and report bad rows, upsert the rest per (partner, day, platform).
+    Needs IMPORT; audited as "performance.import" with the file's name and the counts."""
+    actor = require(actor, IMPORT, session=session)
     path = Path(path)
     chosen = get_platform(platform) if platform else chosen_platform(session=session)
     report = PerformanceImportReport(file=path.name, platform=chosen.key)
@@ -373,10 +380,14 @@ def import_performance(path: Path | str, *, session: Session, platform: str | No
                             f"(the newer export wins; days are never added up across files)")
     for part in chunked(new_rows, 1000):  # one INSERT per thousand days: ORM objects cost 3x more
         session.execute(PerformanceDay.__table__.insert(), part)
+    audit.record(actor, "performance.import", path.name,
+                 {"platform": chosen.key, "read": report.read, "kept": report.kept, "created": report.created,
+                  "updated": report.updated, "unchanged": report.unchanged, "skipped": len(report.errors)},
+                 session=session)
     session.commit()
     community_ids = sorted({cid for cid, _ in keys})
     report.partners = [session.get(Community, cid).url for cid in community_ids]
-    report.steps_ticked = sync_from_performance(community_ids, session=session)
+    report.steps_ticked = sync_from_performance(community_ids, actor=actor, session=session)
     return report
 
 
@@ -449,13 +460,15 @@ def performance_rows(*, session: Session, community_id: int | None = None, since
             for day, community in session.exec(query).all()]
 
 
-def remove_days(*, session: Session, source_file: str) -> int:
+def remove_days(*, actor: Actor, session: Session, source_file: str) -> int:
     """Delete the days last written by an import of `source_file` (a file imported by mistake); returns how many.
 
     Stage moves and checklist ticks the numbers caused stay: they are history, and undoing them is a
-    deliberate `recruiter prospect set-stage` away."""
+    deliberate `recruiter prospect set-stage` away. Needs DELETE; audited as "performance.remove"."""
+    actor = require(actor, DELETE, session=session)
     rows = session.exec(select(PerformanceDay).where(PerformanceDay.source_file == source_file)).all()
     for row in rows:
         session.delete(row)
+    audit.record(actor, "performance.remove", source_file, {"days": len(rows)}, session=session)
     session.commit()
     return len(rows)

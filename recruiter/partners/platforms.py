@@ -1,7 +1,8 @@
 """Tracking platforms a small merchant weighs, read from `recruiter/partners/data/platforms.json`, and the choice made.
 
 The choice (a `setting`) decides two things: the referral parameter tracked links carry, and the column names
-performance imports look for first. With no choice made, links carry UTM parameters.
+performance imports look for first. With no choice made, links carry UTM parameters. Choosing is a platform
+setting: it needs PLATFORM (`recruiter.accounts.roles`) and is recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from recruiter.accounts import audit
+from recruiter.accounts.roles import PLATFORM, Actor, require
 from recruiter.core.db import get_setting, set_setting
 from recruiter.core.errors import RecruiterError
 
@@ -110,8 +113,10 @@ def has_chosen_platform(*, session: Session) -> bool:
     return get_setting(PLATFORM_SETTING, None, session=session) is not None
 
 
-def choose_platform(name: str, *, session: Session) -> Platform:
+def choose_platform(name: str, *, actor: Actor, session: Session) -> Platform:
+    actor = require(actor, PLATFORM, session=session)
     platform = get_platform(name)
+    audit.record(actor, "platform.choose", platform.key, session=session)
     set_setting(PLATFORM_SETTING, platform.key, session=session)
     return platform
 

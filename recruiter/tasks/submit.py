@@ -4,6 +4,9 @@ The faces (CLI `--queue`, the discover page) call these; nothing here waits for 
 loads none of the scraping or matching code (the work modules are imported where the work runs). Inputs are stored
 with the items, so `job retry` re-runs exactly the failed ones and an import's rows travel through the
 database, not the broker (the file was read where the command ran; a worker on another machine could not).
+
+Starting work is a change: a scrape, a discovery or a retry needs DISCOVER, a queued import IMPORT
+(`recruiter.accounts.roles`), and each is recorded in the audit log with the job it made, in the same commit.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from urllib.parse import urlsplit
 from sqlmodel import Session
 
 from profiles.service import require_profile
+from recruiter.accounts import audit
+from recruiter.accounts.roles import DISCOVER, IMPORT, Actor, require
 from recruiter.catalogue.importing import RowError, normalize_record, read_rows
 from recruiter.core.canonical import canonical_url
 from recruiter.core.errors import InvalidValue
@@ -87,12 +92,21 @@ def url_items(urls: list[str]) -> list[NewItem]:
     return items
 
 
-def submit_scrape(urls: list[str], *, session: Session, delay: float = 1.0, timeout: float | None = None,
-                  user_agent: str | None = None, concurrency: int | None = None, state: str = "queued",
-                  trust_given: bool | None = None) -> Job:
+def _audited(actor: Actor, action: str, target: str = "", **detail: Any) -> Callable[[Job], None]:
+    """What `create_job` calls before its commit: the audit entry of the new job, committed with it."""
+    def record(job: Job) -> None:
+        audit.record(actor, action, target or f"job {job.id}", {"job": job.id, **detail}, session=Session.object_session(job))
+    return record
+
+
+def submit_scrape(urls: list[str], *, actor: Actor, session: Session, delay: float = 1.0,
+                  timeout: float | None = None, user_agent: str | None = None, concurrency: int | None = None,
+                  state: str = "queued", trust_given: bool | None = None) -> Job:
     """A scrape job of URLs the user typed. They keep the trust they have where the job is made (the command
     line trusts what its user types, even on a private network; the web app served to others does not):
-    whoever runs the job, here or on a worker, fetches them under the same rule."""
+    whoever runs the job, here or on a worker, fetches them under the same rule. Needs DISCOVER; audited as
+    "job.scrape"."""
+    actor = require(actor, DISCOVER, session=session)
     if not urls:
         raise InvalidValue("no URLs to scrape")
     if trust_given is None:
@@ -106,12 +120,15 @@ def submit_scrape(urls: list[str], *, session: Session, delay: float = 1.0, time
         params["user_agent"] = user_agent
     if concurrency:
         params["concurrency"] = concurrency
-    return create_job("scrape", session=session, params=params, state=state, items=url_items(urls))
+    return create_job("scrape", session=session, params=params, state=state, items=url_items(urls),
+                      on_created=_audited(actor, "job.scrape", urls=len(urls)))
 
 
-def submit_import(paths: list[Path], *, session: Session) -> tuple[Job | None, list[str]]:
+def submit_import(paths: list[Path], *, actor: Actor, session: Session) -> tuple[Job | None, list[str]]:
     """Read and check the files here; the good rows become items of IMPORT_CHUNK rows. Returns the job (None
-    when no row was usable) and the `line N: reason` errors of the rows left out."""
+    when no row was usable) and the `line N: reason` errors of the rows left out. Needs IMPORT; audited as
+    "import" (queued, with the job)."""
+    actor = require(actor, IMPORT, session=session)
     errors: list[str] = []
     items: list[NewItem] = []
     for path in paths:
@@ -141,33 +158,43 @@ def submit_import(paths: list[Path], *, session: Session) -> tuple[Job | None, l
                                  input={"label": label, "file": str(path), "rows": chunk}))
     if not items:
         return None, errors
+    names = [Path(p).name for p in paths]
     job = create_job("import", session=session, state="queued", items=items,
-                     params={"files": [str(p) for p in paths], "skipped": len(errors), "errors": errors[:100]})
+                     params={"files": [str(p) for p in paths], "skipped": len(errors), "errors": errors[:100]},
+                     on_created=_audited(actor, "import", ", ".join(names), files=names, queued=True,
+                                         rows=sum(item.size for item in items), skipped=len(errors)))
     return job, errors
 
 
-def submit_discover(profile_name: str, *, session: Session, sources: list[str], queries: list[str] | None = None,
-                    limit: int = 25, delay: float = 1.0, max_depth: int = 1, state: str = "queued",
-                    settings: Any = None) -> Job:
+def submit_discover(profile_name: str, *, actor: Actor, session: Session, sources: list[str],
+                    queries: list[str] | None = None, limit: int = 25, delay: float = 1.0, max_depth: int = 1,
+                    state: str = "queued", settings: Any = None) -> Job:
     """A discovery as items: one per (source, query) search of the sources configured here; results and
     snowballed links join as they come. A source that is not configured is skipped (the job's params name it
-    and what to set); none that can run is an error naming what each needs."""
+    and what to set); none that can run is an error naming what each needs. Needs DISCOVER; audited as
+    "job.discover"."""
     from recruiter.discovery.discover import JOB_KIND, plan
 
+    actor = require(actor, DISCOVER, session=session)
     profile = require_profile(profile_name, session=session)
     planned = plan(profile, sources=sources, queries=queries, limit=limit, delay=delay, max_depth=max_depth,
                    settings=settings)
-    return create_job(JOB_KIND, session=session, params=planned.params, state=state, items=planned.items)
+    return create_job(JOB_KIND, session=session, params=planned.params, state=state, items=planned.items,
+                      on_created=_audited(actor, "job.discover", profile.name, sources=list(sources),
+                                          queries=list(queries or [])))
 
 
-def run_discovery(profile_name: str, *, session: Session, sources: list[str], queries: list[str] | None = None,
-                  limit: int = 25, delay: float = 1.0, resume: int | None = None, transport: Any = None,
-                  settings: Any = None, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def run_discovery(profile_name: str, *, actor: Actor, session: Session, sources: list[str],
+                  queries: list[str] | None = None, limit: int = 25, delay: float = 1.0, resume: int | None = None,
+                  transport: Any = None, settings: Any = None,
+                  progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """A discovery run here and now (no broker), through the same items the workers run: a new job, or the
     unfinished one asked the same way (or `resume`), continued where it stopped. Returns the job's result
-    (counts, errors and warnings said once, skipped sources, the ranking) with its id and state."""
+    (counts, errors and warnings said once, skipped sources, the ranking) with its id and state. Needs
+    DISCOVER; audited as "job.discover" (a resumed job too)."""
     from recruiter.discovery.discover import JOB_KIND, DiscoveryError, plan
 
+    actor = require(actor, DISCOVER, session=session)
     profile = require_profile(profile_name, session=session)
     if resume is not None:
         job = get_job(resume, session=session, kind=JOB_KIND)
@@ -178,7 +205,15 @@ def run_discovery(profile_name: str, *, session: Session, sources: list[str], qu
         planned = plan(profile, sources=sources, queries=queries, limit=limit, delay=delay, settings=settings)
         job = find_resumable(JOB_KIND, planned.params, session=session)
         if job is None:
-            job = create_job(JOB_KIND, session=session, params=planned.params, state="running", items=planned.items)
+            job = create_job(JOB_KIND, session=session, params=planned.params, state="running", items=planned.items,
+                             on_created=_audited(actor, "job.discover", profile.name, sources=list(sources),
+                                                 queries=list(queries or [])))
+            resume = None
+        else:
+            resume = int(job.id)
+    if resume is not None:
+        audit.record(actor, "job.discover", profile.name, {"job": int(job.id), "resumed": True}, session=session)
+        session.commit()
     job_id = int(job.id)
     run_inline(job_id, transport=transport, progress=progress, settings=settings)
     view = job_view(job_id, session=session, failures=0)
@@ -196,18 +231,23 @@ def dispatch(job_id: int, *, session: Session, keys: list[str] | None = None) ->
     return len(keys)
 
 
-def retry_job(job_id: int, *, session: Session) -> list[str]:
-    """Failed items back to pending (plus any never finished): the keys to run again."""
+def retry_job(job_id: int, *, actor: Actor, session: Session) -> list[str]:
+    """Failed items back to pending (plus any never finished): the keys to run again. Needs DISCOVER (IMPORT for
+    an import's rows); audited as "job.retry", committed with the items put back."""
     job = get_job(job_id, session=session)
+    actor = require(actor, IMPORT if job.kind == "import" else DISCOVER, session=session)
+    audit.record(actor, "job.retry", f"job {job_id}", {"job": job_id, "kind": job.kind}, session=session)
     pending = [item.key for item in pending_items(job_id, session=session)]
     try:
         failed = [item.key for item in retry_failed(job_id, session=session)]
     except InvalidValue:
         if not pending:
+            session.rollback()  # nothing to retry: nothing happened, nothing is recorded
             raise
         failed = []
     if not failed and job.state in ("done", "partial", "failed"):
         update_job(job, session=session, state="queued", finished_at=None)
+    session.commit()
     return list(dict.fromkeys(pending + failed))
 
 

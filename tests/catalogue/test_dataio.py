@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from recruiter.accounts.roles import Actor
 from recruiter.catalogue import readers
 from recruiter.catalogue.importing import BATCH, ImportReport, import_files, read_rows, save_records
 from recruiter.core.models import Community
@@ -448,7 +449,7 @@ def test_concurrent_imports_of_the_same_file(db_url: str, tmp_path: Path) -> Non
     def run() -> None:
         try:
             with open_session(db_url) as session:
-                reports.append(import_files([path], session=session))
+                reports.append(import_files([path], actor=Actor.cli(), session=session))
         except BaseException as exc:  # pragma: no cover - the assertion below shows it
             errors.append(exc)
 

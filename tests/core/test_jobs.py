@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlmodel import Session, select
 
+from recruiter.accounts.roles import Actor
 from recruiter.core.jobs import (
     MAX_ATTEMPTS,
     NewItem,
@@ -135,7 +136,7 @@ def test_url_file_job_show_wait_and_retry_in_process(cli, tmp_path, monkeypatch)
 
         with open_session() as session:
             job_id = submit_scrape([server.url("/p0"), server.url("/p1"), server.url("/missing"),
-                                    server.url("/p1/")], session=session, delay=0).id
+                                    server.url("/p1/")], actor=Actor.cli(), session=session, delay=0).id
         assert json.loads(cli("job", "show", job_id, "--format", "json").stdout)["state"] == "queued"
         assert cli("job", "wait", job_id, "--timeout", "0.3").exit_code == 124
         run_inline(job_id)

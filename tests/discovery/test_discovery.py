@@ -8,6 +8,7 @@ from api_helpers import KEYS, TOKEN, add_reddit, api_settings
 from scrape_helpers import FakeWeb
 from sqlmodel import select
 
+from recruiter.accounts.roles import Actor
 from recruiter.core.jobs import job_view
 from recruiter.core.models import Community, Job
 from recruiter.discovery.discover import DiscoveryError, build_queries, match_score, plan, profile_terms
@@ -69,7 +70,7 @@ def test_queries_and_match_scores(profile):
 def test_discovery_saves_what_the_apis_describe_snowballs_and_ranks(settings, session, profile, db_env):
     tokens: list = []
     web = discovery_web(tokens)
-    result = run_discovery(profile.name, session=session, sources=["reddit", "itunes", "web"], limit=5, delay=0,
+    result = run_discovery(profile.name, actor=Actor.cli(), session=session, sources=["reddit", "itunes", "web"], limit=5, delay=0,
                            settings=api_settings(settings, web_search="duckduckgo"), transport=web.transport)
     communities = {c.url: c for c in session.exec(select(Community)).all()}
     trail = communities["https://www.reddit.com/r/trailrunning/"]
@@ -98,7 +99,7 @@ def test_discovery_saves_what_the_apis_describe_snowballs_and_ranks(settings, se
 def test_a_source_without_its_keys_is_skipped_with_the_variable_to_set(settings, session, profile, db_env):
     web = discovery_web()
     keyless = settings.with_(credentials=KEYS.__class__(brave_api_key="x" * 20))
-    result = run_discovery(profile.name, session=session, sources=["reddit", "itunes"], limit=5, delay=0,
+    result = run_discovery(profile.name, actor=Actor.cli(), session=session, sources=["reddit", "itunes"], limit=5, delay=0,
                            settings=keyless, transport=web.transport)
     assert result["state"] == "done"
     assert result["skipped"] == [{"source": "reddit", "reason": "reddit is not configured: set "
@@ -119,14 +120,14 @@ def test_interrupted_discovery_resumes_without_repeating_finished_work(settings,
 
     fast = api_settings(settings, global_concurrency=1, web_search="duckduckgo")
     with pytest.raises(KeyboardInterrupt):
-        run_discovery(profile.name, session=session, sources=["reddit", "web"], limit=5, delay=0, settings=fast,
+        run_discovery(profile.name, actor=Actor.cli(), session=session, sources=["reddit", "web"], limit=5, delay=0, settings=fast,
                       transport=web.transport, progress=interrupt_after_some_items)
     [job] = session.exec(select(Job)).all()
     session.refresh(job)
     assert job.state == "interrupted" and job.done >= 3
     first_run = [u for u in web.urls() if not u.endswith("/robots.txt")]
     web.requests.clear()
-    result = run_discovery(profile.name, session=session, sources=["web", "reddit"], limit=5, delay=0, settings=fast,
+    result = run_discovery(profile.name, actor=Actor.cli(), session=session, sources=["web", "reddit"], limit=5, delay=0, settings=fast,
                            transport=web.transport)
     assert result["job_id"] == job.id  # asked the same way: the same job, continued
     second_run = [u for u in web.urls() if not u.endswith("/robots.txt")]
@@ -142,7 +143,7 @@ async def test_discovery_queued_on_items_finds_the_same_communities(settings, se
     from recruiter.tasks.work import run_job_inline
 
     web = discovery_web()
-    job = submit_discover(profile.name, session=session, sources=["reddit", "itunes", "web"], limit=5, delay=0,
+    job = submit_discover(profile.name, actor=Actor.cli(), session=session, sources=["reddit", "itunes", "web"], limit=5, delay=0,
                           settings=api_settings(settings, web_search="duckduckgo"))
     assert job.state == "queued" and job.total >= 3
     await run_job_inline(job.id, transport=web.transport, settings=api_settings(settings, web_search="duckduckgo"))
@@ -161,13 +162,13 @@ def test_discovery_where_everything_fails_ends_failed_with_reasons(settings, ses
     and input, and running the same command again starts afresh instead of resuming the failed run."""
     web = discovery_web()
     web.add("https://oauth.reddit.com/subreddits/search", "down", status=404)
-    first = run_discovery(profile.name, session=session, sources=["reddit"], limit=5, delay=0,
+    first = run_discovery(profile.name, actor=Actor.cli(), session=session, sources=["reddit"], limit=5, delay=0,
                           settings=api_settings(settings, web_search="duckduckgo"), transport=web.transport)
     view = job_view(first["job_id"], session=session)
     assert first["state"] == view.state == "failed" and view.failed >= 1 and view.done == 0
     assert all("reddit search" in f.error and "404" in f.error for f in view.failures)
     assert view.failures[0].input["source"] == "reddit"
-    again = run_discovery(profile.name, session=session, sources=["reddit"], limit=5, delay=0,
+    again = run_discovery(profile.name, actor=Actor.cli(), session=session, sources=["reddit"], limit=5, delay=0,
                           settings=api_settings(settings, web_search="duckduckgo"), transport=web.transport)
     assert again["job_id"] != first["job_id"]
     assert TOKEN not in str(again) and KEYS.reddit_client_secret not in str(view.as_dict())

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from recruiter.accounts.roles import Actor
 from recruiter.core.models import Community, Profile
 from recruiter.matching.index import CommunityIndex
 from recruiter.matching.lexical import build_lexical, tokens
@@ -149,7 +150,7 @@ def test_the_niche_outranks_the_generic_and_the_generic_claims_no_audience(sessi
     it "matches the audience"; and a profile named "yoga" with no description put r/IndieGaming at fit 96."""
     from recruiter.catalogue.seed import seed_examples
 
-    seed_examples(session=session)
+    seed_examples(actor=Actor.cli(), session=session)
     results = rank_communities(Profile(name="ultra", description=ULTRA), session=session, limit=10, store=False)
     rank = {r.name: i for i, r in enumerate(results)}
     assert rank["r/Ultramarathon"] < rank["r/running"] and rank["r/trailrunning"] < rank["r/running"]

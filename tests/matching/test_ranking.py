@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from profiles.service import save_profile
+from recruiter.accounts.roles import Actor
 from recruiter.catalogue.importing import save_records
 from recruiter.core.models import Profile, ProfileCreate
 from recruiter.matching.ranking import RankOptions, fit_from_score, rank_communities
@@ -107,12 +108,12 @@ def test_exclusions_push_matching_communities_down(ranked_db) -> None:
 
 def test_feedback_removes_not_a_fit_and_shortlist_reranks_the_rest(ranked_db) -> None:
     profile = save_profile(ProfileCreate(name="morning", description="Products for a better morning."),
-                           session=ranked_db)
+                           actor=Actor.cli(), session=ranked_db)
     before = urls(rank_communities(profile, session=ranked_db, limit=20, store=False))
     set_feedback(find_community("https://www.reddit.com/r/espresso/", session=ranked_db), "shortlist",
-                 session=ranked_db, profile_id=profile.id)
+                 actor=Actor.cli(), session=ranked_db, profile_id=profile.id)
     set_feedback(find_community("https://www.reddit.com/r/yoga/", session=ranked_db), "not_a_fit",
-                 session=ranked_db, profile_id=profile.id)
+                 actor=Actor.cli(), session=ranked_db, profile_id=profile.id)
     results = rank_communities(profile, session=ranked_db, limit=20, store=False)
     after = urls(results)
     assert "https://www.reddit.com/r/yoga/" not in after
@@ -150,7 +151,7 @@ def test_ranking_is_stored_as_matches(ranked_db) -> None:
 
     from recruiter.core.models import Match
 
-    profile = save_profile(ProfileCreate(name="plants", description=PLANTS), session=ranked_db)
+    profile = save_profile(ProfileCreate(name="plants", description=PLANTS), actor=Actor.cli(), session=ranked_db)
     results = rank_communities(profile, session=ranked_db, limit=3)
     matches = ranked_db.exec(select(Match).where(Match.profile_id == profile.id).order_by(Match.rank)).all()
     assert [(m.community_id, m.fit, m.why) for m in matches] == [(r.community_id, r.fit, r.why) for r in results]

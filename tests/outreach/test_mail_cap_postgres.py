@@ -14,6 +14,8 @@ from datetime import timedelta
 import pytest
 from mail_helpers import A, B, C, day_d, write_communities
 
+from recruiter.accounts.roles import Actor
+
 pytestmark = pytest.mark.postgres
 
 
@@ -31,10 +33,10 @@ def test_two_runs_never_both_take_the_last_slot(postgres_url, tmp_path, monkeypa
     monkeypatch.setenv("RECRUITER_DB", postgres_url)
     engine = get_engine(postgres_url)
     with Session(engine) as setup:
-        import_files([write_communities(tmp_path)], session=setup)
-        save_profile(ProfileCreate(name="shop", description="Organic yoga mats"), session=setup)
-        create_sequence("intro", [StepSpec(0, "Hello {name}", "Hi {name} {unsubscribe}")], session=setup)
-        assert len(enroll([A, B, C], sequence="intro", profile="shop", session=setup).enrolled) == 3
+        import_files([write_communities(tmp_path)], actor=Actor.cli(), session=setup)
+        save_profile(ProfileCreate(name="shop", description="Organic yoga mats"), actor=Actor.cli(), session=setup)
+        create_sequence("intro", [StepSpec(0, "Hello {name}", "Hi {name} {unsubscribe}")], actor=Actor.cli(), session=setup)
+        assert len(enroll([A, B, C], actor=Actor.cli(), sequence="intro", profile="shop", session=setup).enrolled) == 3
         ids = sorted(m.id for m in setup.exec(select(OutboundMessage)).all())
     d = day_d()
     start = d.replace(hour=0)

@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 from mail_helpers import ADDR, FROM, FROM_ADDR, IMAP_PASSWORD, A, B, C, day_d, dsn, reply, write_communities
 
+from recruiter.accounts.roles import Actor
+
 
 @pytest.fixture
 def sent(session, tmp_path, monkeypatch, smtp_server, clean_inbox):
@@ -20,11 +22,11 @@ def sent(session, tmp_path, monkeypatch, smtp_server, clean_inbox):
     monkeypatch.setenv("RECRUITER_SMTP_URL", smtp_server.url)
     monkeypatch.setenv("RECRUITER_IMAP_URL", clean_inbox.url)
     monkeypatch.setenv("RECRUITER_FROM", FROM)
-    import_files([write_communities(tmp_path)], session=session)
+    import_files([write_communities(tmp_path)], actor=Actor.cli(), session=session)
     create_sequence("intro", [StepSpec(0, "Hello {name}", "Hi {name} {unsubscribe}"),
-                              StepSpec(3, "Following up", "Just checking in, {name}")], session=session)
-    enroll([A, B, C], sequence="intro", session=session)
-    assert send_due(session=session, now=day_d()).count("sent") == 3
+                              StepSpec(3, "Following up", "Just checking in, {name}")], actor=Actor.cli(), session=session)
+    enroll([A, B, C], actor=Actor.cli(), sequence="intro", session=session)
+    assert send_due(actor=Actor.cli(), session=session, now=day_d()).count("sent") == 3
     ids = {url: smtp_server.to(ADDR[url])[0].message["Message-ID"] for url in (A, B, C)}
     return session, ids
 
@@ -33,7 +35,7 @@ def sync(session, **kwargs):
     from recruiter.outreach.mail import sync_inbox
 
     session.rollback()
-    return sync_inbox(session=session, now=day_d() + timedelta(days=1), **kwargs)
+    return sync_inbox(actor=Actor.cli(), session=session, now=day_d() + timedelta(days=1), **kwargs)
 
 
 def rows(session) -> dict[str, object]:
@@ -95,7 +97,7 @@ def test_unsubscribe_mailto_and_replies_asking_out_opt_out(sent, clean_inbox, sm
     assert rows(session)[A].state == "opted-out" and rows(session)[B].state == "opted-out"
     assert suppression(ADDR[A], session=session).reason == "opted-out"
     assert stage(session, B) == "declined" and "opted_out" in timeline(session, B)
-    assert not enroll([A], sequence="intro", session=session).enrolled
+    assert not enroll([A], actor=Actor.cli(), sequence="intro", session=session).enrolled
 
 
 def test_quoted_unsubscribe_line_is_a_reply_not_an_opt_out(sent, clean_inbox, smtp_server) -> None:
@@ -174,7 +176,7 @@ def test_two_syncs_at_once_act_on_a_message_once(sent, clean_inbox, db_url) -> N
 
     def run() -> None:
         with open_session(db_url) as own:
-            reports.append(sync_inbox(session=own, now=day_d() + timedelta(days=1)))
+            reports.append(sync_inbox(actor=Actor.cli(), session=own, now=day_d() + timedelta(days=1)))
 
     threads = [threading.Thread(target=run) for _ in range(3)]
     for t in threads:

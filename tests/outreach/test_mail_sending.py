@@ -12,6 +12,8 @@ from datetime import timedelta
 import pytest
 from mail_helpers import ADDR, FROM, SMTP_PASSWORD, A, B, C, day_d, iso, write_communities
 
+from recruiter.accounts.roles import Actor
+
 
 @pytest.fixture
 def world(session, tmp_path, monkeypatch, smtp_server):
@@ -25,11 +27,11 @@ def world(session, tmp_path, monkeypatch, smtp_server):
     monkeypatch.setenv("RECRUITER_FROM", FROM)
     for name in ("RECRUITER_SEND_WINDOW", "RECRUITER_MAX_PER_DAY", "RECRUITER_TIMEZONE", "RECRUITER_UNSUBSCRIBE_URL"):
         monkeypatch.delenv(name, raising=False)
-    import_files([write_communities(tmp_path)], session=session)
-    save_profile(ProfileCreate(name="shop", description="Organic yoga mats"), session=session)
+    import_files([write_communities(tmp_path)], actor=Actor.cli(), session=session)
+    save_profile(ProfileCreate(name="shop", description="Organic yoga mats"), actor=Actor.cli(), session=session)
     create_sequence("intro", [StepSpec(0, "Hello {name}", "Hi {name} {unsubscribe}"),
-                              StepSpec(3, "Following up", "Just checking in, {name}")], session=session)
-    report = enroll([A, B, C], sequence="intro", profile="shop", session=session)
+                              StepSpec(3, "Following up", "Just checking in, {name}")], actor=Actor.cli(), session=session)
+    report = enroll([A, B, C], actor=Actor.cli(), sequence="intro", profile="shop", session=session)
     assert len(report.enrolled) == 3
     return session
 
@@ -37,7 +39,7 @@ def world(session, tmp_path, monkeypatch, smtp_server):
 def send(session, **kwargs):
     from recruiter.outreach.mail import send_due
 
-    return send_due(session=session, **kwargs)
+    return send_due(actor=Actor.cli(), session=session, **kwargs)
 
 
 def states(session) -> dict[str, str]:
@@ -98,7 +100,7 @@ def test_permanent_recipient_failure_marks_the_address_bounced(world, smtp_serve
     assert report.count("bounced") == 1 and report.count("sent") == 2
     assert states(world)[B] == "bounced"
     assert suppression(ADDR[B], session=world).reason == "bounced"
-    again = enroll([B], sequence="intro", session=world)
+    again = enroll([B], actor=Actor.cli(), sequence="intro", session=world)
     assert not again.enrolled and "bounced" in again.skipped[0].reason
 
 
@@ -110,9 +112,9 @@ def test_unfilled_placeholder_holds_the_step_until_it_has_a_value(session, tmp_p
 
     monkeypatch.setenv("RECRUITER_SMTP_URL", smtp_server.url)
     monkeypatch.setenv("RECRUITER_FROM", FROM)
-    import_files([write_communities(tmp_path)], session=session)
-    create_sequence("links", [StepSpec(0, "For {name}", "Your link: {ref_link}")], session=session)
-    enroll([A], sequence="links", session=session)
+    import_files([write_communities(tmp_path)], actor=Actor.cli(), session=session)
+    create_sequence("links", [StepSpec(0, "For {name}", "Your link: {ref_link}")], actor=Actor.cli(), session=session)
+    enroll([A], actor=Actor.cli(), sequence="links", session=session)
     held = send(session, now=day_d())
     assert held.count("held") == 1 and not smtp_server.received and held.problems
     assert "{ref_link}" in held.outcomes[0].detail and "step 1 of 'links'" in held.outcomes[0].detail
@@ -161,7 +163,7 @@ def test_missing_configuration_is_one_clear_line(world, cli, monkeypatch) -> Non
 def test_first_message_never_goes_to_a_community_contacted_meanwhile(world, smtp_server) -> None:
     from recruiter.outreach.pipeline import find_community, set_stage
 
-    set_stage(find_community(A, session=world), "contacted", session=world, note="called them")
+    set_stage(find_community(A, session=world), "contacted", actor=Actor.cli(), session=world, note="called them")
     report = send(world, now=day_d())
     assert report.count("sent") == 2 and report.count("stopped") == 1
     assert "no double outreach" in [o for o in report.outcomes if o.url == A][0].detail
@@ -173,7 +175,7 @@ def test_follow_up_stops_when_the_prospect_moved_on(world, smtp_server) -> None:
 
     d = day_d()
     assert send(world, now=d).count("sent") == 3
-    set_stage(find_community(C, session=world), "negotiating", session=world)
+    set_stage(find_community(C, session=world), "negotiating", actor=Actor.cli(), session=world)
     report = send(world, now=d + timedelta(days=3))
     assert report.count("sent") == 2 and not [m for m in smtp_server.to(ADDR[C]) if "Following" in m.raw.decode()]
     assert states(world)[C] == "stopped"
@@ -204,7 +206,7 @@ def test_overlapping_runs_in_threads_send_each_step_once(world, smtp_server, db_
 
     def run() -> None:
         with open_session(db_url) as own:
-            results.append(send_due(session=own, now=d))
+            results.append(send_due(actor=Actor.cli(), session=own, now=d))
 
     threads = [threading.Thread(target=run) for _ in range(3)]
     for t in threads:
@@ -223,9 +225,9 @@ def test_two_processes_sending_at_once_send_each_step_once(session, tmp_path, sm
 
     rows = [{"url": f"https://site{i}.example", "name": f"Site {i}", "emails": [f"owner{i}@site{i}.example"]}
             for i in range(12)]
-    import_files([write_communities(tmp_path, rows)], session=session)
-    create_sequence("intro", [StepSpec(0, "Hello {name}", "Hi {name}")], session=session)
-    assert len(enroll([r["url"] for r in rows], sequence="intro", session=session).enrolled) == 12
+    import_files([write_communities(tmp_path, rows)], actor=Actor.cli(), session=session)
+    create_sequence("intro", [StepSpec(0, "Hello {name}", "Hi {name}")], actor=Actor.cli(), session=session)
+    assert len(enroll([r["url"] for r in rows], actor=Actor.cli(), sequence="intro", session=session).enrolled) == 12
     smtp_server.data_delay = 0.15  # each run takes a while: the two overlap
     env = {**os.environ, "RECRUITER_DB": db_url, "RECRUITER_SMTP_URL": smtp_server.url, "RECRUITER_FROM": FROM,
            "RECRUITER_MODEL": "hashing"}

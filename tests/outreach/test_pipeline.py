@@ -2,6 +2,7 @@ from datetime import date
 
 import pytest
 
+from recruiter.accounts.roles import Actor
 from recruiter.catalogue.importing import save_records
 from recruiter.core.errors import RecruiterError
 from recruiter.outreach.pipeline import (
@@ -25,10 +26,10 @@ def community(memory_session):
 
 
 def test_stage_history_and_contacted_before(memory_session, community) -> None:
-    prospect = set_stage(community, "shortlisted", session=memory_session)
+    prospect = set_stage(community, "shortlisted", actor=Actor.cli(), session=memory_session)
     assert contacted_before(prospect, session=memory_session) is None
-    set_stage(community, "contacted", session=memory_session, note="email to mods")
-    set_stage(community, "replied", session=memory_session)
+    set_stage(community, "contacted", actor=Actor.cli(), session=memory_session, note="email to mods")
+    set_stage(community, "replied", actor=Actor.cli(), session=memory_session)
     history = [(h.from_stage, h.to_stage) for h in stage_history(prospect, session=memory_session)]
     assert history == [(None, "discovered"), ("discovered", "shortlisted"), ("shortlisted", "contacted"),
                        ("contacted", "replied")]
@@ -38,32 +39,32 @@ def test_stage_history_and_contacted_before(memory_session, community) -> None:
 
 
 def test_one_prospect_per_community(memory_session, community) -> None:
-    set_stage(community, "contacted", session=memory_session)
-    set_stage(community, "joined", session=memory_session)
+    set_stage(community, "contacted", actor=Actor.cli(), session=memory_session)
+    set_stage(community, "joined", actor=Actor.cli(), session=memory_session)
     assert len(list_prospects(session=memory_session)) == 1
 
 
 def test_feedback_moves_new_prospects(memory_session, community) -> None:
-    prospect = set_feedback(community, "shortlist", session=memory_session)
+    prospect = set_feedback(community, "shortlist", actor=Actor.cli(), session=memory_session)
     assert (prospect.stage, prospect.feedback) == ("shortlisted", "shortlist")
-    prospect = set_feedback(community, "not_a_fit", session=memory_session)
+    prospect = set_feedback(community, "not_a_fit", actor=Actor.cli(), session=memory_session)
     assert (prospect.stage, prospect.feedback) == ("declined", "not_a_fit")
     with pytest.raises(PipelineError):
-        set_feedback(community, "maybe", session=memory_session)
+        set_feedback(community, "maybe", actor=Actor.cli(), session=memory_session)
 
 
 def test_notes_and_follow_up(memory_session, community) -> None:
-    prospect = set_stage(community, "contacted", session=memory_session)
-    add_note(prospect, "Prefers email", session=memory_session)
-    set_follow_up(prospect, date(2030, 1, 2), session=memory_session)
+    prospect = set_stage(community, "contacted", actor=Actor.cli(), session=memory_session)
+    add_note(prospect, "Prefers email", actor=Actor.cli(), session=memory_session)
+    set_follow_up(prospect, date(2030, 1, 2), actor=Actor.cli(), session=memory_session)
     assert list_prospects(session=memory_session, stage="contacted")[0][0].next_follow_up == date(2030, 1, 2)
     with pytest.raises(PipelineError):
-        add_note(prospect, "  ", session=memory_session)
+        add_note(prospect, "  ", actor=Actor.cli(), session=memory_session)
 
 
 def test_unknown_stage_and_community(memory_session, community) -> None:
     with pytest.raises(RecruiterError, match="unknown stage"):
-        set_stage(community, "won", session=memory_session)
+        set_stage(community, "won", actor=Actor.cli(), session=memory_session)
     with pytest.raises(RecruiterError, match="no community"):
         find_community("https://nowhere.example.com", session=memory_session)
 

@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 from mail_helpers import A, B, C, D, day_d, write_communities
 
+from recruiter.accounts.roles import Actor
+
 
 @pytest.fixture
 def imported(session, tmp_path):
@@ -15,8 +17,8 @@ def imported(session, tmp_path):
     from recruiter.catalogue.importing import import_files
     from recruiter.core.models import ProfileCreate
 
-    import_files([write_communities(tmp_path)], session=session)
-    save_profile(ProfileCreate(name="shop", description="Organic yoga mats"), session=session)
+    import_files([write_communities(tmp_path)], actor=Actor.cli(), session=session)
+    save_profile(ProfileCreate(name="shop", description="Organic yoga mats"), actor=Actor.cli(), session=session)
     return session
 
 
@@ -60,8 +62,8 @@ def test_enrol_skips_and_names_what_cannot_be_enrolled(cli, imported) -> None:
     from recruiter.outreach.pipeline import find_community, set_stage
 
     session = imported
-    set_stage(find_community(B, session=session), "contacted", session=session)
-    set_stage(find_community(C, session=session), "declined", session=session)
+    set_stage(find_community(B, session=session), "contacted", actor=Actor.cli(), session=session)
+    set_stage(find_community(C, session=session), "declined", actor=Actor.cli(), session=session)
     cli("sequence", "add", "intro", "--step", "0|Hello {name}|Hi")
     result = cli("outreach", "enroll", A, B, C, D, "https://unknown.example", "--sequence", "intro",
                  "--profile", "shop")
@@ -91,13 +93,13 @@ def test_one_active_enrollment_per_prospect_even_when_two_enrol_at_once(imported
     from recruiter.core.db import open_session
     from recruiter.outreach.sequences import StepSpec, create_sequence, enroll
 
-    create_sequence("one", [StepSpec(0, "Hi", "Hi")], session=imported)
-    create_sequence("two", [StepSpec(0, "Hi", "Hi")], session=imported)
+    create_sequence("one", [StepSpec(0, "Hi", "Hi")], actor=Actor.cli(), session=imported)
+    create_sequence("two", [StepSpec(0, "Hi", "Hi")], actor=Actor.cli(), session=imported)
     reports = []
 
     def run(name: str) -> None:
         with open_session(db_url) as own:
-            reports.append(enroll([A], sequence=name, session=own))
+            reports.append(enroll([A], actor=Actor.cli(), sequence=name, session=own))
 
     threads = [threading.Thread(target=run, args=(n,)) for n in ("one", "two", "one", "two")]
     for t in threads:
@@ -110,13 +112,13 @@ def test_one_active_enrollment_per_prospect_even_when_two_enrol_at_once(imported
 def test_editing_steps_retimes_waiting_enrollments(imported) -> None:
     from recruiter.outreach.sequences import StepSpec, create_sequence, due_steps, enroll, update_sequence
 
-    create_sequence("intro", [StepSpec(2, "Hello {name}", "Hi")], session=imported)
-    enroll([A, B], sequence="intro", session=imported)
+    create_sequence("intro", [StepSpec(2, "Hello {name}", "Hi")], actor=Actor.cli(), session=imported)
+    enroll([A, B], actor=Actor.cli(), sequence="intro", session=imported)
     assert due_steps(session=imported, within_days=1) == []
     due = due_steps(session=imported, within_days=3)
     assert [d.url for d in due] == [A, B] and due[0].subject == "Hello {name}" and due[0].step == 1
     assert not due[0].overdue and due[0].to_dict()["due_at"].endswith("+00:00")
-    update_sequence("intro", steps=[StepSpec(0, "Now", "Hi")], session=imported)
+    update_sequence("intro", actor=Actor.cli(), steps=[StepSpec(0, "Now", "Hi")], session=imported)
     due = due_steps(session=imported, within_days=0, now=day_d())
     assert [d.subject for d in due] == ["Now", "Now"] and all(d.overdue for d in due)
 
@@ -134,8 +136,8 @@ def test_prospect_outreach_read_model(imported) -> None:
     from recruiter.outreach.pipeline import find_community, get_or_create_prospect
     from recruiter.outreach.sequences import StepSpec, create_sequence, enroll, prospect_outreach
 
-    create_sequence("intro", [StepSpec(1, "Hello {name}", "Hi")], session=imported)
-    enroll([A], sequence="intro", session=imported, now=day_d() - timedelta(days=2))
+    create_sequence("intro", [StepSpec(1, "Hello {name}", "Hi")], actor=Actor.cli(), session=imported)
+    enroll([A], actor=Actor.cli(), sequence="intro", session=imported, now=day_d() - timedelta(days=2))
     prospect = get_or_create_prospect(find_community(A, session=imported), session=imported)
     view = prospect_outreach(prospect.id, session=imported)
     assert view.email == "hello@alpha-yoga.example" and view.sequences == ["intro"]

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from recruiter.accounts.roles import Actor
 from recruiter.core.models import Community, utcnow
 from recruiter.outreach.pipeline import set_stage
 from recruiter.partners.money import MoneyError, parse_amount, per, to_money, total
@@ -40,13 +41,13 @@ def test_imported_amounts_are_exact_and_reported_as_numbers(memory_session, tmp_
     anna = Community(url="https://anna.example.com", name="Anna", kind="blog")
     memory_session.add(anna)
     memory_session.commit()
-    set_stage(anna, "joined", session=memory_session)
+    set_stage(anna, "joined", actor=Actor.cli(), session=memory_session)
     day = (utcnow().date() - timedelta(days=1)).isoformat()
     rows = "".join(f'{day},{anna.url},1,1,"0.10","0.01"\n' for _ in range(3))  # one day in three transactions
     rows += f'{day},{anna.url},7,0,"1,234.50","€12"\n'
     path = tmp_path / "export.csv"
     path.write_text("Date,Partner,Clicks,Conversions,Revenue,Commission\n" + rows)
-    report = import_performance(path, session=memory_session)
+    report = import_performance(path, actor=Actor.cli(), session=memory_session)
     assert report.kept == 4 and not report.errors
     (stored,) = performance_rows(session=memory_session)
     assert (stored.revenue, stored.commission) == (Decimal("1234.80"), Decimal("12.03"))
@@ -55,7 +56,7 @@ def test_imported_amounts_are_exact_and_reported_as_numbers(memory_session, tmp_
     assert json.dumps(card.public()["revenue"]) == "1234.8"
     assert sum(p.revenue for p in trend(session=memory_session, by="day", periods=3)) == Decimal("1234.80")
     assert kind_performance(session=memory_session)[0].revenue_per_partner == Decimal("1234.80")
-    again = import_performance(path, session=memory_session)
+    again = import_performance(path, actor=Actor.cli(), session=memory_session)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 1)  # exact: nothing looks changed
 
 

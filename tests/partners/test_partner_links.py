@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from recruiter.accounts.roles import Actor
 from recruiter.core.models import Community
 from recruiter.partners.links import (
     LinkError,
@@ -63,7 +64,7 @@ def test_platform_lookup_is_forgiving_and_the_choice_is_stored(memory_session) -
     with pytest.raises(PlatformError, match="unknown platform 'nope'"):
         get_platform("nope")
     assert chosen_platform(session=memory_session).key == "utm"  # nothing chosen: UTM links
-    choose_platform("Rewardful", session=memory_session)
+    choose_platform("Rewardful", actor=Actor.cli(), session=memory_session)
     assert chosen_platform(session=memory_session).key == "rewardful"
 
 
@@ -113,8 +114,8 @@ def test_create_link_stores_once_and_ticks_the_checklist(memory_session) -> None
     from recruiter.partners.activation import steps_by_community
 
     anna = _community(memory_session, "https://anna.example.com/blog", "Anna")
-    first = create_link(anna, "https://shop.example.com", session=memory_session, platform="tapfiliate")
-    second = create_link(anna, "https://shop.example.com", session=memory_session, platform="tapfiliate")
+    first = create_link(anna, "https://shop.example.com", actor=Actor.cli(), session=memory_session, platform="tapfiliate")
+    second = create_link(anna, "https://shop.example.com", actor=Actor.cli(), session=memory_session, platform="tapfiliate")
     assert first.public() == second.public() and first.tracked_url.endswith(f"?ref={first.ref_code}")
     assert "link_created" in steps_by_community([anna.id], session=memory_session)[anna.id]
 
@@ -122,9 +123,9 @@ def test_create_link_stores_once_and_ticks_the_checklist(memory_session) -> None
 def test_a_code_from_the_platform_can_be_adopted(memory_session) -> None:
     anna = _community(memory_session, "https://anna.example.com/blog", "Anna")
     bob = _community(memory_session, "https://bob.example.com", "Bob")
-    assert set_ref_code(anna, "ANNA10", session=memory_session) == "anna10"
+    assert set_ref_code(anna, "ANNA10", actor=Actor.cli(), session=memory_session) == "anna10"
     assert ref_code_for(anna, session=memory_session) == "anna10"
     with pytest.raises(LinkError, match="already belongs"):
-        set_ref_code(bob, "anna10", session=memory_session)
+        set_ref_code(bob, "anna10", actor=Actor.cli(), session=memory_session)
     with pytest.raises(LinkError, match="lower-case letters"):
-        set_ref_code(bob, "bad code!", session=memory_session)
+        set_ref_code(bob, "bad code!", actor=Actor.cli(), session=memory_session)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from recruiter.accounts.roles import Actor
 from recruiter.catalogue.importing import RowError
 from recruiter.core.models import Community, PerformanceDay, StageChange, utcnow
 from recruiter.outreach.pipeline import set_stage
@@ -36,7 +37,7 @@ def partners(memory_session):
         community = Community(url=url, name=name)
         memory_session.add(community)
         memory_session.commit()
-        set_stage(community, stage, session=memory_session)
+        set_stage(community, stage, actor=Actor.cli(), session=memory_session)
         out[key] = community
     return out
 
@@ -44,7 +45,7 @@ def partners(memory_session):
 def _import(session, tmp_path: Path, text: str, name: str = "export.csv", **kwargs):
     path = tmp_path / name
     path.write_text(text)
-    return import_performance(path, session=session, **kwargs)
+    return import_performance(path, actor=Actor.cli(), session=session, **kwargs)
 
 
 def test_numbers_and_dates_in_the_forms_exports_use() -> None:
@@ -157,7 +158,7 @@ def test_partners_named_by_tracked_link_or_email(memory_session, partners, tmp_p
     from recruiter.partners.links import create_link
 
     anna, yoga = partners["anna"], partners["yoga"]
-    link = create_link(anna, "https://shop.example.com", session=memory_session, platform="rewardful")
+    link = create_link(anna, "https://shop.example.com", actor=Actor.cli(), session=memory_session, platform="rewardful")
     yoga.emails = ["mods@yoga.example"]
     memory_session.add(yoga)
     memory_session.commit()
@@ -173,7 +174,7 @@ def test_a_mistaken_import_can_be_removed(memory_session, partners, tmp_path) ->
     anna = partners["anna"]
     _import(memory_session, tmp_path, f"Date,Partner,Clicks\n{_day(2)},{anna.url},4\n", name="good.csv")
     _import(memory_session, tmp_path, f"Date,Partner,Clicks\n{_day(1)},{anna.url},9\n", name="wrong.csv")
-    assert remove_days(session=memory_session, source_file="wrong.csv") == 1
+    assert remove_days(actor=Actor.cli(), session=memory_session, source_file="wrong.csv") == 1
     assert [d.clicks for d in memory_session.exec(select(PerformanceDay)).all()] == [4]
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
+from recruiter.accounts.roles import Actor
 from recruiter.core.models import Community, PerformanceDay, Prospect, Stage, utcnow
 from recruiter.outreach.pipeline import set_stage, stage_history
 from recruiter.partners.activation import (
@@ -28,7 +29,7 @@ def _partner(session, name: str, kind: str = "blog", stage: str = "joined", join
     community = Community(url=f"https://{name.lower()}.example.com", name=name, kind=kind)
     session.add(community)
     session.commit()
-    set_stage(community, stage, session=session, at=utcnow() - timedelta(days=joined_days_ago))
+    set_stage(community, stage, actor=Actor.cli(), session=session, at=utcnow() - timedelta(days=joined_days_ago))
     return community
 
 
@@ -41,25 +42,25 @@ def _numbers(session, community: Community, days_ago: int, clicks: int = 0, conv
 
 def test_checklist_ticks_and_the_stage_follows(memory_session) -> None:
     anna = _partner(memory_session, "Anna", joined_days_ago=10)
-    mark_step(anna, "welcome-sent", session=memory_session)
-    create_link(anna, "https://shop.example.com", session=memory_session)
+    mark_step(anna, "welcome-sent", actor=Actor.cli(), session=memory_session)
+    create_link(anna, "https://shop.example.com", actor=Actor.cli(), session=memory_session)
     item = checklist(anna, session=memory_session)
     assert [s.done for s in item.steps] == [True, True, False, False, False]
     assert item.next_step == "assets_shared" and item.stage is Stage.joined
     assert item.public()["steps"][0]["done"] is True and item.row()["progress"] == "2/5"
-    mark_step(anna, "first_sale", session=memory_session)  # a sale implies a promotion happened
+    mark_step(anna, "first_sale", actor=Actor.cli(), session=memory_session)  # a sale implies a promotion happened
     prospect = memory_session.get(Prospect, memory_session.get(Prospect, 1).id)
     assert [c.to_stage for c in stage_history(prospect, session=memory_session)][-2:] == ["activated", "performing"]
-    assert unmark_step(anna, "first_sale", session=memory_session) is True
+    assert unmark_step(anna, "first_sale", actor=Actor.cli(), session=memory_session) is True
     with pytest.raises(ActivationError, match="unknown step 'party'"):
-        mark_step(anna, "party", session=memory_session)
+        mark_step(anna, "party", actor=Actor.cli(), session=memory_session)
 
 
 def test_stages_never_move_back_and_non_partners_are_not_moved(memory_session) -> None:
     star = _partner(memory_session, "Star", stage="performing")
     lead = _partner(memory_session, "Lead", stage="contacted")
-    mark_step(star, "first_promotion", session=memory_session)
-    mark_step(lead, "first_promotion", session=memory_session)
+    mark_step(star, "first_promotion", actor=Actor.cli(), session=memory_session)
+    mark_step(lead, "first_promotion", actor=Actor.cli(), session=memory_session)
     stages = {p.community_id: p.stage for p in memory_session.exec(select(Prospect)).all()}
     assert stages == {star.id: "performing", lead.id: "contacted"}
 
@@ -70,7 +71,7 @@ def test_time_to_first_click_and_sale(memory_session) -> None:
     anna = _partner(memory_session, "Anna", joined_days_ago=20)
     _numbers(memory_session, anna, 15, clicks=30)
     _numbers(memory_session, anna, 8, clicks=40, conversions=2, revenue=90)
-    assert sync_from_performance([anna.id], session=memory_session) == 2
+    assert sync_from_performance([anna.id], actor=Actor.cli(), session=memory_session) == 2
     item = checklist(anna, session=memory_session)
     assert (item.days_to_first_click, item.days_to_first_sale) == (5, 12)
     assert item.stage is Stage.performing
@@ -84,8 +85,8 @@ def test_reminders_for_partners_stuck_on_a_step(memory_session) -> None:
     stuck = _partner(memory_session, "Stuck", joined_days_ago=12)
     fresh = _partner(memory_session, "Fresh", joined_days_ago=2)
     linked = _partner(memory_session, "Linked", joined_days_ago=30)
-    mark_step(linked, "welcome_sent", session=memory_session, at=utcnow() - timedelta(days=29))
-    mark_step(linked, "link_created", session=memory_session, at=utcnow() - timedelta(days=20))
+    mark_step(linked, "welcome_sent", actor=Actor.cli(), session=memory_session, at=utcnow() - timedelta(days=29))
+    mark_step(linked, "link_created", actor=Actor.cli(), session=memory_session, at=utcnow() - timedelta(days=20))
     found = {r.name: r for r in reminders(session=memory_session, days=7)}
     assert set(found) == {"Stuck", "Linked"} and fresh.name not in found
     assert (found["Stuck"].step, found["Stuck"].waiting_days) == ("welcome_sent", 12)
@@ -97,7 +98,7 @@ def test_reminders_for_partners_stuck_on_a_step(memory_session) -> None:
 def test_templates_are_filled_in(memory_session) -> None:
     anna = _partner(memory_session, "Anna")
     assert "[tracked link: make a link first]" in render_template("welcome_sent", anna, session=memory_session)
-    link = create_link(anna, "https://shop.example.com", session=memory_session)
+    link = create_link(anna, "https://shop.example.com", actor=Actor.cli(), session=memory_session)
     text = render_template("welcome_sent", anna, session=memory_session)
     assert "Hi Anna" in text and link.tracked_url in text and link.ref_code in text and "{" not in text
 
@@ -157,7 +158,7 @@ def test_funnel_trend_and_kinds(memory_session) -> None:
     lead = Community(url="https://lead.example.com", name="Lead")
     memory_session.add(lead)
     memory_session.commit()
-    set_stage(lead, "contacted", session=memory_session)
+    set_stage(lead, "contacted", actor=Actor.cli(), session=memory_session)
     _numbers(memory_session, pod, 1, clicks=100, conversions=4, revenue=400)
     _numbers(memory_session, blog, 8, clicks=50, conversions=1, revenue=20)
     rows = {r.stage: r for r in funnel(session=memory_session)}

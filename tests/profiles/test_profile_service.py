@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from profiles.service import ListEdit, ProfileExists, amend_profile, create_profile, get_profile, import_profiles
+from recruiter.accounts.roles import Actor
 from recruiter.core.models import ProfileCreate
 
 YOGA = ["profile", "add", "--name", "yoga", "--description", "Yoga mats for beginners with back pain",
@@ -97,20 +98,20 @@ def test_profile_import_of_bad_files_is_one_line(cli, tmp_path: Path, content: b
 
 
 def test_services(memory_session) -> None:
-    profile = create_profile(ProfileCreate(name="p", description="d", keywords=["a", "b"]), session=memory_session)
+    profile = create_profile(ProfileCreate(name="p", description="d", keywords=["a", "b"]), actor=Actor.cli(), session=memory_session)
     with pytest.raises(ProfileExists):
-        create_profile(ProfileCreate(name=" p "), session=memory_session)
-    amend_profile(profile, session=memory_session, keywords=ListEdit(add=["A", "c"], remove=["b"]))
+        create_profile(ProfileCreate(name=" p "), actor=Actor.cli(), session=memory_session)
+    amend_profile(profile, actor=Actor.cli(), session=memory_session, keywords=ListEdit(add=["A", "c"], remove=["b"]))
     assert get_profile("p", session=memory_session).keywords == ["a", "c"]
 
 
 def test_seed_keeps_edited_sample_profiles(memory_session) -> None:
     from recruiter.catalogue.seed import SAMPLES
 
-    first = import_profiles(SAMPLES / "profiles.json", session=memory_session)
+    first = import_profiles(SAMPLES / "profiles.json", actor=Actor.cli(), session=memory_session)
     assert first.saved
     profile = first.saved[0]
-    amend_profile(profile, session=memory_session, description="My own words")
-    again = import_profiles(SAMPLES / "profiles.json", session=memory_session)
+    amend_profile(profile, actor=Actor.cli(), session=memory_session, description="My own words")
+    again = import_profiles(SAMPLES / "profiles.json", actor=Actor.cli(), session=memory_session)
     assert not again.saved and profile.name in again.skipped
     assert get_profile(profile.name, session=memory_session).description == "My own words"

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from recruiter.accounts.roles import Actor
 from recruiter.core.errors import InvalidValue
 from recruiter.core.netpolicy import AddressPolicy, parse_ip, private_reason
 from scrapers.http import PoliteClient, PrivateAddress
@@ -312,14 +313,14 @@ async def test_typed_urls_keep_their_trust_through_the_queue(settings, loopback,
     monkeypatch.setenv("RECRUITER_ALLOW_PRIVATE", "")
     server = loopback({"/": lambda r: send(r, 200, "<html><head><title>Team wiki</title></head><body>"
                                                 "<a href='http://127.0.0.1:9/admin'>x</a></body></html>")})
-    typed = submit_scrape([server.url("/")], session=session, delay=0)
+    typed = submit_scrape([server.url("/")], actor=Actor.cli(), session=session, delay=0)
     assert typed.params["trust_given"] is True
     await run_job_inline(typed.id, settings=fast_settings(settings))
     assert job_view(typed.id, session=session).state == "done"
     assert [c.url for c in session.exec(select(Community)).all()] == [server.url("/").rstrip("/")]
 
     monkeypatch.setenv("RECRUITER_TRUST_GIVEN_URLS", "0")  # the web app served to others: typed is untrusted
-    untrusted = submit_scrape([server.url("/other")], session=session, delay=0)
+    untrusted = submit_scrape([server.url("/other")], actor=Actor.cli(), session=session, delay=0)
     await run_job_inline(untrusted.id, settings=fast_settings(settings))
     view = job_view(untrusted.id, session=session)
     assert view.state == "failed" and "private" in view.failures[0].error

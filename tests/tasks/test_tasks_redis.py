@@ -11,6 +11,7 @@ import time
 import pytest
 from cluster import SiteFarm, Worker, cli
 
+from recruiter.accounts.roles import Actor
 from scrapers.config import ScrapeSettings
 from scrapers.http import PoliteClient
 from scrapers.loopback import LoopbackServer, send
@@ -110,7 +111,7 @@ def test_a_task_that_keeps_failing_ends_failed_with_its_reason(redis_url, tmp_pa
     monkeypatch.setattr(tasks_app.app.conf, "broker_url", redis_url)
     with start_worker(tasks_app.app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         with open_session() as session:
-            job_id = submit_scrape(["https://one.example/"], session=session).id
+            job_id = submit_scrape(["https://one.example/"], actor=Actor.cli(), session=session).id
             dispatch(job_id, session=session)
         deadline = time.monotonic() + 60
         while True:

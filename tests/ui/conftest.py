@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from ui_helpers import COOKS, COOKS_DESCRIPTION, FIXTURES, YOGA, YOGA_DESCRIPTION
 
+from recruiter.accounts.roles import Actor
+
 
 @pytest.fixture(scope="session")
 def prepared_home() -> Iterator[Path]:
@@ -36,11 +38,11 @@ def prepared_home() -> Iterator[Path]:
     url = f"sqlite:///{home / 'recruiter.db'}"
     with pytest.MonkeyPatch.context() as patch, open_session(url) as session:
         patch.setenv("RECRUITER_MODEL", "hashing")
-        import_files([FIXTURES / "communities.jsonl"], session=session)
+        import_files([FIXTURES / "communities.jsonl"], actor=Actor.cli(), session=session)
         refresh_index(session=session)
         save_profile(ProfileCreate(name=COOKS, description=COOKS_DESCRIPTION, keywords=["sourdough"]),
-                     session=session)
-        save_profile(ProfileCreate(name=YOGA, description=YOGA_DESCRIPTION), session=session)
+                     actor=Actor.cli(), session=session)
+        save_profile(ProfileCreate(name=YOGA, description=YOGA_DESCRIPTION), actor=Actor.cli(), session=session)
         session.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     dispose_engines()
     forget_loaded_indexes()

@@ -10,6 +10,7 @@ from nicegui.testing import User
 from sqlmodel import select
 from ui_helpers import COOKS, YOGA, community_id, profile_id, rank_now, wait_until
 
+from recruiter.accounts.roles import Actor
 from recruiter.core.models import Community
 
 
@@ -31,8 +32,8 @@ async def test_dashboard_shows_funnel_follow_ups_and_profiles(user: User, db) ->
 
     from recruiter.outreach.pipeline import find_community, set_follow_up, set_stage
 
-    prospect = set_stage(find_community("https://www.reddit.com/r/Breadit/", session=db), "contacted", session=db)
-    set_follow_up(prospect, date.today() - timedelta(days=2), session=db)
+    prospect = set_stage(find_community("https://www.reddit.com/r/Breadit/", session=db), "contacted", actor=Actor.cli(), session=db)
+    set_follow_up(prospect, date.today() - timedelta(days=2), actor=Actor.cli(), session=db)
     await user.open("/")
     await user.should_see("Pipeline funnel")
     await user.should_see(marker="conversion-contacted")  # a conversion per step, not only a count
@@ -144,8 +145,8 @@ async def test_board_warns_before_contacting_twice(user: User, db) -> None:
     from recruiter.outreach.pipeline import find_community, set_stage
 
     community = find_community("https://www.reddit.com/r/Baking/", session=db)
-    set_stage(community, "contacted", session=db)
-    prospect = set_stage(community, "shortlisted", session=db)  # moved back: contacted before all the same
+    set_stage(community, "contacted", actor=Actor.cli(), session=db)
+    prospect = set_stage(community, "shortlisted", actor=Actor.cli(), session=db)  # moved back: contacted before all the same
     await user.open("/pipeline")
     card = user.find(marker=f"card-{prospect.id}").elements.pop()
     source = user.find(marker="stage-shortlisted").elements.pop()
@@ -165,7 +166,7 @@ async def test_prospect_detail_template_mailto_and_follow_up(user: User, db) -> 
     from recruiter.outreach.pipeline import find_community, set_stage
 
     community = find_community("https://sourdoughjournal.example.com/", session=db)
-    prospect = set_stage(community, "shortlisted", session=db, profile_id=profile_id(COOKS))
+    prospect = set_stage(community, "shortlisted", actor=Actor.cli(), session=db, profile_id=profile_id(COOKS))
     await user.open(f"/prospects/{prospect.id}")
     await user.should_see("The Sourdough Journal")
     await user.should_see("hello@sourdoughjournal.example.com")
@@ -277,7 +278,7 @@ async def test_joined_partner_detail_shows_activation_checklist(user: User, db) 
     from recruiter.outreach.pipeline import find_community, set_stage
 
     community = find_community("https://sourdoughjournal.example.com/", session=db)
-    prospect = set_stage(community, "joined", session=db, profile_id=profile_id(COOKS))
+    prospect = set_stage(community, "joined", actor=Actor.cli(), session=db, profile_id=profile_id(COOKS))
     await user.open(f"/prospects/{prospect.id}")
     await user.should_see(marker="activation-card")
     await user.should_see(marker="step-welcome_sent")

@@ -7,6 +7,7 @@ from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import select
 
+from recruiter.accounts.roles import Actor
 from recruiter.core.models import Community, Prospect, utcnow
 
 
@@ -28,7 +29,7 @@ def program(tmp_path, monkeypatch):
             community = Community(url=f"https://{name.lower()}.example.com", name=name, kind=kind)
             session.add(community)
             session.commit()
-            ids[name] = set_stage(community, stage, session=session).id
+            ids[name] = set_stage(community, stage, actor=Actor.cli(), session=session).id
         anna, pod = (session.exec(select(Community).where(Community.name == n)).one() for n in ("Anna", "Pod"))
         session.add(PerformanceDay(community_id=anna.id, day=today - timedelta(days=2), clicks=1000,
                                    conversions=50, revenue=2500))

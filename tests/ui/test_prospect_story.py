@@ -9,6 +9,8 @@ from nicegui.testing import User
 from sqlmodel import select
 from ui_helpers import COOKS, community_id, profile_id, rank_now
 
+from recruiter.accounts.roles import Actor
+
 JOURNAL = "https://sourdoughjournal.example.com/"
 JOURNAL_EMAIL = "hello@sourdoughjournal.example.com"
 
@@ -50,7 +52,7 @@ async def test_stage_appropriate_moves_and_a_genuine_second_contact(user: User, 
     from recruiter.outreach.pipeline import find_community, set_stage
 
     community = find_community(JOURNAL, session=db)
-    set_stage(community, "contacted", session=db)
+    set_stage(community, "contacted", actor=Actor.cli(), session=db)
     await user.open(f"/community/{community.id}")
     await user.should_see("They replied")
     buttons = button_texts(user)
@@ -62,7 +64,7 @@ async def test_stage_appropriate_moves_and_a_genuine_second_contact(user: User, 
     await user.should_see("Negotiating")
     assert prospects(db)[0].stage == "replied"
 
-    set_stage(community, "shortlisted", session=db, force=True)  # moved back after we wrote: a repeat now
+    set_stage(community, "shortlisted", actor=Actor.cli(), session=db, force=True)  # moved back after we wrote: a repeat now
     await user.open(f"/community/{community.id}")
     await user.should_see(marker="contacted-warning")
     await user.should_see("second first contact")
@@ -71,7 +73,7 @@ async def test_stage_appropriate_moves_and_a_genuine_second_contact(user: User, 
 async def test_follow_up_and_note_give_feedback(user: User, db) -> None:
     from recruiter.outreach.pipeline import find_community, set_stage
 
-    prospect = set_stage(find_community(JOURNAL, session=db), "contacted", session=db)
+    prospect = set_stage(find_community(JOURNAL, session=db), "contacted", actor=Actor.cli(), session=db)
     await user.open(f"/prospects/{prospect.id}")
     user.find("+3 d").click()
     await user.should_see("Next follow-up:")

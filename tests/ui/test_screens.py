@@ -18,6 +18,8 @@ import pytest
 from test_browser import Server, run_cli
 from ui_helpers import COOKS, COOKS_DESCRIPTION, FIXTURES
 
+from recruiter.accounts.roles import Actor
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 WIDTHS = (1400, 390)
@@ -51,11 +53,11 @@ def populate(home: Path) -> dict[str, int]:
         for community_url, stages, note, days in plan:
             community = find_community(community_url, session=session)
             for stage in stages:
-                prospect = set_stage(community, stage, session=session, profile_id=profile_id)
+                prospect = set_stage(community, stage, actor=Actor.cli(), session=session, profile_id=profile_id)
             if note:
-                note_prospect(community, note, session=session)
+                note_prospect(community, note, actor=Actor.cli(), session=session)
             if days is not None:
-                schedule_follow_up(community, today + timedelta(days=days), session=session)
+                schedule_follow_up(community, today + timedelta(days=days), actor=Actor.cli(), session=session)
             ids[community_url] = prospect.id
         ids["journal_community"] = find_community(JOURNAL, session=session).id
         # A scrape job as the job code leaves it: one URL saved, two failed, each with its reason.

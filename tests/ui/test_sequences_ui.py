@@ -7,6 +7,8 @@ from nicegui import ui
 from nicegui.testing import User
 from ui_helpers import COOKS, profile_id, rank_now, wait_until
 
+from recruiter.accounts.roles import Actor
+
 JOURNAL = "https://sourdoughjournal.example.com"
 
 
@@ -55,7 +57,7 @@ async def test_enroll_selected_prospects_and_see_the_panel(user: User, db) -> No
     from recruiter.outreach.pipeline import find_community, get_or_create_prospect
     from recruiter.outreach.sequences import StepSpec, create_sequence, enrollment_rows
 
-    create_sequence("intro", [StepSpec(0, "Hello {name}", "Hi {name}")], session=db)
+    create_sequence("intro", [StepSpec(0, "Hello {name}", "Hi {name}")], actor=Actor.cli(), session=db)
     rank_now(COOKS)
     await user.open(f"/prospects?profile={COOKS}")
     table = user.find(ui.table).elements.pop()
@@ -84,7 +86,7 @@ async def test_panel_enrolls_one_prospect(user: User, db) -> None:
     from recruiter.outreach.pipeline import find_community, get_or_create_prospect
     from recruiter.outreach.sequences import StepSpec, create_sequence, enrollment_rows
 
-    create_sequence("intro", [StepSpec(0, "Hello {name}", "Hi {name}")], session=db)
+    create_sequence("intro", [StepSpec(0, "Hello {name}", "Hi {name}")], actor=Actor.cli(), session=db)
     prospect = get_or_create_prospect(find_community(JOURNAL, session=db), session=db)
     db.commit()
     await user.open(f"/prospects/{prospect.id}")

@@ -9,6 +9,7 @@ from sqlmodel import select
 from ui_helpers import COOKS, YOGA, community_id, profile_id, rank_now
 
 from profiles.service import default_profile, touch_profile
+from recruiter.accounts.roles import Actor
 from recruiter.core.errors import InvalidValue
 from recruiter.core.models import Community, Feedback, Profile, Stage
 from recruiter.matching.matches import MatchFilters, match_page, matches_csv, ranking_state
@@ -32,7 +33,7 @@ def test_ranking_state_follows_profile_and_data_changes(db) -> None:
     rank_now(COOKS)
     db.rollback()
     assert not ranking_state(profile, session=db).stale
-    update_profile(profile, session=db, description="Bread bakers")
+    update_profile(profile, actor=Actor.cli(), session=db, description="Bread bakers")
     assert ranking_state(profile, session=db).reason == "the profile changed"
     rank_now(COOKS)
     db.rollback()
@@ -42,7 +43,7 @@ def test_ranking_state_follows_profile_and_data_changes(db) -> None:
     assert ranking_state(get_profile(COOKS, session=db), session=db).reason == "communities changed"
     rank_now(COOKS)
     db.rollback()
-    apply_feedback([community_id("r/Breadit")], "shortlist", session=db, profile_id=profile_id(COOKS))
+    apply_feedback([community_id("r/Breadit")], "shortlist", actor=Actor.cli(), session=db, profile_id=profile_id(COOKS))
     assert ranking_state(get_profile(COOKS, session=db), session=db).reason == "new feedback to learn from"
 
 
@@ -69,8 +70,8 @@ def test_match_page_filters_sorts_pages_in_sql(db) -> None:
 def test_not_a_fit_leaves_the_list_and_stage_filter(db) -> None:
     rank_now(COOKS)
     pid = profile_id(COOKS)
-    apply_feedback([community_id("r/Baking")], "not_a_fit", session=db, profile_id=pid)
-    apply_feedback([community_id("r/Breadit")], "shortlist", session=db, profile_id=pid)
+    apply_feedback([community_id("r/Baking")], "not_a_fit", actor=Actor.cli(), session=db, profile_id=pid)
+    apply_feedback([community_id("r/Breadit")], "shortlist", actor=Actor.cli(), session=db, profile_id=pid)
     rows, total = match_page(pid, session=db, limit=100)
     assert total == 23 and "r/Baking" not in {r.name for r in rows}
     shortlisted, _ = match_page(pid, session=db, filters=MatchFilters(stage="shortlisted"))
@@ -86,7 +87,7 @@ def test_csv_export_neutralises_formulas(db) -> None:
     community.name = "=HYPERLINK(\"http://evil\")"
     db.add(community)
     db.commit()
-    text = matches_csv(profile_id(COOKS), session=db)
+    text = matches_csv(profile_id(COOKS), actor=Actor.cli(), session=db)
     assert text.splitlines()[0].startswith("rank,fit,score,name,url")
     assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
 
@@ -99,11 +100,11 @@ def test_default_profile_is_last_used_then_first(db) -> None:
 
 def test_double_contact_guard_and_board(db) -> None:
     community = find_community("https://www.reddit.com/r/Coffee/", session=db)
-    prospect = set_stage(community, "contacted", session=db)
-    set_stage(community, "shortlisted", session=db)
+    prospect = set_stage(community, "contacted", actor=Actor.cli(), session=db)
+    set_stage(community, "shortlisted", actor=Actor.cli(), session=db)
     with pytest.raises(DoubleContactError, match="double outreach"):
-        move_prospect(prospect.id, "contacted", session=db)
-    assert move_prospect(prospect.id, "contacted", session=db, force=True).stage == "contacted"
+        move_prospect(prospect.id, "contacted", actor=Actor.cli(), session=db)
+    assert move_prospect(prospect.id, "contacted", actor=Actor.cli(), session=db, force=True).stage == "contacted"
     columns = board(session=db).columns
     card = columns["contacted"][0]
     assert card.name == "r/Coffee" and card.contacted_at
@@ -113,8 +114,8 @@ def test_double_contact_guard_and_board(db) -> None:
 def test_follow_ups_split_overdue_today_and_upcoming(db) -> None:
     for url, days in (("https://www.reddit.com/r/cats/", 0), ("https://www.reddit.com/r/knitting/", -3),
                       ("https://www.reddit.com/r/hiking/", 2), ("https://www.reddit.com/r/Coffee/", 30)):
-        prospect = set_stage(find_community(url, session=db), "contacted", session=db)
-        set_follow_up(prospect, date.today() + timedelta(days=days), session=db)
+        prospect = set_stage(find_community(url, session=db), "contacted", actor=Actor.cli(), session=db)
+        set_follow_up(prospect, date.today() + timedelta(days=days), actor=Actor.cli(), session=db)
     items = follow_ups(session=db)
     assert [(i.name, i.status, i.days_late) for i in items] == [
         ("r/knitting", "overdue", 3), ("r/cats", "today", 0), ("r/hiking", "upcoming", 0)]
@@ -138,9 +139,9 @@ def test_board_filters_cards_and_last_activity(db) -> None:
 
     rank_now(COOKS)
     breadit = set_stage(find_community("https://www.reddit.com/r/Breadit/", session=db), "shortlisted",
-                        session=db, profile_id=profile_id(COOKS))
-    add_note(breadit, "Asked the mods   about a giveaway", session=db)
-    set_stage(find_community("https://sourdoughjournal.example.com/", session=db), "contacted", session=db)
+                        actor=Actor.cli(), session=db, profile_id=profile_id(COOKS))
+    add_note(breadit, "Asked the mods   about a giveaway", actor=Actor.cli(), session=db)
+    set_stage(find_community("https://sourdoughjournal.example.com/", session=db), "contacted", actor=Actor.cli(), session=db)
     whole = board(session=db)
     assert whole.totals["shortlisted"] == 1 and whole.totals["contacted"] == 1 and not whole.empty
     card = whole.columns["shortlisted"][0]
@@ -156,7 +157,7 @@ def test_board_filters_cards_and_last_activity(db) -> None:
     db.add(journal)
     db.commit()
     assert board(session=db, text="50%_").totals["contacted"] == 1 and board(session=db, text="50x_").empty
-    set_stage(find_community("https://www.reddit.com/r/cats/", session=db), "contacted", session=db)
+    set_stage(find_community("https://www.reddit.com/r/cats/", session=db), "contacted", actor=Actor.cli(), session=db)
     limited = board(session=db, per_stage=1)
     assert limited.totals["contacted"] == 2 and [c.name for c in limited.columns["contacted"]] == ["r/cats"]
     assert limited.hidden("contacted") == 1
@@ -170,12 +171,12 @@ def test_funnel_converts_between_successive_stages_and_counts_the_declined(db) -
             "https://www.reddit.com/r/hiking/", "https://www.reddit.com/r/Coffee/"]
     communities = [find_community(u, session=db) for u in urls]
     for community in communities:
-        set_stage(community, "shortlisted", session=db)
+        set_stage(community, "shortlisted", actor=Actor.cli(), session=db)
     for community in communities[:3]:
-        set_stage(community, "contacted", session=db)
-    set_stage(communities[0], "replied", session=db)
-    set_stage(communities[1], "declined", session=db)  # said no after we wrote
-    set_stage(communities[3], "declined", session=db)  # not a fit, never written to
+        set_stage(community, "contacted", actor=Actor.cli(), session=db)
+    set_stage(communities[0], "replied", actor=Actor.cli(), session=db)
+    set_stage(communities[1], "declined", actor=Actor.cli(), session=db)  # said no after we wrote
+    set_stage(communities[3], "declined", actor=Actor.cli(), session=db)  # not a fit, never written to
     data = funnel(session=db)
     steps = {s.stage: s for s in data.steps}
     assert (steps["discovered"].reached, steps["shortlisted"].reached, steps["contacted"].reached,
@@ -202,8 +203,8 @@ def test_follow_ups_merge_items_from_other_sources(db) -> None:
         subject: str
         due_at: datetime
 
-    prospect = set_stage(find_community("https://www.reddit.com/r/cats/", session=db), "contacted", session=db)
-    set_follow_up(prospect, date.today() + timedelta(days=3), session=db)
+    prospect = set_stage(find_community("https://www.reddit.com/r/cats/", session=db), "contacted", actor=Actor.cli(), session=db)
+    set_follow_up(prospect, date.today() + timedelta(days=3), actor=Actor.cli(), session=db)
     due = datetime.combine(date.today() + timedelta(days=1), time(12), UTC)
     step = FollowUp.of_sequence_step(Step(prospect.id, prospect.community_id, "r/cats", "welcome", 2, "Any news?", due))
     items = follow_ups(session=db, more=[step])

@@ -1,32 +1,38 @@
 """The activation checklist card for a prospect's detail page: steps, tracked link, next message.
 
 `render_activation_checklist(prospect_id)` draws it into the current container; everything shown that came from
-the web (names) goes through text elements only.
+the web (names) goes through text elements only. Ticking steps and making links needs PARTNERS: without it the
+card shows the checklist and the messages, read only.
 """
 
 from __future__ import annotations
 
 from nicegui import ui
 
+from recruiter.accounts.roles import PARTNERS, Actor
 from recruiter.core.db import open_session
 from recruiter.core.models import PARTNER_STAGES, Community, Prospect
 from recruiter.outreach.templates import latest_link
 from recruiter.partners.activation import STEP_LABELS, checklist, mark_step, render_template, unmark_step
 from recruiter.partners.links import LinkError, create_link
 from recruiter.partners.platforms import chosen_platform
+from ui.access import guarded, page_actor
 
 STEP_ICONS = {"welcome_sent": "waving_hand", "link_created": "link", "assets_shared": "collections",
               "first_promotion": "campaign", "first_sale": "shopping_cart"}
 
 
-def render_activation_checklist(prospect_id: int) -> None:
-    """Draw the partner's activation card (or a one-line note when the prospect has not joined yet)."""
-    ActivationCard(prospect_id)
+def render_activation_checklist(prospect_id: int, *, actor: Actor | None = None) -> None:
+    """Draw the partner's activation card (or a one-line note when the prospect has not joined yet); ``actor``
+    is the page's (read from the page's session when not given)."""
+    ActivationCard(prospect_id, actor or page_actor())
 
 
 class ActivationCard:
-    def __init__(self, prospect_id: int) -> None:
+    def __init__(self, prospect_id: int, actor: Actor) -> None:
         self.prospect_id = prospect_id
+        self.actor = actor
+        self.can_work = actor.allows(PARTNERS)
         self.view()
 
     def _load(self):
@@ -61,8 +67,10 @@ class ActivationCard:
                     .classes("w-32")
             for step in item.steps:
                 with ui.row().classes("items-center gap-2 w-full no-wrap"):
-                    ui.checkbox(value=step.done, on_change=lambda e, s=step.step: self.toggle(s, e.value)) \
+                    box = ui.checkbox(value=step.done, on_change=lambda e, s=step.step: self.toggle(s, e.value)) \
                         .props("dense").mark(f"step-{step.step}")
+                    if not self.can_work:
+                        box.disable()
                     ui.icon(STEP_ICONS[step.step]).classes("text-grey-7")
                     ui.label(step.label).classes("font-medium" if not step.done else "")
                     ui.space()
@@ -81,12 +89,13 @@ class ActivationCard:
                     ui.label(link.tracked_url).classes("text-sm break-all").mark("tracked-url")
                     ui.button(icon="content_copy", on_click=lambda u=link.tracked_url: self.copy(u)) \
                         .props("flat dense round").tooltip("Copy")
-            with ui.row().classes("items-end gap-2 w-full no-wrap"):
-                destination = ui.input("Destination page", value=link.destination if link else "",
-                                       placeholder="https://your-shop.example/product") \
-                    .classes("flex-1").props("dense")
-                ui.button("Make link" if link is None else "New link",
-                          on_click=lambda: self.make_link(destination.value)).props("dense")
+            if self.can_work:
+                with ui.row().classes("items-end gap-2 w-full no-wrap"):
+                    destination = ui.input("Destination page", value=link.destination if link else "",
+                                           placeholder="https://your-shop.example/product") \
+                        .classes("flex-1").props("dense")
+                    ui.button("Make link" if link is None else "New link",
+                              on_click=lambda: self.make_link(destination.value)).props("dense")
             with ui.row().classes("items-center gap-1 text-xs text-grey-6"):
                 ui.label(f"Links use {platform.name}: {platform.link_format()}").classes("break-all")
                 ui.link("change", "/platforms")
@@ -97,27 +106,29 @@ class ActivationCard:
                 ui.button("Copy message", icon="content_copy", on_click=lambda m=message: self.copy(m)) \
                     .props("flat dense")
 
+    @guarded
     def toggle(self, step: str, done: bool) -> None:
         with open_session() as session:
             prospect = session.get(Prospect, self.prospect_id)
             community = session.get(Community, prospect.community_id)
             before = prospect.stage
             if done:
-                mark_step(community, step, session=session)
+                mark_step(community, step, actor=self.actor, session=session)
             else:
-                unmark_step(community, step, session=session)
+                unmark_step(community, step, actor=self.actor, session=session)
             after = session.get(Prospect, self.prospect_id)
             session.refresh(after)
         if after.stage != before:
             ui.notify(f"Stage is now {after.stage}", type="positive")
         self.view.refresh()
 
+    @guarded
     def make_link(self, destination: str) -> None:
         with open_session() as session:
             prospect = session.get(Prospect, self.prospect_id)
             community = session.get(Community, prospect.community_id)
             try:
-                result = create_link(community, destination, session=session)
+                result = create_link(community, destination, actor=self.actor, session=session)
             except LinkError as exc:
                 ui.notify(str(exc), type="negative")
                 return

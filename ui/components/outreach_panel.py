@@ -3,29 +3,33 @@
 `render_outreach_panel(prospect_id)` draws it into the current container. Enrolling from here calls the same
 `enroll` service as `recruiter outreach enroll`, so it refuses the same things (no address, contacted before,
 bounced or opted out, already in a sequence) with the same words. Text from the web (addresses, subjects) is shown
-through text elements only.
+through text elements only. Enrolling needs OUTREACH: without it the panel only shows where things stand.
 """
 
 from __future__ import annotations
 
 from nicegui import run, ui
 
+from recruiter.accounts.roles import OUTREACH, Actor
 from recruiter.core.db import open_session
 from recruiter.core.errors import RecruiterError
 from recruiter.outreach.sequences import ProspectOutreach, enroll_prospect, prospect_outreach
+from ui.access import guarded, page_actor
 
 STATE_COLORS = {"active": "blue", "replied": "cyan-8", "bounced": "red-5", "opted-out": "orange-8",
                 "finished": "green", "stopped": "grey-7"}
 MESSAGE_COLORS = {"due": "blue-grey", "claimed": "amber-8", "sent": "green", "failed": "red-5", "cancelled": "grey"}
 
 
-def render_outreach_panel(prospect_id: int) -> None:
-    OutreachPanel(prospect_id)
+def render_outreach_panel(prospect_id: int, *, actor: Actor | None = None) -> None:
+    """Draw the panel; ``actor`` is the page's (read from the page's session when not given)."""
+    OutreachPanel(prospect_id, actor or page_actor())
 
 
 class OutreachPanel:
-    def __init__(self, prospect_id: int) -> None:
+    def __init__(self, prospect_id: int, actor: Actor) -> None:
         self.prospect_id = prospect_id
+        self.actor = actor
         self.view()
 
     def load(self) -> ProspectOutreach | None:
@@ -76,7 +80,7 @@ class OutreachPanel:
                                 .classes("ellipsis")
                             if message.error:
                                 ui.icon("error_outline", color="red-5").tooltip(message.error)
-            if active is None and data.email and not data.suppressed:
+            if active is None and data.email and not data.suppressed and self.actor.allows(OUTREACH):
                 if data.sequences:
                     with ui.row().classes("items-center gap-2 w-full"):
                         chosen = ui.select(data.sequences, value=data.sequences[0], label="Sequence") \
@@ -86,13 +90,14 @@ class OutreachPanel:
                 else:
                     ui.link("Create a sequence to send this automatically", "/sequences").classes("text-sm")
 
+    @guarded
     async def enroll(self, sequence: str | None) -> None:
         if not sequence:
             return
 
         def work():
             with open_session() as session:
-                return enroll_prospect(self.prospect_id, sequence=sequence, session=session)
+                return enroll_prospect(self.prospect_id, sequence=sequence, actor=self.actor, session=session)
 
         try:
             report = await run.io_bound(work)

@@ -21,6 +21,10 @@ Keys are secrets, and the app may be served to others behind `RECRUITER_PASSWORD
 
 Checking makes network calls and runs its own event loop (`check_sources`): it runs in a thread, off the page's
 event loop, and its results are drawn into each source's row without redrawing the inputs.
+
+Keys are source credentials: storing or removing one needs SOURCES (an admin or the owner), checked by the service
+(`set_setting`), which records the variable's name (never its value) in the audit log. Without SOURCES the panel
+shows which sources are configured and the Check button, but no key input, Save or Remove.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from collections.abc import Callable
 
 from nicegui import run, ui
 
+from recruiter.accounts.roles import SOURCES, Actor, NotAllowed, SessionEnded
 from recruiter.core.credentials import Credential, describe, secret_values, stored_values
+from recruiter.core.db import open_session
 from recruiter.core.errors import RecruiterError
 from recruiter.discovery.sources import (
     SEARXNG_SERVED_TO_OTHERS,
@@ -43,6 +49,7 @@ from recruiter.discovery.sources import (
 from scrapers.adapters.sources import SourceCheck, SourceStatus
 from scrapers.api import scrub
 from scrapers.config import trust_given_urls_default
+from ui.access import guarded, page_actor
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +89,18 @@ def where_from(credential: Credential, stored: set[str]) -> str:
     return "not set"
 
 
-def render_sources_panel(*, on_change: Callable[[], None] | None = None) -> SourcesPanel:
-    """Draw the panel into the current container; ``on_change`` runs after a value was stored or removed."""
-    return SourcesPanel(on_change=on_change)
+def render_sources_panel(*, on_change: Callable[[], None] | None = None,
+                         actor: Actor | None = None) -> SourcesPanel:
+    """Draw the panel into the current container; ``on_change`` runs after a value was stored or removed;
+    ``actor`` is the page's (read from the page's session when not given)."""
+    return SourcesPanel(on_change=on_change, actor=actor or page_actor())
 
 
 class SourcesPanel:
-    def __init__(self, *, on_change: Callable[[], None] | None = None) -> None:
+    def __init__(self, *, on_change: Callable[[], None] | None = None, actor: Actor) -> None:
         self.on_change = on_change
+        self.actor = actor
+        self.can_set = actor.allows(SOURCES)
         self.host = ui.context.slot.parent  # outlives a refresh: notifications after an await go here
         self.checks: dict[str, SourceCheck] = {}
         self.checking = False
@@ -126,6 +137,8 @@ class SourcesPanel:
             with ui.row().classes("items-center gap-2 no-wrap"):
                 ui.icon("contact_mail").classes("text-grey-7")
                 ui.label(contact_note()).classes("text-sm").mark("contact-note")
+            if not self.can_set:
+                return
             with self.expansion("contact", "Contact", "edit"):
                 ui.label("Sites and APIs see it in the User-Agent, so their owners can reach you: an email address "
                          "or an http(s) URL.").classes("text-xs text-grey-7")
@@ -148,7 +161,7 @@ class SourcesPanel:
                 ui.label(status.note).classes("text-xs text-grey-6")
             self.result_boxes[status.name] = ui.row().classes("w-full items-center gap-2")
             self.show_check(status.name)
-            if view.settings:
+            if view.settings and self.can_set:
                 with self.expansion(status.name, "Keys", "key"):
                     self.keys_form(status.name, view.settings, stored)
 
@@ -243,6 +256,7 @@ class SourcesPanel:
             summary += f"; a problem with {', '.join(problems)}"
         self.notify(summary, color="positive" if not problems else "warning")
 
+    @guarded
     async def save(self, key: str, fields: dict[str, ui.input], secrets: set[str]) -> None:
         """Store what was typed. Only the typed values come from the page: the variables are this form's own."""
         typed: dict[str, str] = {}
@@ -255,7 +269,7 @@ class SourcesPanel:
         if not typed:
             self.notify("Type a value to save first", color="warning")
             return
-        outcome = await run.io_bound(_store, typed)
+        outcome = await run.io_bound(_store, typed, self.actor)
         if outcome is None:  # the server is stopping
             return
         saved, refused = outcome
@@ -268,8 +282,9 @@ class SourcesPanel:
             self.notify(f"Saved {', '.join(saved)}", color="positive")
             self.changed(key)
 
+    @guarded
     async def remove(self, key: str, name: str) -> None:
-        outcome = await run.io_bound(_store, {name: ""})
+        outcome = await run.io_bound(_store, {name: ""}, self.actor)
         if outcome is None:
             return
         saved, refused = outcome
@@ -290,14 +305,18 @@ class SourcesPanel:
             self.on_change()
 
 
-def _store(values: dict[str, str]) -> tuple[list[str], list[tuple[str, str]]]:
+def _store(values: dict[str, str], actor: Actor) -> tuple[list[str], list[tuple[str, str]]]:
     """Store each value through the service (in a thread): the names saved, and (name, reason) of those refused.
-    A reason is the service's own words, which name the variable and never repeat its value."""
+    A reason is the service's own words, which name the variable and never repeat its value. A role without
+    SOURCES is refused by the service (`NotAllowed`, raised: nothing is stored)."""
     saved: list[str] = []
     refused: list[tuple[str, str]] = []
     for name, value in values.items():
         try:
-            set_setting(name, value)
+            with open_session() as session:
+                set_setting(name, value, actor=actor, session=session)
+        except (NotAllowed, SessionEnded):
+            raise
         except RecruiterError as exc:
             refused.append((name, str(exc)))
         except OSError as exc:

@@ -1,5 +1,7 @@
 """/: the day's overview: the funnel with the share converting at each step, follow-ups coming up, recent
-activity (whole notes), and counts per profile. Read models: `recruiter.outreach.dashboard`."""
+activity (whole notes), and counts per profile. Read models: `recruiter.outreach.dashboard`.
+
+A logged-in user sees their own follow-ups first (the prospects they own), then everyone else's."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from recruiter.outreach.dashboard import (
     profile_counts,
     recent_activity,
 )
+from ui.access import page_actor
 from ui.layout import STAGE_COLORS, STAGE_LABELS, ago, empty_state, frame, stage_badge
 
 FOLLOW_UP_GROUPS = (("overdue", "Overdue", "text-negative"), ("today", "Due today", "text-primary"),
@@ -26,9 +29,11 @@ FOLLOW_UP_GROUPS = (("overdue", "Overdue", "text-negative"), ("today", "Due toda
 
 @ui.page("/")
 def dashboard_page() -> None:
+    actor = page_actor()
     with open_session() as session:
         steps = funnel(session=session)
-        upcoming = follow_ups(session=session)  # follow-up dates and email sequence steps due
+        # follow-up dates and email sequence steps due, the user's own first
+        upcoming = follow_ups(session=session, mine=actor.user_id)
         activity = recent_activity(session=session, limit=15)
         profiles = profile_counts(session=session)
 
@@ -37,7 +42,7 @@ def dashboard_page() -> None:
             with ui.card().classes("flex-[3] min-w-[min(320px,100%)]").mark("funnel"):
                 funnel_view(steps)
             with ui.card().classes("flex-[2] min-w-[min(280px,100%)]").mark("follow-ups"):
-                follow_ups_view(upcoming)
+                follow_ups_view(upcoming, mine=actor.user_id)
         with ui.row().classes("w-full gap-4 items-stretch"):
             with ui.card().classes("flex-1 min-w-[min(320px,100%)]").mark("activity"):
                 activity_view(activity)
@@ -88,11 +93,28 @@ def follow_up_link(item: FollowUp) -> str:
     return f"/prospects/{item.prospect_id}" if item.prospect_id else f"/community/{item.community_id}"
 
 
-def follow_ups_view(items: list[FollowUp]) -> None:
+def follow_ups_view(items: list[FollowUp], *, mine: int | None = None) -> None:
     ui.label("Follow-ups").classes("text-lg font-medium")
     if not items:
         ui.label(f"Nothing due in the next {UPCOMING_DAYS} days. Set a follow-up date on a prospect's page.") \
             .classes("text-grey-7")
+    if mine is None:
+        follow_up_groups(items)
+        return
+    own = [item for item in items if item.owner_id == mine]
+    others = [item for item in items if item.owner_id != mine]
+    with ui.column().classes("w-full gap-0").mark("my-follow-ups"):
+        ui.label(f"Yours ({len(own)})").classes("font-semibold mt-1")
+        if not own:
+            ui.label("None of your prospects needs a follow-up soon.").classes("text-sm text-grey-7")
+        follow_up_groups(own)
+    if others:
+        with ui.column().classes("w-full gap-0").mark("other-follow-ups"):
+            ui.label(f"Everyone else's ({len(others)})").classes("font-semibold mt-3")
+            follow_up_groups(others)
+
+
+def follow_up_groups(items: list[FollowUp]) -> None:
     for status, title, color in FOLLOW_UP_GROUPS:
         group = [item for item in items if item.status == status]
         if not group:

@@ -9,6 +9,9 @@ with failures keeps its input: the URL box is left as typed, and "Retry failed" 
 Most discovery sources need API keys: the Sources panel (`ui.components.sources_panel`) says which are
 configured, checks them and stores their keys, and the discovery form labels each source with what it still
 needs, so a source that would be skipped is visible before the job starts.
+
+Starting or retrying a job needs DISCOVER, storing a source's key SOURCES (both checked by the services): a viewer
+follows the jobs and sees the sources without a form, a member starts jobs but sees no key inputs.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 from nicegui import background_tasks, run, ui
 
 from profiles.service import list_profiles
+from recruiter.accounts.roles import DISCOVER, Actor, NotAllowed, SessionEnded, require
 from recruiter.core.db import open_session
 from recruiter.core.jobs import job_view
 from recruiter.core.jobs import recent_jobs as stored_jobs
@@ -31,6 +35,7 @@ from recruiter.tasks.submit import (
     submit_discover,
     submit_scrape,
 )
+from ui.access import guarded, page_actor
 from ui.components.sources_panel import first_configured, render_sources_panel, source_options
 from ui.layout import frame
 
@@ -55,11 +60,11 @@ def _start(job_id: int) -> None:
         dispatch(job_id, session=session)
 
 
-async def run_scrape_job(urls: list[str], *, delay: float = 1.0) -> int:
+async def run_scrape_job(urls: list[str], *, actor: Actor, delay: float = 1.0) -> int:
     """Scrape the URLs and save what worked, as a job: queued for the workers, or run here off the event loop.
     Returns the job id (when run here, after it finished)."""
     with open_session() as session:
-        job_id = int(submit_scrape(urls, session=session, delay=delay).id)
+        job_id = int(submit_scrape(urls, actor=actor, session=session, delay=delay).id)
     if queue_available():
         await run.io_bound(_start, job_id)
     else:
@@ -67,9 +72,9 @@ async def run_scrape_job(urls: list[str], *, delay: float = 1.0) -> int:
     return job_id
 
 
-async def retry_failed_job(job_id: int) -> None:
+async def retry_failed_job(job_id: int, *, actor: Actor) -> None:
     with open_session() as session:
-        keys = retry_job(job_id, session=session)
+        keys = retry_job(job_id, actor=actor, session=session)
     if queue_available():
         await run.io_bound(lambda: _dispatch_keys(job_id, keys))
     else:
@@ -86,15 +91,17 @@ def job_state(job_id: int) -> str:
         return job_view(job_id, session=session, failures=0).state
 
 
-def run_discovery_job(profile_name: str, sources: list[str], queries: list[str], limit: int) -> str:
+def run_discovery_job(profile_name: str, sources: list[str], queries: list[str], limit: int, *, actor: Actor) -> str:
     """Discovery in a worker thread with its own event loop (or queued for the workers); it records its Job."""
     if queue_available():
         with open_session() as session:
-            job = submit_discover(profile_name, session=session, sources=sources, queries=queries, limit=limit)
+            job = submit_discover(profile_name, actor=actor, session=session, sources=sources, queries=queries,
+                                  limit=limit)
             dispatch(int(job.id), session=session)
         return f"discovery job {job.id} queued for the workers"
     with open_session() as session:
-        result = run_discovery(profile_name, session=session, sources=sources, queries=queries, limit=limit)
+        result = run_discovery(profile_name, actor=actor, session=session, sources=sources, queries=queries,
+                               limit=limit)
     parts = [f"{result[k]} {k.replace('_', ' ')}" for k in ("searched", "scraped", "saved", "failed", "good_matches")
              if k in result]
     skipped = "; ".join(f"skipped {s['reason']}" for s in result.get("skipped") or [])
@@ -104,18 +111,24 @@ def run_discovery_job(profile_name: str, sources: list[str], queries: list[str],
 
 @ui.page("/discover")
 def discover_page() -> None:
+    actor = page_actor()
     with open_session() as session:
         profile_names = [p.name for p in list_profiles(session=session)]
     with frame("Discover", active="/discover"):
         root = ui.context.slot.parent
         source_choice: list[ui.select] = []  # the discovery form's select, when there is a profile to discover for
-        with ui.row().classes("w-full gap-4 items-start"):
+        can_start = actor.allows(DISCOVER)
+        if not can_start:
+            ui.label("Read only: your role does not start scrapes or discoveries.").classes("text-sm text-grey-7")
+        with ui.row().classes("w-full gap-4 items-start") as forms:
+            forms.set_visibility(can_start)
             with ui.card().classes("flex-1 min-w-[340px] gap-2"):
                 ui.label("Scrape URLs").classes("text-lg font-medium")
                 ui.label("Pages, feeds, subreddits, channels, podcasts or OPML files: one per line.") \
                     .classes("text-sm text-grey-7")
                 urls = ui.textarea("URLs").props("autogrow").classes("w-full").mark("scrape-urls")
 
+                @guarded
                 async def start_scrape() -> None:
                     items = [u.strip() for u in (urls.value or "").splitlines() if u.strip()]
                     if not items:
@@ -124,7 +137,9 @@ def discover_page() -> None:
                     queued = queue_available()
                     ui.notify(f"{'Queued' if queued else 'Scraping'} {len(items)} URLs…")
                     try:
-                        job_id = await run_scrape_job(items)
+                        job_id = await run_scrape_job(items, actor=actor)
+                    except (NotAllowed, SessionEnded):
+                        raise
                     except Exception as exc:  # the input stays in the box for another try
                         with root:
                             ui.notify(f"Could not start the scrape: {exc}", color="negative", multi_line=True)
@@ -158,6 +173,7 @@ def discover_page() -> None:
                     queries = ui.input_chips("Extra search queries").classes("w-full")
                     limit = ui.number("Results per query and source", value=25, min=1, max=200).classes("w-64")
 
+                    @guarded
                     async def start_discovery() -> None:
                         if not sources.value:
                             ui.notify("Choose at least one source", color="warning")
@@ -166,7 +182,10 @@ def discover_page() -> None:
                         color = "positive"
                         try:
                             message = await run.io_bound(run_discovery_job, profile.value, list(sources.value),
-                                                         list(queries.value or []), int(limit.value or 25))
+                                                         list(queries.value or []), int(limit.value or 25),
+                                                         actor=actor)
+                        except (NotAllowed, SessionEnded):
+                            raise
                         except Exception as exc:
                             message, color = f"discovery failed: {exc}", "negative"
                         with root:
@@ -179,11 +198,14 @@ def discover_page() -> None:
                 options = source_options()
                 select.set_options({name: options.get(name, name) for name in SOURCES}, value=select.value)
 
-        render_sources_panel(on_change=relabel_sources)
+        render_sources_panel(on_change=relabel_sources, actor=actor)
 
+        @guarded
         async def retry(job_id: int) -> None:
+            with open_session() as session:
+                require(actor, DISCOVER, session=session)  # refused here, not in the background task
             try:
-                background_tasks.create(retry_failed_job(job_id), name=f"retry job {job_id}")
+                background_tasks.create(retry_failed_job(job_id, actor=actor), name=f"retry job {job_id}")
             except Exception as exc:
                 ui.notify(f"Could not retry job {job_id}: {exc}", color="negative")
                 return
@@ -212,7 +234,7 @@ def discover_page() -> None:
                                                 if name != "in-process")
                             summary = job["error"] or (f"workers: {workers}" if workers else "")
                             ui.label(summary).classes("text-sm text-grey-8 truncate flex-1 min-w-0")
-                            if job["failed"] and job["state"] in ("partial", "failed"):
+                            if job["failed"] and job["state"] in ("partial", "failed") and can_start:
                                 ui.button("Retry failed", icon="replay", on_click=lambda j=job["id"]: retry(j)) \
                                     .props("flat dense").mark(f"retry-{job['id']}")
                         for failure in job["failures"]:

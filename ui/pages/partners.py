@@ -1,5 +1,5 @@
 """/partners: scorecards, segments with their playbooks, trend and funnel charts, which kinds perform, and the
-performance import."""
+performance import (IMPORT, checked by the service: a viewer sees the numbers without the import)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from nicegui import ui
 
+from recruiter.accounts.roles import IMPORT, Actor
 from recruiter.core.db import open_session
 from recruiter.core.models import Stage, utcnow
 from recruiter.outreach.pipeline import prospect_ids_by_url
@@ -25,6 +26,7 @@ from recruiter.partners.reports import (
     segment_counts,
     trend,
 )
+from ui.access import guarded, page_actor
 from ui.layout import STAGE_LABELS, empty_state, frame
 
 SEGMENT_COLORS = {"top": "teal", "rising": "green", "steady": "blue", "dormant": "amber-9",
@@ -50,12 +52,14 @@ COLUMNS = [
 
 @ui.page("/partners")
 def partners_page() -> None:
+    actor = page_actor()
     with frame("Partners", active="/partners"):
-        PartnersView()
+        PartnersView(actor)
 
 
 class PartnersView:
-    def __init__(self) -> None:
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
         self.period = "all"
         self.segment: str | None = None
         self.trend_by = "week"
@@ -64,7 +68,8 @@ class PartnersView:
                       on_change=lambda e: self.set_period(e.value)).classes("w-44").props("dense outlined")
             self.platform_line()
             ui.space()
-            ui.button("Import performance", icon="upload", on_click=self.open_import).props("outline")
+            if actor.allows(IMPORT):
+                ui.button("Import performance", icon="upload", on_click=self.open_import).props("outline")
         self.overview()
         with ui.row().classes("w-full gap-4 items-stretch"):
             with ui.card().classes("flex-[3] min-w-[360px]"):
@@ -80,7 +85,7 @@ class PartnersView:
                 self.funnel_view()
             with ui.card().classes("flex-1 min-w-[360px]"):
                 self.kinds_view()
-        self.import_dialog = self.build_import_dialog()
+        self.import_dialog = self.build_import_dialog() if actor.allows(IMPORT) else None
 
     # --- data ------------------------------------------------------------------------------------------------
     def since(self):
@@ -324,6 +329,7 @@ class PartnersView:
         self.import_result.clear()
         self.import_dialog.open()
 
+    @guarded
     async def handle_upload(self, event) -> None:
         raw = await event.file.read()
         name = Path(event.file.name or "upload.csv").name
@@ -332,7 +338,8 @@ class PartnersView:
         with self.import_result:
             try:
                 with open_session() as session:
-                    report = import_performance(name, session=session, platform=self.import_platform.value,
+                    report = import_performance(name, actor=self.actor, session=session,
+                                                platform=self.import_platform.value,
                                                 mapping=parse_mapping(mapping_items),
                                                 text=raw.decode("utf-8-sig", errors="replace"))
             except (PerformanceError, PlatformError) as exc:

@@ -3,7 +3,12 @@ with its time. Moving to Contacted a prospect that was contacted before asks fir
 
 Nine stages do not fit side by side on a laptop: the board scrolls sideways inside its own frame, and the strip
 of stage chips above it (every stage with its count) says so and jumps to any column. Search and the profile
-and kind filters narrow the cards in SQL (`recruiter.outreach.dashboard.board`).
+and kind filters narrow the cards in SQL (`recruiter.outreach.dashboard.board`); "Mine" shows the prospects the
+page's user owns.
+
+Moving a card needs PROSPECTS: for a role without it (a viewer) the columns are not sortable and the board only
+shows where things stand. The pipeline service checks the role again on every drop (`ui.access.guarded` shows a
+refusal).
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from nicegui import ui
 from nicegui.events import SortableEventArguments
 
 from profiles.service import get_profile, list_profiles
+from recruiter.accounts.roles import PROSPECTS, Actor, NotAllowed
 from recruiter.core.db import open_session
 from recruiter.core.models import KINDS, STAGES
 from recruiter.outreach.dashboard import Board, BoardCard, board
 from recruiter.outreach.pipeline import DoubleContactError, PipelineError, move_prospect
+from ui.access import guarded, page_actor
 from ui.components.dialogs import confirm_contacted_before
 from ui.layout import KIND_ICONS, STAGE_COLORS, STAGE_LABELS, ago, empty_state, frame
 
@@ -34,7 +41,8 @@ if (board && cue) {
 
 
 @ui.page("/pipeline")
-def pipeline_page(profile: str = "", kind: str = "", q: str = "") -> None:
+def pipeline_page(profile: str = "", kind: str = "", q: str = "", mine: str = "") -> None:
+    actor = page_actor()
     with open_session() as session:
         chosen = get_profile(profile, session=session) if profile else None
         names = [p.name for p in list_profiles(session=session)]
@@ -42,16 +50,17 @@ def pipeline_page(profile: str = "", kind: str = "", q: str = "") -> None:
         if profile and chosen is None:
             empty_state(f"No profile named {profile!r}.", link=("Whole pipeline", "/pipeline"))
             return
-        PipelineBoard(chosen.id if chosen else None, chosen.name if chosen else None, names,
-                      kind=kind if kind in KINDS else None, text=q)
+        PipelineBoard(chosen.id if chosen else None, chosen.name if chosen else None, names, actor=actor,
+                      kind=kind if kind in KINDS else None, text=q, mine=mine in ("1", "true", "yes"))
 
 
-def move_card(prospect_id: int, stage: str, *, force: bool = False) -> str:
+def move_card(prospect_id: int, stage: str, *, actor: Actor, force: bool = False) -> str:
     """What a drop on the board does: move the prospect and record the change; returns a message.
 
-    Raises DoubleContactError when the prospect was contacted before and `force` is not set."""
+    Raises DoubleContactError when the prospect was contacted before and `force` is not set, NotAllowed when the
+    actor's role may not move prospects."""
     with open_session() as session:
-        prospect = move_prospect(prospect_id, stage, session=session, force=force)
+        prospect = move_prospect(prospect_id, stage, actor=actor, session=session, force=force)
     return f"moved to {STAGE_LABELS[prospect.stage]}"
 
 
@@ -65,12 +74,15 @@ def scroll_board(step: int) -> None:
 
 
 class PipelineBoard:
-    def __init__(self, profile_id: int | None, profile_name: str | None, names: list[str], *,
-                 kind: str | None = None, text: str = "") -> None:
+    def __init__(self, profile_id: int | None, profile_name: str | None, names: list[str], *, actor: Actor,
+                 kind: str | None = None, text: str = "", mine: bool = False) -> None:
         self.profile_id = profile_id
         self.profile_name = profile_name
+        self.actor = actor
+        self.can_move = actor.allows(PROSPECTS)
         self.kind = kind
         self.text = text
+        self.mine = mine and actor.user_id is not None
         self.columns: dict[str, ui.column] = {}
         self.root = ui.context.slot.parent
         with ui.row().classes("w-full items-center gap-3"):
@@ -81,12 +93,17 @@ class PipelineBoard:
                 .classes("w-40").props("outlined dense").mark("kind-filter")
             ui.input("Search name or URL", value=text, on_change=lambda e: self.set_filter(text=e.value or "")) \
                 .props("outlined dense clearable debounce=300").classes("w-64").mark("search")
+            if actor.user_id is not None:  # "mine" means something once people log in
+                ui.switch("Mine", value=self.mine, on_change=lambda e: self.set_filter(mine=bool(e.value))) \
+                    .mark("mine-filter").tooltip("Only the prospects you own")
             ui.space()
-            ui.label("Drag cards between columns; each move is recorded with its time.").classes("text-sm text-grey-6")
+            ui.label("Drag cards between columns; each move is recorded with its time." if self.can_move
+                     else "Read only: your role does not move prospects.").classes("text-sm text-grey-6")
         self.board_view()
 
     def navigate(self, **changes: str | None) -> None:
-        params = {"profile": self.profile_name or "", "kind": self.kind or "", "q": self.text, **changes}
+        params = {"profile": self.profile_name or "", "kind": self.kind or "", "q": self.text,
+                  "mine": "1" if self.mine else "", **changes}
         query = urlencode({k: v for k, v in params.items() if v})
         ui.navigate.to("/pipeline" + (f"?{query}" if query else ""))
 
@@ -97,12 +114,13 @@ class PipelineBoard:
 
     def load(self) -> Board:
         with open_session() as session:
-            return board(session=session, profile_id=self.profile_id, kind=self.kind, text=self.text)
+            return board(session=session, profile_id=self.profile_id, kind=self.kind, text=self.text,
+                         owner_id=self.actor.user_id if self.mine else None)
 
     @ui.refreshable_method
     def board_view(self) -> None:
         data = self.load()
-        filtered = bool(self.kind or self.text.strip())
+        filtered = bool(self.kind or self.text.strip() or self.mine)
         if data.empty:
             if filtered:
                 empty_state("No card matches these filters.")
@@ -148,14 +166,16 @@ class PipelineBoard:
             with ui.column().classes("w-full gap-2 min-h-[120px]").mark(f"stage-{stage}") as column:
                 for card in data.columns[stage]:
                     self.card(card)
-            column.make_sortable(group="pipeline", on_end=self.on_drop)
+            if self.can_move:  # a viewer's board is read only
+                column.make_sortable(group="pipeline", on_end=self.on_drop)
             column.stage = stage  # read by the drop handler: which column a card landed in
             self.columns[stage] = column
             if data.hidden(stage) > 0:
                 ui.label(f"+ {data.hidden(stage)} more").classes("text-xs text-grey-6")
 
     def card(self, card: BoardCard) -> None:
-        with ui.card().classes("w-full p-2 gap-1 cursor-grab shadow-1").mark(f"card-{card.prospect_id}") as element:
+        grab = "cursor-grab" if self.can_move else ""
+        with ui.card().classes(f"w-full p-2 gap-1 {grab} shadow-1").mark(f"card-{card.prospect_id}") as element:
             element.prospect_id = card.prospect_id
             with ui.row().classes("w-full items-center gap-1 no-wrap"):
                 ui.icon(KIND_ICONS.get(card.kind, "public")).classes("text-grey-7 shrink-0").tooltip(card.kind)
@@ -173,6 +193,9 @@ class PipelineBoard:
                 if card.contacted_at:
                     ui.icon("mark_email_read", color="orange-8").classes("text-sm").tooltip(
                         f"contacted on {card.contacted_at}")
+                if card.owner:
+                    ui.icon("person", color="grey-6").classes("text-sm").tooltip(f"owner: {card.owner}") \
+                        .mark("card-owner")
             if card.last_activity_at:
                 ui.label(f"{ago(card.last_activity_at)} · {card.last_activity}") \
                     .classes("text-xs text-grey-7 line-clamp-2 break-words").tooltip(card.last_activity) \
@@ -185,10 +208,14 @@ class PipelineBoard:
             return
         await self.drop(prospect_id, stage)
 
+    @guarded
     async def drop(self, prospect_id: int, stage: str, *, force: bool = False) -> None:
         """Record a card dropped on a stage (the tests call this as the board's drag-and-drop does)."""
         try:
-            message = move_card(prospect_id, stage, force=force)
+            message = move_card(prospect_id, stage, actor=self.actor, force=force)
+        except NotAllowed:
+            self.board_view.refresh()  # put the card back; `guarded` says why
+            raise
         except DoubleContactError as exc:
             if await self.confirm_double_contact(str(exc)):
                 await self.drop(prospect_id, stage, force=True)

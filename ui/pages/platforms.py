@@ -1,12 +1,16 @@
 """/platforms: the tracking platforms side by side, and the choice (link format, import columns).
 
 Seven platforms side by side are wider than a laptop, let alone a phone: the comparison scrolls sideways inside
-its own card (its first column, the fact names, stays in view), and the page itself never overflows."""
+its own card (its first column, the fact names, stays in view), and the page itself never overflows.
+
+Choosing is a platform setting (PLATFORM, checked by the service): a member or a viewer compares without the
+Choose buttons."""
 
 from __future__ import annotations
 
 from nicegui import ui
 
+from recruiter.accounts.roles import PLATFORM, Actor
 from recruiter.core.db import open_session
 from recruiter.partners.platforms import (
     COMPARISON_ROWS,
@@ -16,6 +20,7 @@ from recruiter.partners.platforms import (
     has_chosen_platform,
     list_platforms,
 )
+from ui.access import guarded, page_actor
 from ui.layout import frame
 
 # The fact names stay in view while the platforms scroll past them.
@@ -24,12 +29,14 @@ STICKY = "sticky left-0 z-10 bg-white"
 
 @ui.page("/platforms")
 def platforms_page() -> None:
+    actor = page_actor()
     with frame("Tracking platforms", active="/platforms"):
-        PlatformComparison()
+        PlatformComparison(actor)
 
 
 class PlatformComparison:
-    def __init__(self) -> None:
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
         ui.label("Choose where referrals are tracked. The choice sets the parameter your partners' links carry "
                  "and the column names performance imports look for.").classes("text-grey-8")
         ui.label(catalog_note()).classes("text-xs text-grey-7").mark("catalog-note")
@@ -54,7 +61,7 @@ class PlatformComparison:
                         ui.link(platform.name, platform.website, new_tab=True).classes("font-semibold")
                         if selected:
                             ui.badge("chosen", color="green")
-                        else:
+                        elif self.actor.allows(PLATFORM):
                             ui.button("Choose", on_click=lambda p=platform.key: self.choose(p)) \
                                 .props("dense outline size=sm").mark(f"choose-{platform.key}")
                 for key, label in COMPARISON_ROWS:
@@ -77,8 +84,9 @@ class PlatformComparison:
                         for source in platform.sources:
                             ui.link(source.removeprefix("https://"), source, new_tab=True).classes("break-all")
 
+    @guarded
     def choose(self, key: str) -> None:
         with open_session() as session:
-            platform = choose_platform(key, session=session)
+            platform = choose_platform(key, actor=self.actor, session=session)
         ui.notify(f"Tracking platform: {platform.name}. New links use {platform.link_format()}", type="positive")
         self.view.refresh()

@@ -1,4 +1,7 @@
-"""/profiles and /profiles/{id}: describe the ideal client, and watch the top matches change while typing."""
+"""/profiles and /profiles/{id}: describe the ideal client, and watch the top matches change while typing.
+
+Creating and editing need PROFILES, deleting DELETE (checked by the profile services): a viewer reads the
+profiles and their preview without a form's buttons, a member edits without a Delete."""
 
 from __future__ import annotations
 
@@ -16,10 +19,12 @@ from profiles.service import (
     list_profiles,
     update_profile,
 )
+from recruiter.accounts.roles import DELETE, PROFILES, Actor
 from recruiter.core.canonical import canonical_url
 from recruiter.core.db import open_session
 from recruiter.core.models import Profile, ProfileCreate
 from recruiter.matching.matches import MatchRow, match_page, preview_matches, ranking_state
+from ui.access import guarded, page_actor
 from ui.layout import empty_state, fit_bar, frame, kind_chip
 
 # Seconds of quiet typing before the preview is recomputed: ranking on every keystroke would queue up work.
@@ -29,14 +34,16 @@ PREVIEW_SIZE = 10
 
 @ui.page("/profiles")
 def profiles_page() -> None:
+    actor = page_actor()
     with open_session() as session:
         profiles = list_profiles(session=session)
 
+    @guarded
     async def create() -> None:
         try:
             with open_session() as session:
                 profile = create_profile(ProfileCreate(name=new_name.value or "", description=new_description.value or ""),
-                                       session=session)
+                                         actor=actor, session=session)
         except ProfileError as exc:
             ui.notify(str(exc), color="negative")
             return
@@ -45,16 +52,17 @@ def profiles_page() -> None:
     with frame("Profiles", active="/profiles"):
         ui.label("Each profile describes one ideal client in your own words; communities are ranked by how well "
                  "their audience fits it.").classes("text-grey-7")
-        with ui.card().classes("w-full"):
-            ui.label("New profile").classes("text-lg font-medium")
-            with ui.row().classes("w-full items-start gap-3"):
-                new_name = ui.input("Name", placeholder="e.g. yoga beginners").classes("w-56")
-                new_description = ui.textarea("Who buys, what problems they have, what you sell") \
-                    .props("autogrow").classes("flex-1")
-                ui.button("Create", icon="add", on_click=create).classes("self-center")
-            description_hint(new_description, initial=False)
+        if actor.allows(PROFILES):
+            with ui.card().classes("w-full"):
+                ui.label("New profile").classes("text-lg font-medium")
+                with ui.row().classes("w-full items-start gap-3"):
+                    new_name = ui.input("Name", placeholder="e.g. yoga beginners").classes("w-56")
+                    new_description = ui.textarea("Who buys, what problems they have, what you sell") \
+                        .props("autogrow").classes("flex-1")
+                    ui.button("Create", icon="add", on_click=create).classes("self-center")
+                description_hint(new_description, initial=False)
         if not profiles:
-            empty_state("No profile yet: create the first one above.")
+            empty_state("No profile yet: create the first one above." if actor.allows(PROFILES) else "No profile yet.")
         with ui.row().classes("w-full gap-4"):
             for profile in profiles:
                 profile_card(profile)
@@ -95,6 +103,7 @@ def profile_card(profile: Profile) -> None:
 
 @ui.page("/profiles/{profile_id}")
 def profile_editor_page(profile_id: int) -> None:
+    actor = page_actor()
     with open_session() as session:
         profile = session.get(Profile, profile_id)
     if profile is None:
@@ -102,14 +111,15 @@ def profile_editor_page(profile_id: int) -> None:
             empty_state(f"There is no profile {profile_id}.", link=("All profiles", "/profiles"))
         return
     with frame(f"Profile: {profile.name}", active="/profiles"):
-        ProfileEditor(profile)
+        ProfileEditor(profile, actor)
 
 
 class ProfileEditor:
     """The form, its save/duplicate/delete buttons and the live preview of the top matches."""
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, actor: Actor) -> None:
         self.profile = profile
+        self.actor = actor
         self.version = 0
         self.rows: list[MatchRow] = []
         self.busy = False
@@ -134,9 +144,12 @@ class ProfileEditor:
                                                value=list(profile.examples),
                                                new_value_mode="add-unique").classes("w-full")
                 with ui.row().classes("gap-2"):
-                    ui.button("Save", icon="save", on_click=self.save)
-                    ui.button("Duplicate", icon="content_copy", on_click=self.duplicate).props("outline")
-                    ui.button("Delete", icon="delete", on_click=self.confirm_delete).props("outline color=negative")
+                    if actor.allows(PROFILES):
+                        ui.button("Save", icon="save", on_click=self.save)
+                        ui.button("Duplicate", icon="content_copy", on_click=self.duplicate).props("outline")
+                    if actor.allows(DELETE):
+                        ui.button("Delete", icon="delete", on_click=self.confirm_delete) \
+                            .props("outline color=negative").mark("delete-profile")
                     ui.button("Prospects", icon="format_list_numbered", on_click=lambda: ui.navigate.to(
                         f"/prospects?profile={quote(self.profile.name)}")).props("flat")
             with ui.card().classes("flex-1 min-w-[340px] overflow-hidden"):
@@ -203,11 +216,12 @@ class ProfileEditor:
                             kind_chip(row.kind)
                         ui.label(row.why).classes("text-xs text-grey-7 truncate w-full")
 
+    @guarded
     def save(self) -> None:
         try:
             with open_session() as session:
                 profile = session.get(Profile, self.profile.id)
-                self.profile = update_profile(profile, session=session, name=self.name.value,
+                self.profile = update_profile(profile, actor=self.actor, session=session, name=self.name.value,
                                               description=self.description.value, keywords=self.keywords.value,
                                               exclusions=self.exclusions.value, examples=self.examples.value)
         except ProfileError as exc:
@@ -216,9 +230,10 @@ class ProfileEditor:
         ui.notify(f"Profile {self.profile.name!r} saved; its ranked list refreshes on the Prospects page",
                   color="positive")
 
+    @guarded
     def duplicate(self) -> None:
         with open_session() as session:
-            copy = duplicate_profile(session.get(Profile, self.profile.id), session=session)
+            copy = duplicate_profile(session.get(Profile, self.profile.id), actor=self.actor, session=session)
         ui.navigate.to(f"/profiles/{copy.id}")
 
     def confirm_delete(self) -> None:
@@ -230,11 +245,12 @@ class ProfileEditor:
                 ui.button("Delete", color="negative", on_click=lambda: self.delete(dialog)).mark("confirm-delete")
         dialog.open()
 
+    @guarded
     def delete(self, dialog: ui.dialog) -> None:
+        dialog.close()
         with open_session() as session:
             profile = session.get(Profile, self.profile.id)
             if profile is not None:
-                delete_profile(profile, session=session)
-        dialog.close()
+                delete_profile(profile, actor=self.actor, session=session)
         ui.notify(f"Profile {self.profile.name!r} deleted")
         ui.navigate.to("/profiles")

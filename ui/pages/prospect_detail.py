@@ -6,6 +6,10 @@ Opening it changes nothing: a community not in the pipeline yet is shown as such
 only when the user acts (a move, a note, a follow-up date, a message). The double-outreach warning appears only
 when writing now would be a second first contact (the prospect was moved back after we wrote to it), never
 right after the first contact.
+
+The page acts as its user (`ui.access.page_actor`): every change goes through a service with that actor, which
+checks the role on the server; controls the role may not use are not drawn (a viewer reads the whole story and
+changes nothing), and a refusal is a notification (`ui.access.guarded`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ from datetime import date
 
 from nicegui import ui
 
-from recruiter.core.db import get_setting, open_session, set_setting
+from recruiter.accounts.roles import OUTREACH, PARTNERS, PROSPECTS, Actor
+from recruiter.accounts.users import list_users
+from recruiter.core.db import open_session
+from recruiter.core.errors import RecruiterError
 from recruiter.core.models import PARTNER_STAGES, Community, Profile, Prospect
 from recruiter.outreach.pipeline import (
     DoubleContactError,
@@ -24,20 +31,23 @@ from recruiter.outreach.pipeline import (
     note_prospect,
     schedule_follow_up,
     set_feedback,
+    set_owner,
     set_stage,
     start_prospect,
 )
 from recruiter.outreach.story import BASIS_LABELS, ProspectStory, prospect_story
 from recruiter.outreach.templates import (
     PLACEHOLDERS,
-    REFERRAL_LINK_KEY,
     follow_up_in,
     mailto_link,
     outreach_templates,
     referral_link,
+    referral_pattern,
     render_template,
     save_outreach_templates,
+    set_referral_pattern,
 )
+from ui.access import guarded, page_actor
 from ui.components.activation import render_activation_checklist
 from ui.components.dialogs import confirm_contacted_before
 from ui.components.outreach_panel import render_outreach_panel
@@ -62,6 +72,7 @@ def safe_href(url: str | None) -> str | None:
 @ui.page("/community/{community_id}")
 def community_page(community_id: int, profile: str = "") -> None:
     """A ranked row's link. Read only: nothing is created until the user acts on the page."""
+    actor = page_actor()
     with open_session() as session:
         community = session.get(Community, community_id)
         chosen = session.get(Profile, int(profile)) if profile.isdigit() else None
@@ -71,11 +82,12 @@ def community_page(community_id: int, profile: str = "") -> None:
         return
     with frame(community.name or community.url, active="/prospects"):
         ui.add_css(TIMELINE_CSS)
-        ProspectDetail(community, chosen.id if chosen else None)
+        ProspectDetail(community, chosen.id if chosen else None, actor)
 
 
 @ui.page("/prospects/{prospect_id}")
 def prospect_page(prospect_id: int) -> None:
+    actor = page_actor()
     with open_session() as session:
         prospect = session.get(Prospect, prospect_id)
         community = session.get(Community, prospect.community_id) if prospect else None
@@ -85,13 +97,15 @@ def prospect_page(prospect_id: int) -> None:
         return
     with frame(community.name or community.url, active="/prospects"):
         ui.add_css(TIMELINE_CSS)
-        ProspectDetail(community, None)
+        ProspectDetail(community, None, actor)
 
 
 class ProspectDetail:
-    def __init__(self, community: Community, profile_id: int | None) -> None:
+    def __init__(self, community: Community, profile_id: int | None, actor: Actor) -> None:
         self.community = community
         self.profile_id = profile_id  # the profile the page was opened for (its fit is shown first)
+        self.actor = actor
+        self.can_work = actor.allows(PROSPECTS)
         self.root = ui.context.slot.parent
         self.story = self.load()
         self.header_view()
@@ -151,26 +165,10 @@ class ProspectDetail:
                 ui.label(f"profile: {story.pipeline_profile}").classes("text-sm text-grey-8")
             if story.first_contacted_at:
                 ui.label(f"first contacted {story.first_contacted_at:%Y-%m-%d}").classes("text-sm text-grey-7")
+            self.owner_view()
             ui.space()
-            with ui.row().classes("items-center gap-1 flex-wrap").mark("next-moves"):
-                if story.feedback_welcome:
-                    if story.stage != "shortlisted":
-                        ui.button("Shortlist", icon="thumb_up", on_click=lambda: self.feedback("shortlist")) \
-                            .props("flat dense color=indigo")
-                    ui.button("Not a fit", icon="thumb_down", on_click=lambda: self.feedback("not_a_fit")) \
-                        .props("flat dense color=red-5")
-                for stage in story.next_stages:
-                    if story.feedback_welcome and stage in ("shortlisted", "declined"):
-                        continue  # the feedback buttons above make these moves and teach the ranking
-                    label, icon = MOVE_LABELS[stage]
-                    ui.button(label, icon=icon, on_click=lambda s=stage: self.change_stage(s)) \
-                        .props(f"unelevated dense color={STAGE_COLORS.get(stage, 'primary')}").mark(f"move-{stage}")
-                with ui.button(icon="more_vert").props("flat dense round").tooltip("Another stage"):
-                    with ui.menu().props("auto-close"), ui.list().props("dense"):
-                        ui.item_label("Move to another stage").props("header")
-                        for stage, label in STAGE_LABELS.items():
-                            if stage != story.stage:
-                                ui.item(label, on_click=lambda s=stage: self.change_stage(s))
+            if self.can_work:  # a viewer gets no control that changes the stage
+                self.moves_view()
         if story.repeat_contact_of:
             with ui.row().classes("w-full items-center gap-2 bg-orange-1 text-orange-10 rounded p-3 "
                                   "contacted-warning").mark("contacted-warning"):
@@ -179,11 +177,70 @@ class ProspectDetail:
                          f"{STAGE_LABELS.get(story.stage, story.stage)}: writing again would be a second first "
                          "contact. Check the timeline first: no double outreach.")
 
+    def owner_view(self) -> None:
+        """Who works the prospect: a label, or (for those who may change it) a choice of the app's users."""
+        story = self.story
+        if not story.in_pipeline:
+            return
+        users = self.users() if self.can_work else []
+        if not users:
+            if story.owner:
+                ui.label(f"owner: {story.owner}").classes("text-sm text-grey-8").mark("owner")
+            return
+        options = {"": "nobody", **{email: email for email in users}}
+        if story.owner and story.owner not in options:
+            options[story.owner] = story.owner
+        ui.select(options, value=story.owner or "", label="Owner",
+                  on_change=lambda e: self.change_owner(e.value or None)) \
+            .props("dense outlined options-dense").classes("w-56").mark("owner-select")
+
+    def users(self) -> list[str]:
+        with open_session() as session:
+            return [u.email for u in list_users(session=session) if not u.disabled]
+
+    @guarded
+    def change_owner(self, email: str | None) -> None:
+        if email == self.story.owner:
+            return
+        try:
+            with open_session() as session:
+                community = session.get(Community, self.community.id)
+                set_owner(community, email, actor=self.actor, session=session)
+        except RecruiterError as exc:
+            self.notify(str(exc), "negative")
+            return
+        self.notify(f"Owner: {email}" if email else "No owner")
+        self.refresh_all()
+
+    def moves_view(self) -> None:
+        story = self.story
+        with ui.row().classes("items-center gap-1 flex-wrap").mark("next-moves"):
+            if story.feedback_welcome:
+                if story.stage != "shortlisted":
+                    ui.button("Shortlist", icon="thumb_up", on_click=lambda: self.feedback("shortlist")) \
+                        .props("flat dense color=indigo")
+                ui.button("Not a fit", icon="thumb_down", on_click=lambda: self.feedback("not_a_fit")) \
+                    .props("flat dense color=red-5")
+            for stage in story.next_stages:
+                if story.feedback_welcome and stage in ("shortlisted", "declined"):
+                    continue  # the feedback buttons above make these moves and teach the ranking
+                label, icon = MOVE_LABELS[stage]
+                ui.button(label, icon=icon, on_click=lambda s=stage: self.change_stage(s)) \
+                    .props(f"unelevated dense color={STAGE_COLORS.get(stage, 'primary')}").mark(f"move-{stage}")
+            with ui.button(icon="more_vert").props("flat dense round").tooltip("Another stage"):
+                with ui.menu().props("auto-close"), ui.list().props("dense"):
+                    ui.item_label("Move to another stage").props("header")
+                    for stage, label in STAGE_LABELS.items():
+                        if stage != story.stage:
+                            ui.item(label, on_click=lambda s=stage: self.change_stage(s))
+
+    @guarded
     async def change_stage(self, stage: str, *, force: bool = False) -> None:
         try:
             with open_session() as session:
                 community = session.get(Community, self.community.id)
-                set_stage(community, stage, session=session, profile_id=self.acting_profile(), force=force)
+                set_stage(community, stage, actor=self.actor, session=session, profile_id=self.acting_profile(),
+                          force=force)
         except DoubleContactError as exc:
             if await self.confirm(str(exc)):
                 await self.change_stage(stage, force=True)
@@ -197,10 +254,11 @@ class ProspectDetail:
     async def confirm(self, message: str) -> bool:
         return await confirm_contacted_before(self.root, message, proceed="Go ahead", keep="Cancel")
 
+    @guarded
     def feedback(self, verdict: str) -> None:
         with open_session() as session:
             community = session.get(Community, self.community.id)
-            set_feedback(community, verdict, session=session, profile_id=self.acting_profile())
+            set_feedback(community, verdict, actor=self.actor, session=session, profile_id=self.acting_profile())
         self.notify("Shortlisted: the next ranking learns from it" if verdict == "shortlist"
                     else "Marked not a fit: the next ranking learns from it")
         self.refresh_all()
@@ -269,7 +327,7 @@ class ProspectDetail:
     def outreach_card(self) -> None:
         with open_session() as session:
             self.templates = outreach_templates(session=session)
-            self.ref_pattern = get_setting(REFERRAL_LINK_KEY, "", session=session) or ""
+            self.ref_pattern = referral_pattern(session=session)
         emails = list(self.story.emails)
         with ui.card().classes("w-full gap-2"):
             with ui.row().classes("w-full items-center"):
@@ -285,19 +343,24 @@ class ProspectDetail:
                                    autocomplete=emails).classes("w-64").props("dense").mark("to")
                 self.ref_input = ui.input("Referral link pattern ({code} or {slug})", value=self.ref_pattern) \
                     .classes("flex-1 min-w-[200px]").props("dense")
-                self.ref_input.on("blur", lambda _e: self.save_ref_pattern())
+                if self.actor.allows(PARTNERS):
+                    self.ref_input.on("blur", lambda _e: self.save_ref_pattern())
+                else:
+                    self.ref_input.props("readonly")
             with ui.expansion("Edit template", icon="edit").classes("w-full"):
                 self.raw_subject = ui.input("Subject").classes("w-full")
                 self.raw_body = ui.textarea("Body").props("autogrow").classes("w-full")
-                ui.button("Save template", icon="save", on_click=self.save_template).props("flat")
+                if self.actor.allows(OUTREACH):
+                    ui.button("Save template", icon="save", on_click=self.save_template).props("flat")
             ui.label("Rendered for this prospect").classes("text-sm font-medium")
             self.subject = ui.input("Subject").classes("w-full").mark("rendered-subject")
             self.body = ui.textarea("Message").props("autogrow").classes("w-full").mark("rendered-body")
-            with ui.row().classes("gap-2 items-center"):
-                ui.button("Copy", icon="content_copy", on_click=self.copy).mark("copy-template")
-                ui.button("Email", icon="mail", on_click=self.email).mark("send-email")
-                ui.label("Both log the contact; a prospect not contacted yet moves to Contacted.") \
-                    .classes("text-xs text-grey-6")
+            if self.can_work:  # both log the contact: a change of the prospect
+                with ui.row().classes("gap-2 items-center"):
+                    ui.button("Copy", icon="content_copy", on_click=self.copy).mark("copy-template")
+                    ui.button("Email", icon="mail", on_click=self.email).mark("send-email")
+                    ui.label("Both log the contact; a prospect not contacted yet moves to Contacted.") \
+                        .classes("text-xs text-grey-6")
         self.load_template()
 
     def load_template(self) -> None:
@@ -316,18 +379,22 @@ class ProspectDetail:
                                              ref_link=ref)
         self.body.value = render_template(self.raw_body.value, community=self.community, profile=profile, ref_link=ref)
 
+    @guarded
     def save_template(self) -> None:
         index = self.template_select.value or 0
-        self.templates[index] = {"name": self.templates[index]["name"], "subject": self.raw_subject.value,
-                                 "body": self.raw_body.value}
+        templates = list(self.templates)
+        templates[index] = {"name": templates[index]["name"], "subject": self.raw_subject.value,
+                            "body": self.raw_body.value}
         with open_session() as session:
-            save_outreach_templates(self.templates, session=session)
+            save_outreach_templates(templates, actor=self.actor, session=session)
+        self.templates = templates
         self.render()
         self.notify("Template saved")
 
+    @guarded
     def save_ref_pattern(self) -> None:
         with open_session() as session:
-            set_setting(REFERRAL_LINK_KEY, (self.ref_input.value or "").strip(), session=session)
+            set_referral_pattern(self.ref_input.value or "", actor=self.actor, session=session)
         self.render()
 
     async def guard_double_contact(self) -> bool:
@@ -341,17 +408,20 @@ class ProspectDetail:
 
     def log_contact(self, kind: str, detail: str) -> Prospect:
         with open_session() as session:
-            prospect = start_prospect(self.community.id, session=session, profile_id=self.acting_profile())
-            return log_contact(prospect.id, kind, detail, session=session)
+            prospect = start_prospect(self.community.id, actor=self.actor, session=session,
+                                      profile_id=self.acting_profile())
+            return log_contact(prospect.id, kind, detail, actor=self.actor, session=session)
 
+    @guarded
     async def copy(self) -> None:
         if not await self.guard_double_contact():
             return
-        ui.clipboard.write(f"Subject: {self.subject.value}\n\n{self.body.value}")
         self.log_contact("copied_template", self.subject.value or "")
+        ui.clipboard.write(f"Subject: {self.subject.value}\n\n{self.body.value}")
         self.notify("Copied; contact logged")
         self.refresh_all()
 
+    @guarded
     async def email(self) -> None:
         if not await self.guard_double_contact():
             return
@@ -368,6 +438,9 @@ class ProspectDetail:
         current = self.story.next_follow_up
         with ui.card().classes("w-full gap-2"):
             ui.label("Next follow-up").classes("text-lg font-medium")
+            if not self.can_work:
+                ui.label(f"{current:%a %d %b %Y}" if current else "None set.").classes("text-sm").mark("follow-up")
+                return
             self.follow_up = ui.date_input("Date", value=current.isoformat() if current else "",
                                            on_change=lambda e: self.set_follow_up(e.value)).classes("w-full")
             with ui.row().classes("gap-1"):
@@ -376,6 +449,7 @@ class ProspectDetail:
                         follow_up_in(d).isoformat())).props("flat dense")
                 ui.button("Clear", on_click=lambda: self.follow_up.set_value("")).props("flat dense color=grey")
 
+    @guarded
     def set_follow_up(self, value: str | None) -> None:
         try:
             when = date.fromisoformat(value) if value else None
@@ -387,7 +461,7 @@ class ProspectDetail:
             return
         with open_session() as session:
             community = session.get(Community, self.community.id)
-            schedule_follow_up(community, when, session=session, profile_id=self.acting_profile())
+            schedule_follow_up(community, when, actor=self.actor, session=session, profile_id=self.acting_profile())
         self.notify(f"Next follow-up: {when:%a %d %b %Y}" if when else "Follow-up cleared")
         self.refresh_all()
 
@@ -399,15 +473,19 @@ class ProspectDetail:
                 with ui.column().classes("w-full gap-0 border-l-4 border-indigo-2 pl-2"):
                     ui.label(f"{note.at:%Y-%m-%d %H:%M}").classes("text-xs text-grey-6")
                     ui.label(note.detail).classes("text-sm whitespace-pre-line break-words")
-            self.note = ui.textarea("Add a note").props("autogrow").classes("w-full")
-            ui.button("Add note", icon="add", on_click=self.add_note).props("flat")
+            if not self.story.notes and not self.can_work:
+                ui.label("No notes.").classes("text-sm text-grey-7")
+            if self.can_work:
+                self.note = ui.textarea("Add a note").props("autogrow").classes("w-full").mark("note-input")
+                ui.button("Add note", icon="add", on_click=self.add_note).props("flat").mark("add-note")
 
+    @guarded
     def add_note(self) -> None:
         text = self.note.value or ""
         try:
             with open_session() as session:
                 community = session.get(Community, self.community.id)
-                note_prospect(community, text, session=session, profile_id=self.acting_profile())
+                note_prospect(community, text, actor=self.actor, session=session, profile_id=self.acting_profile())
         except PipelineError as exc:
             self.notify(str(exc), "warning")
             return
@@ -420,12 +498,12 @@ class ProspectDetail:
         needs a prospect, so it is drawn once the community is in the pipeline and redrawn when it enters it."""
         if self.story.prospect_id is None:
             return
-        render_outreach_panel(self.story.prospect_id)
+        render_outreach_panel(self.story.prospect_id, actor=self.actor)
 
     @ui.refreshable_method
     def activation_view(self) -> None:
         if self.story.prospect_id is not None and self.story.stage in PARTNER_STAGES:
-            render_activation_checklist(self.story.prospect_id)
+            render_activation_checklist(self.story.prospect_id, actor=self.actor)
 
     @ui.refreshable_method
     def timeline_view(self) -> None:

@@ -3,6 +3,10 @@
 The list reads the profile's stored matches with SQL paging and filters, so it opens at once even over
 100,000 communities. When those matches are missing or stale (the profile or the communities changed) the
 page still opens on what is stored and re-ranks in a worker thread, then refreshes itself.
+
+The page acts as its user (`ui.access.page_actor`). A viewer reads the list and may export it, but gets no
+checkbox, no action button and no bulk bar; the table's events still reach handlers that ask the services, which
+refuse a role without PROSPECTS (or OUTREACH to enrol) on the server. "Mine" lists the prospects the user owns.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from urllib.parse import quote
 from nicegui import background_tasks, run, ui
 
 from profiles.service import default_profile, get_profile, list_profiles, touch_profile
+from recruiter.accounts.roles import EXPORT, OUTREACH, PROSPECTS, Actor
 from recruiter.core.db import open_session
 from recruiter.core.models import KINDS, STAGES, Feedback, Profile
 from recruiter.matching.matches import (
@@ -27,6 +32,7 @@ from recruiter.matching.matches import (
 )
 from recruiter.outreach.pipeline import apply_feedback, move_communities
 from recruiter.outreach.sequences import EnrollReport, enroll, list_sequences
+from ui.access import guarded, page_actor
 from ui.background import ensure_ranking, is_ranking
 from ui.components.kind_performance import render_kind_performance
 from ui.layout import STAGE_COLORS, STAGE_LABELS, empty_state, frame
@@ -68,6 +74,7 @@ STAGE_SLOT = r"""
 <q-td :props="props">
   <q-badge :color="props.row.stage_color">{{ props.row.stage_label }}</q-badge>
   <q-icon v-if="props.row.feedback === 'shortlist'" name="thumb_up" color="indigo" size="xs" class="q-ml-xs" />
+  <div v-if="props.row.owner" class="text-caption text-grey-7">{{ props.row.owner }}</div>
 </q-td>
 """
 WHY_SLOT = r"""
@@ -98,7 +105,8 @@ ACTIONS_SLOT = r"""
 
 @ui.page("/prospects", response_timeout=FIRST_RANKING_WAIT + 5)
 async def prospects_page(profile: str = "", kind: str = "", min_audience: str = "", stage: str = "", q: str = "",
-                   sort: str = "fit") -> None:
+                         sort: str = "fit", mine: str = "") -> None:
+    actor = page_actor()
     with open_session() as session:
         chosen = get_profile(profile, session=session) if profile else default_profile(session=session)
         if chosen is not None and profile:
@@ -120,14 +128,17 @@ async def prospects_page(profile: str = "", kind: str = "", min_audience: str = 
         filters = MatchFilters(kind=kind if kind in KINDS else None,
                                min_audience=int(min_audience) if min_audience.isdigit() else None,
                                stage=stage if stage in STAGES else None, text=q,
-                               sort=sort if sort in SORTS else "fit")
-        ProspectList(chosen, names, filters)
+                               sort=sort if sort in SORTS else "fit",
+                               owner_id=actor.user_id if mine in ("1", "true", "yes") else None)
+        ProspectList(chosen, names, filters, actor)
 
 
 class ProspectList:
-    def __init__(self, profile: Profile, profile_names: list[str], filters: MatchFilters) -> None:
+    def __init__(self, profile: Profile, profile_names: list[str], filters: MatchFilters, actor: Actor) -> None:
         self.profile = profile
         self.filters = filters
+        self.actor = actor
+        self.can_work = actor.allows(PROSPECTS)
         self.page = 1
         self.ranking = is_ranking(profile.id)
         self.root = ui.context.slot.parent  # background tasks re-enter it to talk to this browser tab
@@ -156,28 +167,39 @@ class ProspectList:
                     .classes("w-64").props("dense clearable debounce=400")
                 ui.select(SORTS, value=filters.sort, label="Sort",
                           on_change=lambda e: self.set_filter(sort=e.value)).classes("w-48").props("dense")
+                if actor.user_id is not None:  # "mine" means something once people log in
+                    ui.switch("Mine", value=filters.owner_id is not None,
+                              on_change=lambda e: self.set_filter(owner_id=actor.user_id if e.value else None)) \
+                        .mark("mine-filter").tooltip("Only the prospects you own")
                 ui.space()
-                ui.button("Export CSV", icon="download", on_click=self.export).props("outline")
-            with ui.row().classes("w-full items-center gap-2 bg-indigo-50 rounded px-3 py-1 bulk-bar") as self.bulk_bar:
-                self.selected_label = ui.label("")
-                ui.button("Shortlist", icon="thumb_up", on_click=lambda: self.feedback_selected(Feedback.shortlist)) \
-                    .props("flat dense color=indigo")
-                ui.button("Not a fit", icon="thumb_down", on_click=lambda: self.feedback_selected(Feedback.not_a_fit)) \
-                    .props("flat dense color=red-5")
-                self.bulk_stage = ui.select(STAGE_LABELS, value="shortlisted", label="Move to").classes("w-40") \
-                    .props("dense")
-                ui.button("Move", icon="east", on_click=self.move_selected).props("flat dense")
-                ui.button("Enroll in sequence…", icon="forward_to_inbox", on_click=self.enroll_selected) \
-                    .props("flat dense").mark("enroll-selected")
-                ui.button("Clear selection", on_click=self.clear_selection).props("flat dense color=grey")
-            self.table = ui.table(columns=COLUMNS, rows=self.table_rows(), row_key="community_id",
-                                  selection="multiple", pagination=None,
+                if actor.allows(EXPORT):
+                    ui.button("Export CSV", icon="download", on_click=self.export).props("outline")
+            if self.can_work:  # a viewer gets no control that changes anything
+                with ui.row().classes("w-full items-center gap-2 bg-indigo-50 rounded px-3 py-1 bulk-bar") as self.bulk_bar:
+                    self.selected_label = ui.label("")
+                    ui.button("Shortlist", icon="thumb_up", on_click=lambda: self.feedback_selected(Feedback.shortlist)) \
+                        .props("flat dense color=indigo")
+                    ui.button("Not a fit", icon="thumb_down", on_click=lambda: self.feedback_selected(Feedback.not_a_fit)) \
+                        .props("flat dense color=red-5")
+                    self.bulk_stage = ui.select(STAGE_LABELS, value="shortlisted", label="Move to").classes("w-40") \
+                        .props("dense")
+                    ui.button("Move", icon="east", on_click=self.move_selected).props("flat dense")
+                    if actor.allows(OUTREACH):
+                        ui.button("Enroll in sequence…", icon="forward_to_inbox", on_click=self.enroll_selected) \
+                            .props("flat dense").mark("enroll-selected")
+                    ui.button("Clear selection", on_click=self.clear_selection).props("flat dense color=grey")
+            columns = COLUMNS if self.can_work else [c for c in COLUMNS if c["name"] != "actions"]
+            self.table = ui.table(columns=columns, rows=self.table_rows(), row_key="community_id",
+                                  selection="multiple" if self.can_work else None, pagination=None,
                                   on_select=lambda _e: self.update_bulk_bar()).classes("w-full").props("flat")
             self.table.add_slot("body-cell-fit", FIT_SLOT)
             self.table.add_slot("body-cell-name", NAME_SLOT)
             self.table.add_slot("body-cell-stage", STAGE_SLOT)
             self.table.add_slot("body-cell-why", WHY_SLOT)
-            self.table.add_slot("body-cell-actions", ACTIONS_SLOT)
+            if self.can_work:
+                self.table.add_slot("body-cell-actions", ACTIONS_SLOT)
+            # The table's own events reach the server whatever the page shows: the handlers ask the services,
+            # which check the role (a viewer's hand-made "move" is refused there and changes nothing).
             self.table.on("shortlist", lambda e: self.feedback([e.args["community_id"]], Feedback.shortlist))
             self.table.on("reject", lambda e: self.feedback([e.args["community_id"]], Feedback.not_a_fit))
             self.table.on("move", lambda e: self.move([e.args["community_id"]], e.args["stage"]))
@@ -287,6 +309,8 @@ class ProspectList:
         return [row["community_id"] for row in self.table.selected]
 
     def update_bulk_bar(self) -> None:
+        if not self.can_work:
+            return
         count = len(self.table.selected)
         self.selected_label.text = f"{count} selected:" if count else "Select rows (checkboxes) for bulk actions:"
 
@@ -295,16 +319,19 @@ class ProspectList:
         self.table.update()
         self.update_bulk_bar()
 
+    @guarded
     async def feedback(self, community_ids: list[int], verdict: Feedback) -> None:
         def work() -> int:
             with open_session() as session:
-                return apply_feedback(community_ids, verdict, session=session, profile_id=self.profile.id)
+                return apply_feedback(community_ids, verdict, actor=self.actor, session=session,
+                                      profile_id=self.profile.id)
 
         done = await run.io_bound(work)
         label = "shortlisted" if verdict is Feedback.shortlist else "marked not a fit"
         ui.notify(f"{done} {label}; the next ranking learns from it", color="positive" if done else "warning")
         self.reload()
 
+    @guarded
     async def feedback_selected(self, verdict: Feedback) -> None:
         if not self.selected_ids():
             ui.notify("Select rows first", color="warning")
@@ -312,6 +339,7 @@ class ProspectList:
             await self.feedback(self.selected_ids(), verdict)
             self.clear_selection()
 
+    @guarded
     async def move_selected(self) -> None:
         ids = self.selected_ids()
         if not ids:
@@ -320,13 +348,14 @@ class ProspectList:
         await self.move(ids, self.bulk_stage.value)
         self.clear_selection()
 
+    @guarded
     async def move(self, ids: list[int], stage: str) -> None:
         if stage not in STAGE_LABELS:
             return
 
         def work() -> tuple[int, list[str]]:
             with open_session() as session:
-                return move_communities(ids, stage, session=session, profile_id=self.profile.id)
+                return move_communities(ids, stage, actor=self.actor, session=session, profile_id=self.profile.id)
 
         moved, skipped = await run.io_bound(work)
         ui.notify(f"{moved} moved to {STAGE_LABELS[stage]}", color="positive" if moved else "warning")
@@ -334,6 +363,7 @@ class ProspectList:
             ui.notify(f"Not moved: {message}", color="warning", multi_line=True)
         self.reload()
 
+    @guarded
     async def enroll_selected(self) -> None:
         """Enroll the selected communities in a sequence (those without an address etc. are named, not enrolled)."""
         ids = self.selected_ids()
@@ -360,7 +390,7 @@ class ProspectList:
 
         def work() -> EnrollReport:
             with open_session() as session:
-                return enroll(ids, sequence=sequence, session=session, profile=self.profile.id)
+                return enroll(ids, sequence=sequence, actor=self.actor, session=session, profile=self.profile.id)
 
         report = await run.io_bound(work)
         ui.notify(report.summary(), color="positive" if report.enrolled else "warning")
@@ -369,10 +399,11 @@ class ProspectList:
         self.clear_selection()
         self.reload()
 
+    @guarded
     async def export(self) -> None:
         def work() -> str:
             with open_session() as session:
-                return matches_csv(self.profile.id, session=session, filters=self.filters)
+                return matches_csv(self.profile.id, actor=self.actor, session=session, filters=self.filters)
 
         content = await run.io_bound(work)
         safe = "".join(ch if ch.isalnum() else "-" for ch in self.profile.name)

@@ -3,12 +3,16 @@
 Creating, editing and deleting go through `recruiter.outreach.sequences` (the same checks as `recruiter sequence`):
 unknown placeholders, empty subjects and bodies are refused with the step named; a sequence with prospects in it is
 deleted only after a confirmation that stops them. Sending happens in `recruiter outreach send` (cron).
+
+Editing needs SEQUENCES and deleting DELETE (checked by the services): a viewer reads the sequences and their
+steps without a Save, a member without a Delete.
 """
 
 from __future__ import annotations
 
 from nicegui import ui
 
+from recruiter.accounts.roles import DELETE, SEQUENCES, Actor
 from recruiter.core.db import open_session
 from recruiter.core.errors import RecruiterError
 from recruiter.outreach.sequences import (
@@ -22,6 +26,7 @@ from recruiter.outreach.sequences import (
     update_sequence,
 )
 from recruiter.outreach.templates import SEQUENCE_PLACEHOLDERS
+from ui.access import guarded, page_actor
 from ui.layout import empty_state, frame
 
 COLUMNS = [
@@ -44,6 +49,7 @@ NEW_STEP = {"wait_days": 0, "subject": "Hello {name}", "body": "Hi {name},\n\n..
 
 @ui.page("/sequences")
 def sequences_page() -> None:
+    actor = page_actor()
     with open_session() as session:
         rows = [s.to_dict() for s in list_sequences(session=session)]
         upcoming = due_steps(session=session, within_days=7, limit=20)
@@ -52,10 +58,11 @@ def sequences_page() -> None:
             ui.label("Steps go out with `recruiter outreach send`, replies are read with `recruiter outreach sync` "
                      "(run them from cron).").classes("text-grey-7 text-sm")
             ui.space()
-            ui.button("New sequence", icon="add", on_click=lambda: ui.navigate.to("/sequences/new"))
+            if actor.allows(SEQUENCES):
+                ui.button("New sequence", icon="add", on_click=lambda: ui.navigate.to("/sequences/new"))
         if not rows:
             empty_state("No sequence yet: write the emails once, and they go out on their own.",
-                        link=("Create one", "/sequences/new"))
+                        link=("Create one", "/sequences/new") if actor.allows(SEQUENCES) else None)
         else:
             table = ui.table(columns=COLUMNS, rows=rows, row_key="id").classes("w-full").props("flat")
             table.add_slot("body-cell-name", NAME_SLOT)
@@ -72,6 +79,7 @@ def sequences_page() -> None:
 
 @ui.page("/sequences/{key}")
 def sequence_editor_page(key: str) -> None:
+    actor = page_actor()
     data = None
     if key != "new":
         try:
@@ -83,25 +91,29 @@ def sequence_editor_page(key: str) -> None:
                 empty_state(f"There is no sequence {key}.", link=("All sequences", "/sequences"))
             return
     with frame(data["name"] if data else "New sequence", active="/sequences"):
-        SequenceEditor(data)
+        SequenceEditor(data, actor)
 
 
 class SequenceEditor:
-    def __init__(self, data: dict | None) -> None:
+    def __init__(self, data: dict | None, actor: Actor) -> None:
+        self.actor = actor
         self.id = data["id"] if data else None
         self.steps = [dict(s) for s in data["steps"]] if data else [dict(NEW_STEP)]
         self.root = ui.context.slot.parent
         with ui.row().classes("w-full items-end gap-3"):
             self.name = ui.input("Name", value=data["name"] if data else "").classes("w-72").mark("sequence-name")
             ui.space()
-            if self.id is not None:
-                ui.button("Delete", icon="delete", color="red-5", on_click=self.confirm_delete).props("outline")
-            ui.button("Save", icon="save", on_click=self.save).mark("save-sequence")
+            if self.id is not None and actor.allows(DELETE):
+                ui.button("Delete", icon="delete", color="red-5", on_click=self.confirm_delete).props("outline") \
+                    .mark("delete-sequence")
+            if actor.allows(SEQUENCES):
+                ui.button("Save", icon="save", on_click=self.save).mark("save-sequence")
         ui.label("Placeholders: " + " ".join(f"{{{p}}}" for p in SEQUENCE_PLACEHOLDERS)
                  + ". The unsubscribe line is added to any step that does not place {unsubscribe}.") \
             .classes("text-grey-7 text-sm")
         self.steps_view()
-        ui.button("Add step", icon="add", on_click=self.add_step).props("flat")
+        if actor.allows(SEQUENCES):
+            ui.button("Add step", icon="add", on_click=self.add_step).props("flat")
 
     @ui.refreshable_method
     def steps_view(self) -> None:
@@ -140,14 +152,16 @@ class SequenceEditor:
             self.steps[index], self.steps[other] = self.steps[other], self.steps[index]
             self.steps_view.refresh()
 
+    @guarded
     def save(self) -> None:
         specs = [StepSpec(int(s["wait_days"] or 0), s["subject"], s["body"]) for s in self.steps]
         try:
             with open_session() as session:
                 if self.id is None:
-                    sequence = create_sequence(self.name.value or "", specs, session=session)
+                    sequence = create_sequence(self.name.value or "", specs, actor=self.actor, session=session)
                 else:
-                    sequence = update_sequence(self.id, steps=specs, new_name=self.name.value or "", session=session)
+                    sequence = update_sequence(self.id, steps=specs, new_name=self.name.value or "",
+                                               actor=self.actor, session=session)
         except RecruiterError as exc:
             ui.notify(str(exc), color="negative", multi_line=True)
             return
@@ -155,6 +169,7 @@ class SequenceEditor:
         if self.id is None:
             ui.navigate.to(f"/sequences/{sequence.id}")
 
+    @guarded
     async def confirm_delete(self) -> None:
         with self.root, ui.dialog() as dialog, ui.card():
             ui.label(f"Delete sequence {self.name.value!r}?").classes("text-lg font-medium")
@@ -168,7 +183,7 @@ class SequenceEditor:
             return
         try:
             with open_session() as session:
-                stopped = delete_sequence(self.id, session=session, force=True)
+                stopped = delete_sequence(self.id, actor=self.actor, session=session, force=True)
         except RecruiterError as exc:
             ui.notify(str(exc), color="negative")
             return

@@ -13,6 +13,8 @@
 Each message is read once: the mailbox is opened read-only (flags are never touched), a high-water UID per
 UIDVALIDITY skips what was seen, and every message acted on is a row (unique by UIDVALIDITY+UID, and checked by
 Message-ID), written in the same transaction as its outcome, so two syncs at once or a sync re-run change nothing.
+
+A sync needs OUTREACH; the stage moves it makes are recorded in the audit log under its actor.
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from recruiter.accounts.roles import OUTREACH, Actor, require
 from recruiter.core.db import get_setting, set_setting
 from recruiter.core.models import Community, Enrollment, InboundMessage, OutboundMessage, Prospect, as_utc, utcnow
 from recruiter.outreach.mail import settings
 from recruiter.outreach.mail.compose import UNSUBSCRIBE_SUBJECT
 from recruiter.outreach.mail.transport import ImapMailbox, Mailbox
-from recruiter.outreach.pipeline import log_activity, set_stage
+from recruiter.outreach.pipeline import apply_stage, log_activity
 from recruiter.outreach.sequences import end_enrollment, suppress
 
 SYNC_STATE_KEY = "mail_sync_state"
@@ -200,23 +203,24 @@ def read_message(raw: bytes) -> Inbound:
 
 # --- the sync -------------------------------------------------------------------------------------------------
 
-def sync_inbox(*, session: Session, now: datetime | None = None, mailbox: Mailbox | None = None,
+def sync_inbox(*, actor: Actor, session: Session, now: datetime | None = None, mailbox: Mailbox | None = None,
                imap_url: str | None = None, from_addr: str | None = None) -> SyncReport:
     """Read the new messages of the mailbox (`RECRUITER_IMAP_URL`, or `mailbox`) and act on those that concern
-    an enrollment. Activities are dated `now` (default: the clock)."""
+    an enrollment. Activities are dated `now` (default: the clock). Needs OUTREACH."""
+    actor = require(actor, OUTREACH, session=session)
     now = as_utc(now) if now else utcnow()
     ours = settings.sender(from_addr, required=False)
     own_transport = None
     if mailbox is None:
         own_transport = mailbox = ImapMailbox(settings.imap_settings(imap_url))
     try:
-        return _sync(mailbox, session=session, now=now, ours=ours.addr_spec.lower() if ours else "")
+        return _sync(mailbox, actor=actor, session=session, now=now, ours=ours.addr_spec.lower() if ours else "")
     finally:
         if own_transport is not None:
             own_transport.close()
 
 
-def _sync(mailbox: Mailbox, *, session: Session, now: datetime, ours: str) -> SyncReport:
+def _sync(mailbox: Mailbox, *, actor: Actor, session: Session, now: datetime, ours: str) -> SyncReport:
     report = SyncReport(mailbox=mailbox.name)
     first_send = session.exec(select(func.min(OutboundMessage.claimed_at))
                               .where(OutboundMessage.state.in_(("sent", "failed")))).one()
@@ -241,7 +245,7 @@ def _sync(mailbox: Mailbox, *, session: Session, now: datetime, ours: str) -> Sy
                     report.unreadable += 1
                 else:
                     _act(inbound, uid=uid, validity=validity, mailbox=mailbox.name, report=report,
-                         session=session, now=now, ours=ours)
+                         actor=actor, session=session, now=now, ours=ours)
             last = max(last, uid)  # only once acted on: a crash above reads this message again next time
     finally:
         if last > after:
@@ -271,8 +275,8 @@ def _enrollments_by_address(address: str, *, session: Session) -> list[Enrollmen
                              .order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())).all())
 
 
-def _act(inbound: Inbound, *, uid: int, validity: int, mailbox: str, report: SyncReport, session: Session,
-         now: datetime, ours: str) -> None:
+def _act(inbound: Inbound, *, uid: int, validity: int, mailbox: str, report: SyncReport, actor: Actor,
+         session: Session, now: datetime, ours: str) -> None:
     if inbound.message_id and session.exec(select(OutboundMessage.id).where(
             OutboundMessage.message_id == inbound.message_id)).first() is not None:
         return  # a copy of a message we sent
@@ -288,7 +292,7 @@ def _act(inbound: Inbound, *, uid: int, validity: int, mailbox: str, report: Syn
             targets += [(e, failed) for e in matched]
         if targets:
             _record(inbound, "bounce", targets, uid=uid, validity=validity, mailbox=mailbox, report=report,
-                    session=session, now=now)
+                    actor=actor, session=session, now=now)
         return
     if ours and inbound.from_addr == ours and not inbound.token:
         return  # our own message (a copy kept in the inbox)
@@ -309,11 +313,12 @@ def _act(inbound: Inbound, *, uid: int, validity: int, mailbox: str, report: Syn
     else:
         kind = "reply"
     _record(inbound, kind, [(enrollment, None)], uid=uid, validity=validity, mailbox=mailbox, report=report,
-            session=session, now=now)
+            actor=actor, session=session, now=now)
 
 
 def _record(inbound: Inbound, kind: str, targets: list[tuple[Enrollment, Failed | None]], *, uid: int,
-            validity: int, mailbox: str, report: SyncReport, session: Session, now: datetime) -> None:
+            validity: int, mailbox: str, report: SyncReport, actor: Actor, session: Session,
+            now: datetime) -> None:
     """Apply one message's outcome, in one transaction with the row that says it was read."""
     if inbound.message_id and session.exec(select(InboundMessage.id).where(
             InboundMessage.message_id == inbound.message_id)).first() is not None:
@@ -340,7 +345,7 @@ def _record(inbound: Inbound, kind: str, targets: list[tuple[Enrollment, Failed 
         elif kind == "opt-out" and prospect.stage in (*REPLY_STAGES, "replied"):
             move = (community, "declined")
     if move is not None:
-        set_stage(move[0], move[1], session=session, at=now)  # commits the whole outcome
+        apply_stage(move[0], move[1], actor=actor, session=session, at=now)  # commits the whole outcome
     else:
         session.commit()
 

@@ -9,6 +9,9 @@ What makes it safe to run from cron every few minutes, twice at once, or after a
 - a 4xx answer puts the message back, due later with back-off; a 5xx recipient refusal marks the address bounced;
   a server that cannot be reached stops the run and leaves every message due. A claim left by a killed process is
   reported and not retried blindly (it may have gone out): the user checks the Sent folder.
+
+A run needs OUTREACH (a dry run only reads); each email sent is an "email.sent" entry of the audit log, committed
+with the message's new state.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import Any
 from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, select
 
+from recruiter.accounts import audit
+from recruiter.accounts.roles import OUTREACH, Actor, require
 from recruiter.core.db import lock_for_transaction
 from recruiter.core.models import (
     CONTACTED_STAGES,
@@ -37,7 +42,7 @@ from recruiter.core.models import (
 from recruiter.outreach.mail import settings
 from recruiter.outreach.mail.compose import build_message, fill_step, new_message_id, unsubscribe_line
 from recruiter.outreach.mail.transport import SendFailure, ServerUnavailable, SmtpTransport, Transport
-from recruiter.outreach.pipeline import contacted_before, log_activity, set_stage
+from recruiter.outreach.pipeline import apply_stage, contacted_before, log_activity
 from recruiter.outreach.sequences import end_enrollment, suppress, suppression
 
 MAX_ATTEMPTS = 6
@@ -127,11 +132,15 @@ class _Context:
                            result=result, detail=detail)
 
 
-def send_due(*, session: Session, now: datetime | None = None, dry_run: bool = False, max_per_day: int | None = None,
-             window: str | None = None, timezone: str | None = None, transport: Transport | None = None,
-             smtp_url: str | None = None, from_addr: str | None = None) -> SendReport:
+def send_due(*, actor: Actor, session: Session, now: datetime | None = None, dry_run: bool = False,
+             max_per_day: int | None = None, window: str | None = None, timezone: str | None = None,
+             transport: Transport | None = None, smtp_url: str | None = None,
+             from_addr: str | None = None) -> SendReport:
     """Send every step due at `now` (default: the clock). `window`/`timezone`/`max_per_day` default to
-    `RECRUITER_SEND_WINDOW`/`RECRUITER_TIMEZONE`/`RECRUITER_MAX_PER_DAY`; `transport` replaces SMTP."""
+    `RECRUITER_SEND_WINDOW`/`RECRUITER_TIMEZONE`/`RECRUITER_MAX_PER_DAY`; `transport` replaces SMTP.
+    Needs OUTREACH unless `dry_run`."""
+    if not dry_run:
+        actor = require(actor, OUTREACH, session=session)
     now = as_utc(now) if now else utcnow()
     cap = settings.max_per_day(max_per_day)
     zone = settings.timezone(timezone)
@@ -171,8 +180,8 @@ def send_due(*, session: Session, now: datetime | None = None, dry_run: bool = F
                     break
                 continue  # another run has it
             try:
-                report.outcomes.append(_send_claimed(message_id, claim, session=session, sender=sender, now=now,
-                                                     transport=transport))
+                report.outcomes.append(_send_claimed(message_id, claim, actor=actor, session=session, sender=sender,
+                                                     now=now, transport=transport))
             except ServerUnavailable as exc:
                 _release(message_id, claim, session=session)
                 report.stopped = str(exc)
@@ -293,7 +302,7 @@ def _preview(message_id: int, *, session: Session, sender: Address) -> SendOutco
     return context.outcome("stopped" if plan.action == "stop" else "held", plan.reason, subject=plan.subject or None)
 
 
-def _send_claimed(message_id: int, claim: str, *, session: Session, sender: Address, now: datetime,
+def _send_claimed(message_id: int, claim: str, *, actor: Actor, session: Session, sender: Address, now: datetime,
                   transport: Transport) -> SendOutcome:
     context = _load(message_id, session=session)
     message, enrollment = context.message, context.enrollment
@@ -325,10 +334,10 @@ def _send_claimed(message_id: int, claim: str, *, session: Session, sender: Addr
         transport.send(email, sender=sender.addr_spec, recipient=message.to_addr)
     except SendFailure as failure:
         return _failed(context, failure, now=now, session=session, subject=plan.subject)
-    return _sent(context, plan, now=now, session=session)
+    return _sent(context, plan, actor=actor, now=now, session=session)
 
 
-def _sent(context: _Context, plan: _Plan, *, now: datetime, session: Session) -> SendOutcome:
+def _sent(context: _Context, plan: _Plan, *, actor: Actor, now: datetime, session: Session) -> SendOutcome:
     message, enrollment, prospect = context.message, context.enrollment, context.prospect
     message.state, message.sent_at, message.error = "sent", now, ""
     message.subject, message.body, message.claim_id = plan.subject, plan.body, None
@@ -347,10 +356,13 @@ def _sent(context: _Context, plan: _Plan, *, now: datetime, session: Session) ->
                  f"{message.to_addr}: {plan.subject}", session=session, at=now, commit=False,
                  data={"message_id": message.message_id, "sequence": enrollment.sequence_name,
                        "step": message.position, "to": message.to_addr})
+    audit.record(actor, "email.sent", context.community.url,
+                 {"to": message.to_addr, "sequence": enrollment.sequence_name, "step": message.position,
+                  "subject": plan.subject}, session=session)
     session.refresh(prospect)
     if message.position == 1 and prospect.stage in ("discovered", "shortlisted"):
         # Checked in _plan just before sending; forced so a move made meanwhile cannot undo what was sent.
-        set_stage(context.community, "contacted", session=session, at=now, force=True)
+        apply_stage(context.community, "contacted", actor=actor, session=session, at=now, force=True)
     else:
         session.commit()
     return context.outcome("sent", subject=plan.subject)
