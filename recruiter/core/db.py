@@ -1,8 +1,9 @@
 """Engines, sessions and the schema's migrations.
 
 The schema is versioned by Alembic (`recruiter/core/migrations`): every change is a revision, applied on first use
-of a database (any command, the web app, a worker) or by `recruiter db upgrade`, in one transaction under the
-schema lock. A database already at `HEAD` costs one query and never imports Alembic. A database whose revision
+of a database (any command, the web app, a worker) or by `recruiter db upgrade`, one process at a time and in one
+transaction (an advisory lock on PostgreSQL, the write lock taken first on SQLite): an upgrade lands whole or not
+at all. A database already at `HEAD` costs one query and never imports Alembic. A database whose revision
 this code does not know (written by a newer recruiter) is refused with a clear message rather than touched.
 
 Before Alembic the version was a number in the `setting` table, advanced by additive steps (`LEGACY_STEPS`). A
@@ -71,7 +72,7 @@ def _v3_feed_url_index(conn: Connection) -> None:
 
 def _v4_item_notes(conn: Connection) -> None:
     """A done item may carry a warning and what it produced (discovery keeps API results whose page failed)."""
-    _add_columns(conn, "job_item", {"note": "TEXT", "output": "JSON NOT NULL DEFAULT '{}'"})
+    _add_columns(conn, "job_item", {"note": "VARCHAR", "output": "JSON NOT NULL DEFAULT '{}'"})
 
 
 # The hand-versioned steps: version → function bringing a database at version-1 to version (additive only).
@@ -256,8 +257,19 @@ def init_db(engine: Engine) -> None:
 
 
 def _init_db(engine: Engine) -> None:
+    with engine.connect() as conn:
+        current = revision_of(conn) == HEAD
+    if current:
+        with engine.begin() as conn:
+            _settle_settings(conn)
+        return
     with engine.begin() as conn:
-        lock_for_transaction("schema", session=conn)  # PostgreSQL: one initializer at a time
+        if conn.dialect.name == "sqlite":
+            # The write lock first, before reading the revision: two processes opening a database that is behind
+            # take turns and the second finds the work done; and the schema statements run inside this
+            # transaction (the driver would otherwise commit each as it runs), so an upgrade lands whole or not.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        lock_for_transaction("schema", session=conn)  # PostgreSQL: the same, with an advisory lock
         if revision_of(conn) != HEAD:
             _migrate(conn)
         _settle_settings(conn)
@@ -313,8 +325,9 @@ def _legacy_to_baseline(conn: Connection, existing: set[str]) -> None:
                            .where(models.Setting.__table__.c.key == "schema_version")).first()
         version = int(row.value) if row is not None and row.value is not None else None
     if version is not None and version > LEGACY_VERSION:
-        raise SchemaError(f"database schema version {version} is newer than this recruiter understands "
-                          f"({SCHEMA_VERSION}); upgrade recruiter instead of opening it with this version")
+        raise SchemaError(f"database schema version {version} is newer than this recruiter understands (versions "
+                          f"up to {LEGACY_VERSION}, revisions up to {HEAD}); upgrade recruiter instead of opening it "
+                          "with this version")
     missing = [SQLModel.metadata.tables[name] for name in BASELINE_TABLES if name not in existing]
     SQLModel.metadata.create_all(conn, tables=missing)  # as the old code did for tables a step introduced
     for target in range((version or LEGACY_VERSION) + 1, LEGACY_VERSION + 1):

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from recruiter.core.db import HEAD, SCHEMA_VERSION, SchemaError
+from recruiter.core.db import HEAD, SCHEMA_VERSION
 from recruiter.core.models import Setting
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pre_accounts"
@@ -249,14 +249,8 @@ def _schema_differences(url: str) -> list:
     return diff
 
 
-def _is_the_note_column_text(difference) -> bool:
-    """job_item.note as TEXT (the old step's DDL) where the models say VARCHAR: see the xfail test below."""
-    changes = difference if isinstance(difference, list) else [difference]
-    return all(change[0] == "modify_type" and change[2:4] == ("job_item", "note") for change in changes)
-
-
 def _schema_is_the_models(url: str) -> None:
-    assert [d for d in _schema_differences(url) if not _is_the_note_column_text(d)] == []
+    assert _schema_differences(url) == []
 
 
 def _new_features_work(cli: Cli, expected: dict, facts: dict) -> None:
@@ -300,30 +294,13 @@ def test_db_upgrade_first_says_from_what_to_what(old_sqlite, expected) -> None:
     assert "up to date" in cli.ok("db", "upgrade")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: recruiter/core/db.py _v4_item_notes (LEGACY_STEPS[4]) adds job_item.note as TEXT, while revision 0001 "
-    "and the models (JobItem.note: str | None -> AutoString) make it VARCHAR: a database upgraded from schema 3 is "
-    "stamped 0001 without having 0001's schema (SQLite and PostgreSQL alike; compare_metadata reports "
-    "modify_type job_item.note TEXT -> VARCHAR)"))
 def test_the_upgraded_schema_is_exactly_a_new_databases(sqlite_copy) -> None:
     home, _ = sqlite_copy
     Cli(home).ok("db", "upgrade")
     assert _schema_differences(f"sqlite:///{home / 'recruiter.db'}") == []
 
 
-RACE_BUG = ("BUG: on SQLite, recruiter/core/db.py _init_db reads the revision (revision_of) and the old "
-            "schema_version without holding any lock (lock_for_transaction is PostgreSQL-only, and pysqlite opens no "
-            "transaction for SELECT or DDL), so a second process opening a pre-Alembic database while the first "
-            "migrates it acts on what it read before: it stamps 0001 beside the first one's 0002 (Alembic: "
-            "'Requested revision 0002 overlaps with other requested revisions 0001'), or finds schema_version 5 in "
-            "_legacy_to_baseline and refuses ('database schema version 5 is newer than this recruiter understands "
-            "(5)'); neither is an error init_db retries. The command fails with exit code 2; the database itself "
-            "stays whole (the loser rolls back) and the next command works")
-
-
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=RACE_BUG + " (a race: some rounds fail, so not strict; the two tests "
-                                                   "below reproduce each way it fails every time)")
 def test_two_processes_opening_an_old_database_at_once_both_succeed(expected, tmp_path) -> None:
     """The first use may come from two commands together (two terminals, a worker and the UI): all of them work,
     and the database is migrated once."""
@@ -363,10 +340,9 @@ print("committed", flush=True)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=RACE_BUG)
 def test_a_command_while_another_process_commits_the_migration(sqlite_copy, expected) -> None:
     """A command starts while another process has migrated the old database but not committed yet: it waits for
-    that commit and then finds the database at the head (today it stamps 0001 beside 0002 and fails)."""
+    that commit and then finds the database at the head."""
     home, facts = sqlite_copy
     cli = Cli(home)
     url = _url_of(cli)
@@ -385,10 +361,9 @@ def test_a_command_while_another_process_commits_the_migration(sqlite_copy, expe
     _at_head_with_the_old_rows(cli, facts)
 
 
-@pytest.mark.xfail(strict=True, raises=SchemaError, reason=RACE_BUG)
 def test_opening_an_old_database_that_another_process_migrates_meanwhile(sqlite_copy, monkeypatch) -> None:
     """This process finds the database not migrated; before it reads the old schema_version another one (`db
-    upgrade`) migrates it. It must then see the migrated database, not refuse it as 'newer' (today it does). A
+    upgrade`) migrates it. It must then see the migrated database, not refuse it as 'newer'. A
     fix that holds SQLite's write lock from the first read makes the other process wait instead: so it is given
     a few seconds, not waited for."""
     from recruiter.core import db

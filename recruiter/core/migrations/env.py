@@ -1,8 +1,10 @@
 """Alembic's entry point for recruiter's schema (run by `recruiter.core.db`, never by hand).
 
 The connection comes from the caller (`config.attributes["connection"]`), already inside the transaction that
-holds the schema lock, so an upgrade is one transaction: it lands whole or not at all (on PostgreSQL; SQLite
-runs each step's DDL in that same transaction too). Batch mode lets SQLite alter tables the way it can.
+holds the schema lock (on SQLite an explicit `BEGIN IMMEDIATE`, so its schema statements are part of it too), so
+an upgrade is one transaction: it lands whole or not at all. Batch mode would let SQLite alter tables by copying
+them: with foreign keys on, dropping the old copy cascades to the rows that point at it, so a migration that
+changes a referenced table on SQLite must not use it (0002 shows the in-place way).
 """
 
 from __future__ import annotations
