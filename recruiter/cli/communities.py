@@ -168,7 +168,11 @@ def db_upgrade() -> None:
     try:
         with probe.connect() as conn:
             before = revision_of(conn)
-            empty = not inspect(conn).get_table_names()
+            tables = inspect(conn).get_table_names()
+            empty = not tables
+            legacy = None
+            if before is None and "setting" in tables:
+                legacy = conn.exec_driver_sql("SELECT value FROM setting WHERE key = 'schema_version'").scalar()
     finally:
         probe.dispose()
     with get_engine(url).connect() as conn:  # opening it migrates it
@@ -178,5 +182,5 @@ def db_upgrade() -> None:
     elif before == after:
         typer.echo(f"{redact_url(url)}: the schema is up to date (revision {after})")
     else:
-        typer.echo(f"{redact_url(url)}: schema upgraded from {before or 'the hand-versioned schema'} to revision "
-                   f"{after}")
+        was = f"revision {before}" if before else f"the hand-versioned schema {legacy or '(unversioned)'}"
+        typer.echo(f"{redact_url(url)}: schema upgraded from {was} to revision {after}")

@@ -287,7 +287,7 @@ def test_an_old_sqlite_data_dir_opens_with_its_data_on_first_use(old_sqlite, exp
 def test_db_upgrade_first_says_from_what_to_what(old_sqlite, expected) -> None:
     cli, facts = old_sqlite
     said = cli.ok("db", "upgrade").strip()
-    assert "upgraded" in said and "hand-versioned" in said and said.endswith(f"to revision {HEAD}"), said
+    assert "upgraded from the hand-versioned schema 3" in said and said.endswith(f"to revision {HEAD}"), said
     _at_head_with_the_old_rows(cli, facts)
     _keeps(cli.json("prospect", "show", expected["prospect_url"]), facts["prospect"], "prospect show")
     _keeps(cli.json("sequence", "show", expected["sequence_name"]), facts["sequence"], "sequence show")
@@ -416,7 +416,7 @@ def test_an_old_postgres_database_upgrades_with_its_data(pg_copy, expected, tmp_
     url, facts = pg_copy
     cli = Cli(tmp_path / "pg-home", db=url)
     said = cli.ok("db", "upgrade").strip()
-    assert "upgraded" in said and "hand-versioned" in said and said.endswith(f"to revision {HEAD}"), said
+    assert "upgraded from the hand-versioned schema 3" in said and said.endswith(f"to revision {HEAD}"), said
     assert "up to date" in cli.ok("db", "upgrade")
     _holds_the_old_data(cli, expected, facts)
     _at_head_with_the_old_rows(cli, facts)
