@@ -1,7 +1,7 @@
 """/invite?token=...: where an invited person chooses their password, once.
 
 `recruiter user invite EMAIL --role ROLE [--expires 7d]` prints the link. Like the login, this is a plain HTML
-form posted to a plain FastAPI route (`ui.pages._plain`), open without a login. The page shows whom the link
+form posted to a plain FastAPI route (`ui.plain_forms`), open without a login. The page shows whom the link
 is for and in which role, and asks for a password twice; the POST (CSRF-checked like the login's) sets it through
 `recruiter.accounts.users.accept_invite`, which lets a link work a single time and not after it expires. A used
 or expired link shows why, and no form.
@@ -24,7 +24,7 @@ from starlette.responses import Response
 from recruiter.accounts.users import MIN_PASSWORD, InviteUnusable, PendingInvite, accept_invite, pending_invite
 from recruiter.core.db import open_session
 from recruiter.core.errors import RecruiterError
-from ui.pages._plain import alert, client_address, csrf_ok, csrf_token, page, redirect, rotate_csrf
+from ui.plain_forms import alert, client_address, csrf_ok, csrf_token, page, redirect, rotate_csrf
 
 log = logging.getLogger(__name__)
 

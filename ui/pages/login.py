@@ -1,6 +1,6 @@
 """/login: the email and password form once the app has accounts; before, RECRUITER_PASSWORD's form.
 
-A plain HTML form posted to a plain FastAPI route, not a NiceGUI page (see `ui.pages._plain`): nothing of the
+A plain HTML form posted to a plain FastAPI route, not a NiceGUI page (see `ui.plain_forms`): nothing of the
 app is reachable before logging in, not even the websocket.
 
 - With accounts (`ui.access.ACCOUNTS`): `recruiter.accounts.login.authenticate` checks the email and password
@@ -37,7 +37,7 @@ from recruiter.accounts.login import (
 from recruiter.core.db import open_session
 from recruiter.core.security import check_password, safe_redirect_target, session_token, token_is_current
 from ui.access import ACCOUNTS, OPEN, PASSWORD, PASSWORD_KEY, SESSION_KEY, login_mode, signed_in
-from ui.pages._plain import alert, client_address, csrf_ok, csrf_token, page, redirect, rotate_csrf
+from ui.plain_forms import alert, client_address, csrf_ok, csrf_token, page, redirect, rotate_csrf
 
 log = logging.getLogger(__name__)
 

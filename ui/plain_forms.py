@@ -8,8 +8,6 @@ session may open. They work with no JavaScript at all, and the Content-Security-
   names another site is refused; the cookie is SameSite=Lax, so other sites cannot post with it anyway. A token
   is replaced once its form did what it was for (`rotate_csrf`).
 - Everything shown that came from the request or the database is escaped.
-
-(A module whose name starts with "_" registers no routes: `ui.main.register_pages` skips it.)
 """
 
 from __future__ import annotations
