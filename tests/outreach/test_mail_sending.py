@@ -240,3 +240,22 @@ def test_two_processes_sending_at_once_send_each_step_once(session, tmp_path, sm
     recipients = [r.rcpt_tos[0] for r in smtp_server.received]
     assert sorted(recipients) == sorted(r["emails"][0] for r in rows)  # all twelve, none twice
     assert all(SMTP_PASSWORD not in out + err for out, err in outputs)
+
+
+def test_each_email_sent_is_in_the_audit_log_and_a_viewer_sends_nothing(world, smtp_server) -> None:
+    from recruiter.accounts import audit
+    from recruiter.accounts.roles import NotAllowed
+    from recruiter.outreach.mail import send_due
+
+    viewer = Actor(name="v@example.com", role="viewer", via="web", ip="198.51.100.9")
+    with pytest.raises(NotAllowed, match="a viewer cannot enrol or send emails"):
+        send_due(actor=viewer, session=world, now=day_d())
+    assert not smtp_server.received and set(states(world).values()) == {"active"}
+    report = send(world, now=day_d())
+    assert report.count("sent") == 3
+    world.rollback()
+    sent = audit.entries(session=world, action="email.sent")
+    assert sorted(e.target for e in sent) == sorted([A, B, C])
+    assert {e.actor for e in sent} == {Actor.cli().name}
+    assert {e.detail["to"] for e in sent} == {ADDR[A], ADDR[B], ADDR[C]}
+    assert all(e.detail["sequence"] == "intro" and e.detail["step"] == 1 for e in sent)
