@@ -498,3 +498,43 @@ def test_the_audit_page_for_an_owner_and_not_for_a_viewer(home: Path, playwright
         assert "login.success" not in viewer.content() and viewer.locator("tbody tr").count() == 0
     finally:
         server.stop()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_viewer_reads_and_a_member_moves_the_prospect_on(home: Path, playwright_browser) -> None:
+    """The issue's browser check: with one sample community shortlisted, the viewer sees the prospect list and
+    the board but no control to change the stage (and the stage stays); the member opens the same prospect and
+    moves it on; the audit log holds that move with the member's email, the action, the URL, the time and the IP."""
+    url = json.loads(cli(home, "export", "--format", "json").stdout)[0]["url"]
+    cli(home, "prospect", "set-stage", url, "shortlisted")
+    name = json.loads(cli(home, "prospect", "show", url, "--format", "json").stdout)["name"]
+    server = Server(home)
+    try:
+        viewer = playwright_browser.new_page(viewport={"width": 1400, "height": 900})
+        browser_login(viewer, server.base, "v@example.com", target="/prospects")
+        viewer.get_by_text(name, exact=True).first.wait_for(timeout=30000)
+        viewer.goto(server.base + "/pipeline")
+        viewer.get_by_text(name, exact=True).first.wait_for(timeout=30000)
+        viewer.goto(server.base + "/prospects")
+        viewer.get_by_role("link", name=name).first.click()
+        viewer.wait_for_url(re.compile(r"/community/\d+"), timeout=30000)
+        prospect_page = viewer.url
+        viewer.get_by_text("Shortlisted").first.wait_for(timeout=30000)
+        for control in ("Mark contacted", "Not a fit", "Add note"):
+            assert viewer.get_by_role("button", name=control).count() == 0, control
+        assert json.loads(cli(home, "prospect", "show", url, "--format", "json").stdout)["stage"] == "shortlisted"
+
+        member = playwright_browser.new_page(viewport={"width": 1400, "height": 900})
+        browser_login(member, server.base, "m@example.com", target=prospect_page.removeprefix(server.base))
+        member.get_by_role("button", name="Mark contacted").click()
+        member.get_by_text("Contacted", exact=True).first.wait_for(timeout=30000)
+        deadline = time.monotonic() + 30
+        while json.loads(cli(home, "prospect", "show", url, "--format", "json").stdout)["stage"] != "contacted":
+            assert time.monotonic() < deadline, "the member's move did not reach the database"
+            time.sleep(0.3)
+        moves = [e for e in audit_json(home, "--user", "m@example.com") if e["action"] == "prospect.stage"]
+        assert moves and moves[0]["target"] == url and moves[0]["ip"] == "127.0.0.1" and moves[0]["at"]
+        assert moves[0]["user"] == "m@example.com" and moves[0]["detail"]["to"] == "contacted"
+    finally:
+        server.stop()
