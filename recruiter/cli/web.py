@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import typer
 
-from recruiter.cli.common import check_format, emit, fail, parse_since, session_scope
+from recruiter.cli.common import check_format, cli_actor, emit, fail, parse_since, session_scope
 from recruiter.cli.root import app
 from recruiter.core.vocabulary import ROLES
 
@@ -53,12 +53,6 @@ def _serving_allowed() -> bool:
 
     with session_scope() as session:
         return accounts_enabled(session=session)
-
-
-def _actor():
-    from recruiter.accounts.roles import Actor
-
-    return Actor.cli()
 
 
 def _role(value: str) -> str:
@@ -104,7 +98,7 @@ def user_add(
     role = _role(role)
     password = _read_password(password_stdin)
     with session_scope() as session:
-        added = add_user(email, role, password, actor=_actor(), session=session)
+        added = add_user(email, role, password, actor=cli_actor(), session=session)
     typer.echo(f"added {added.email} ({added.role})", err=True)
 
 
@@ -135,7 +129,7 @@ def user_role(email: str = typer.Argument(...), role: str = typer.Argument(..., 
     from recruiter.accounts.users import set_role
 
     with session_scope() as session:
-        changed = set_role(email, _role(role), actor=_actor(), session=session)
+        changed = set_role(email, _role(role), actor=cli_actor(), session=session)
     typer.echo(f"{changed.email} is now {changed.role}", err=True)
 
 
@@ -145,11 +139,7 @@ def user_disable(email: str = typer.Argument(...)) -> None:
 
     Example: recruiter user disable m@example.com
     """
-    from recruiter.accounts.users import set_disabled
-
-    with session_scope() as session:
-        set_disabled(email, True, actor=_actor(), session=session)
-    typer.echo(f"disabled {email.strip().lower()}", err=True)
+    _set_disabled(email, True)
 
 
 @user_app.command("enable")
@@ -158,11 +148,15 @@ def user_enable(email: str = typer.Argument(...)) -> None:
 
     Example: recruiter user enable m@example.com
     """
+    _set_disabled(email, False)
+
+
+def _set_disabled(email: str, disabled: bool) -> None:
     from recruiter.accounts.users import set_disabled
 
     with session_scope() as session:
-        set_disabled(email, False, actor=_actor(), session=session)
-    typer.echo(f"enabled {email.strip().lower()}", err=True)
+        changed = set_disabled(email, disabled, actor=cli_actor(), session=session)
+    typer.echo(f"{'disabled' if disabled else 'enabled'} {changed.email}", err=True)
 
 
 @user_app.command("reset-password")
@@ -178,7 +172,7 @@ def user_reset_password(
 
     password = _read_password(password_stdin)
     with session_scope() as session:
-        reset_password(email, password, actor=_actor(), session=session)
+        reset_password(email, password, actor=cli_actor(), session=session)
     typer.echo(f"new password set for {email.strip().lower()}; their sessions ended", err=True)
 
 
@@ -202,7 +196,7 @@ def user_invite(
 
     span = parse_duration(expires)
     with session_scope() as session:
-        made = invite(email, _role(role), expires=span, actor=_actor(), session=session)
+        made = invite(email, _role(role), expires=span, actor=cli_actor(), session=session)
     base = (base_url or "http://127.0.0.1:8080").rstrip("/")
     typer.echo(f"{base}/invite?token={quote(made.token)}")
     typer.echo(f"invitation for {made.email} ({made.role}), valid until {made.expires_at:%Y-%m-%d %H:%M} UTC; "

@@ -253,3 +253,13 @@ class PostgresServer:
             stop_process(self.proc, timeout=30)
         self.proc = None
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def websocket_status(port: int, cookie: str | None) -> str:
+    """The status line the socket.io websocket handshake gets."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        request = (f"GET /_nicegui_ws/socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                   "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   "Sec-WebSocket-Version: 13\r\n" + (f"Cookie: {cookie}\r\n" if cookie else "") + "\r\n")
+        sock.sendall(request.encode())
+        return sock.recv(4096).decode("latin-1").split("\r\n")[0]

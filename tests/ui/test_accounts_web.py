@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ import pytest
 from account_helpers import PASSWORDS, TEAM, add_team, form_fields, log_in, log_in_async
 from nicegui import core
 from nicegui.testing import User
-from servers import UiServer, free_port
+from servers import UiServer, free_port, websocket_status
 from sqlmodel import select
 
 from recruiter.accounts.audit import entries
@@ -379,16 +378,6 @@ def test_accounts_serve_beyond_loopback_without_a_password(home: Path, tmp_path:
         assert " 403 " in websocket_status(server.port, cookie) + " "  # checked at the websocket's connection too
     finally:
         server.stop()
-
-
-def websocket_status(port: int, cookie: str | None) -> str:
-    """The status line the socket.io websocket handshake gets."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        request = (f"GET /_nicegui_ws/socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                   "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                   "Sec-WebSocket-Version: 13\r\n" + (f"Cookie: {cookie}\r\n" if cookie else "") + "\r\n")
-        sock.sendall(request.encode())
-        return sock.recv(4096).decode("latin-1").split("\r\n")[0]
 
 
 # --- in Chromium ------------------------------------------------------------------------------------------------

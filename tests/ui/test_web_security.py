@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import sqlite3
 import stat
 import subprocess
@@ -21,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
-from servers import UiServer, free_port
+from servers import UiServer, free_port, websocket_status
 
 from scrapers.loopback import LoopbackServer, send
 
@@ -82,16 +81,6 @@ def log_in(client: httpx.Client, password: str, target: str = "/") -> httpx.Resp
 def performance_rows(home: Path) -> int:
     with sqlite3.connect(home / "recruiter.db") as conn:
         return conn.execute("SELECT COUNT(*) FROM performance_day").fetchone()[0]
-
-
-def websocket_status(port: int, cookie: str | None) -> str:
-    """The status line the socket.io websocket handshake gets."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        request = (f"GET /_nicegui_ws/socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                   "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                   "Sec-WebSocket-Version: 13\r\n" + (f"Cookie: {cookie}\r\n" if cookie else "") + "\r\n")
-        sock.sendall(request.encode())
-        return sock.recv(4096).decode("latin-1").split("\r\n")[0]
 
 
 def test_upload_websocket_lockout_redirects_and_password_change(home: Path, chromium: str) -> None:
