@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import re
 import time
 from dataclasses import dataclass
@@ -182,13 +181,13 @@ class ApiResponse:
 class Api:
     """Calls to one API through one client, under that API's limits (shared by every client of the gate)."""
 
-    def __init__(self, client: PoliteClient, limits: ApiLimits, *, secrets: list[str] | None = None) -> None:
+    def __init__(self, client: PoliteClient, limits: ApiLimits) -> None:
         self.client = client
         self.limits = limits
         settings = client.settings
         override = (settings.api_intervals or {}).get(limits.name)
         self.interval = limits.interval if override is None else float(override)
-        self.secrets = list(secrets or []) + settings.credentials.secrets()
+        self.secrets = settings.credentials.secrets()
         # One call at a time per API from this client (the gate spaces them; a cluster's gate also leases).
         self._turn = asyncio.Lock()
 
@@ -225,7 +224,6 @@ class Api:
         data: dict[str, str] | None = None,
         spend=None,
         sign=None,
-        max_bytes: int | None = None,
     ) -> ApiResponse:
         """Send one call and return the answer, whatever its status (the connector reads errors); retry 429
         and 5xx answers (``Retry-After`` waited out when it is at most ``max_retry_after``) and broken
@@ -251,8 +249,7 @@ class Api:
                     if spend is not None:
                         await spend()
                     sent_headers = {**request_headers, **(sign() if sign is not None else {})}
-                    response = await self.client.send_once(method, url, headers=sent_headers, content=content,
-                                                           max_bytes=max_bytes)
+                    response = await self.client.send_once(method, url, headers=sent_headers, content=content)
                 except FetchError as exc:
                     await asyncio.shield(self.client.gate.leave(self.gate_key, ticket, self.interval))
                     error = exc
@@ -265,16 +262,14 @@ class Api:
             if error is not None:
                 if isinstance(error, ConnectionFailed) and not error.during_connect and attempt < retries:
                     attempt += 1
-                    await asyncio.sleep(self._backoff(attempt))
+                    await asyncio.sleep(self.client.backoff(attempt))
                     continue
                 worded = isinstance(error, ApiError | NotConfigured)  # already names the API
                 raise _scrubbed(error, self.secrets, "" if worded else f"{self.limits.title}: ") from None
-            if response.status in RETRY_STATUSES and attempt < retries and hold is not None:
-                attempt += 1
-                continue  # the gate holds the API until the wait is over, for every client
             if response.status in RETRY_STATUSES and attempt < retries:
                 attempt += 1
-                await asyncio.sleep(self._backoff(attempt))
+                if hold is None:  # else the gate holds the API until the wait is over, for every client
+                    await asyncio.sleep(self.client.backoff(attempt))
                 continue
             return ApiResponse(response.status, response.headers, response.body, shown)
 
@@ -299,10 +294,6 @@ class Api:
         await asyncio.shield(self.client.gate.leave(self.gate_key, ticket, max(self.interval, wait)))
         return retry_after if retry_after is not None else (window if response.status in RETRY_STATUSES else None)
 
-    def _backoff(self, attempt: int) -> float:
-        base = self.client.settings.backoff_base * (2 ** (attempt - 1))
-        return base + random.uniform(0, base / 2)
-
     def fail(self, response: ApiResponse, what: str) -> FetchError:
         """The error for an answer the connector did not expect: bad credentials, a rate limit or the status."""
         said = self.error_text(response)
@@ -314,20 +305,16 @@ class Api:
                                            f"{': ' + said if said else ''}) while {what}")
         return HttpStatusError(scrub(f"{self.limits.title} answered HTTP {response.status}"
                                      f"{': ' + said if said else ''} while {what}", self.secrets),
-                               response.status, response.headers)
+                               response.status)
 
     def error_text(self, response: ApiResponse) -> str:
         return scrub(response.error_text(), self.secrets)
 
 
-def api_for(client: PoliteClient, name: str, *, secrets: list[str] | None = None) -> Api:
+def api_for(client: PoliteClient, name: str) -> Api:
     """The one `Api` of this client for ``name`` (its tokens and locks live as long as the client)."""
     key = f"api:{name}"
     api = client.state.get(key)
     if not isinstance(api, Api):
-        api = client.state[key] = Api(client, LIMITS[name], secrets=secrets)
+        api = client.state[key] = Api(client, LIMITS[name])
     return api
-
-
-def status_error(exc: HttpStatusError) -> int:
-    return exc.status

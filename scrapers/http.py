@@ -100,10 +100,9 @@ class RobotsDisallowed(FetchError):
 class HttpStatusError(FetchError):
     kind = "http_status"
 
-    def __init__(self, message: str, status: int, headers: dict[str, str] | None = None):
+    def __init__(self, message: str, status: int):
         super().__init__(message)
         self.status = status
-        self.headers = headers or {}
 
 
 class TooManyRedirects(FetchError):
@@ -595,7 +594,7 @@ class PoliteClient:
                     await asyncio.shield(self._gate.leave(gate_host, ticket, interval))
                     if isinstance(exc, ConnectionFailed) and attempt < retries and not exc.during_connect:
                         attempt += 1
-                        await asyncio.sleep(self._backoff(attempt))
+                        await asyncio.sleep(self.backoff(attempt))
                         continue
                     raise
                 delay = parse_retry_after(resp_headers.get("retry-after")) if status in RETRY_STATUSES else None
@@ -604,14 +603,14 @@ class PoliteClient:
                     raise HttpStatusError(
                         f"HTTP {status}; server asks to retry after {delay:.0f} s, more than the "
                         f"{s.max_retry_after:.0f} s limit",
-                        status, resp_headers,
+                        status,
                     )
                 # A Retry-After holds the host for every client of the gate (a cluster's workers too).
                 await asyncio.shield(self._gate.leave(gate_host, ticket, max(interval, delay or 0.0)))
                 if status in RETRY_STATUSES and attempt < retries:
                     attempt += 1
                     if delay is None:
-                        await asyncio.sleep(self._backoff(attempt))
+                        await asyncio.sleep(self.backoff(attempt))
                     continue
                 break
         if status == 304 and cached is not None:
@@ -625,14 +624,15 @@ class PoliteClient:
         if status >= 400 or status < 200:
             reason = httpx.codes.get_reason_phrase(status) or "error"
             suffix = f" after {attempt + 1} attempts" if attempt else ""
-            raise HttpStatusError(f"HTTP {status} {reason}{suffix}", status, resp_headers)
+            raise HttpStatusError(f"HTTP {status} {reason}{suffix}", status)
         if check_type and looks_binary(body):
             raise UnsupportedContent("binary content, not a web page or feed")
         if self._cache and use_cache and status == 200:
             self._cache.put(url, url, status, resp_headers, body)
         return Response(url, url, status, resp_headers, body), None
 
-    def _backoff(self, attempt: int) -> float:
+    def backoff(self, attempt: int) -> float:
+        """The pause before retry ``attempt`` (exponential, with jitter): for this client and the API policy."""
         base = self.settings.backoff_base * (2 ** (attempt - 1))
         return base + random.uniform(0, base / 2)
 
@@ -651,15 +651,18 @@ class PoliteClient:
         chunks: list[bytes] = []
         size = 0
         limit = feed_cap if maybe_feed else max_bytes
-        is_feed: bool | None = None if maybe_feed else False
+        is_feed: bool | None = None if maybe_feed else False  # None: not decided yet (its first 4 KB decide)
+        head = b""
         items = 0
         tail = b""
         async for chunk in resp.aiter_bytes():
             size += len(chunk)
             chunks.append(chunk)
-            if is_feed is None and (size >= 4096 or _FEED_ROOT.search(b"".join(chunks)[:4096])):
-                is_feed = bool(_FEED_ROOT.search(b"".join(chunks)[:4096]))
-                limit = feed_cap if is_feed else max_bytes
+            if is_feed is None:
+                head = (head + chunk)[:4096]
+                if len(head) >= 4096 or _FEED_ROOT.search(head):
+                    is_feed = bool(_FEED_ROOT.search(head))
+                    limit = feed_cap if is_feed else max_bytes
             if size > limit:
                 raise BodyTooLarge(f"body too large: cut at the {_describe_size(limit)} limit")
             if is_feed:
@@ -673,7 +676,7 @@ class PoliteClient:
                         headers[CUT_HEADER] = f"items={FEED_ITEMS_KEPT}"
                         return b"".join(chunks)[:cut]
                 tail = window[-16:]
-        if is_feed is None and size > max_bytes and not _FEED_ROOT.search(b"".join(chunks)[:4096]):
+        if is_feed is None and size > max_bytes:  # a short body the first 4 KB never showed to be a feed
             raise BodyTooLarge(f"body too large: cut at the {_describe_size(max_bytes)} limit")
         return b"".join(chunks)
 
