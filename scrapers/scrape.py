@@ -48,6 +48,14 @@ async def scrape_by_content(ctx: ScrapeContext, url: str, response: Response) ->
     raise AdapterError(f"unsupported content: {media or 'no content type'} is not a web page, feed or OPML file")
 
 
+async def scrape_partial(ctx: ScrapeContext, url: str) -> dict:
+    """The partial record of a valid URL: its adapter by URL shape, else by what the server sends."""
+    module = adapter_for_url(url, ctx.settings)
+    if module is not None:
+        return await module.scrape(ctx, url)
+    return await scrape_by_content(ctx, url, await ctx.client.get(url))
+
+
 async def scrape_one_with_links(ctx: ScrapeContext, url: str) -> tuple[dict, list[str]]:
     """(finalized record, links to other sites found on it); never raises (except cancellation).
 
@@ -57,12 +65,7 @@ async def scrape_one_with_links(ctx: ScrapeContext, url: str) -> tuple[dict, lis
     given = url.strip() if isinstance(url, str) else url
     try:
         url = validate_url(url)
-        module = adapter_for_url(url, ctx.settings)
-        if module is not None:
-            partial = await module.scrape(ctx, url)
-        else:
-            response = await ctx.client.get(url)
-            partial = await scrape_by_content(ctx, url, response)
+        partial = await scrape_partial(ctx, url)
     except (FetchError, AdapterError) as exc:
         return finalize(failed_record(given, str(exc))), []
     except asyncio.CancelledError:
@@ -106,36 +109,33 @@ async def enrich(ctx: ScrapeContext, url: str, known: dict, *, authoritative: bo
     dropped, not saved). The record's ``url`` is ``url`` as given."""
     given = url.strip()
     target = "its page"
+
+    def kept(why: str) -> tuple[dict, list[str], str]:
+        record = new_record(given)
+        record.update({k: v for k, v in known.items() if k in record})
+        record.update(url=given, ok=True)
+        return finalize(record), [], f"kept what {source} said; reading {target} failed: {why}"
+
     try:
         url = validate_url(url)
         module = adapter_for_url(url, ctx.settings)
         if authoritative and module is not None and hasattr(module, "enrich"):
-            partial = await module.enrich(ctx, url, known)
             target = "its posts"
+            partial = await module.enrich(ctx, url, known)
         elif known.get("kind") == "podcast" and known.get("feed_url"):
             target = "its feed"
             partial = await feed.scrape(ctx, known["feed_url"])
         else:
-            target = "its page"
-            if module is not None:
-                partial = await module.scrape(ctx, url)
-            else:
-                partial = await scrape_by_content(ctx, url, await ctx.client.get(url))
+            partial = await scrape_partial(ctx, url)
     except PrivateAddress as exc:
         return finalize(failed_record(given, str(exc))), [], None
     except (FetchError, AdapterError) as exc:
-        record = new_record(given)
-        record.update({k: v for k, v in known.items() if k in record})
-        record.update(url=given, ok=True)
-        return finalize(record), [], f"kept what {source} said; reading {target} failed: {exc}"
+        return kept(str(exc))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # an adapter bug must not lose the result
         log.exception("enriching %s failed", url)
-        record = new_record(given)
-        record.update({k: v for k, v in known.items() if k in record})
-        record.update(url=given, ok=True)
-        return finalize(record), [], f"kept what {source} said; reading it failed: {type(exc).__name__}: {exc}"
+        return kept(f"{type(exc).__name__}: {exc}")
     links = list(partial.pop("outbound_links", None) or [])
     record = new_record(given)
     record.update(merge({**known, "url": given}, partial, authoritative=authoritative))
