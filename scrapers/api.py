@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .http import ConnectionFailed, FetchError, HttpStatusError, PoliteClient, Response, parse_retry_after
+from .http import ConnectionFailed, FetchError, HttpStatusError, PoliteClient, Response, parse_retry_after, reworded
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 QUOTA_WINDOW = 86400.0  # a wait longer than a day is a spent quota (a monthly plan), not a rate limit
@@ -96,11 +96,7 @@ def scrub(text: str, secrets: list[str]) -> str:
 
 
 def _scrubbed(exc: FetchError, secrets: list[str], prefix: str = "") -> FetchError:
-    message = scrub(prefix + str(exc), secrets)
-    clone = exc.__class__.__new__(exc.__class__)
-    clone.__dict__.update(exc.__dict__)
-    clone.args = (message,)
-    return clone
+    return reworded(exc, scrub(prefix + str(exc), secrets))
 
 
 def _numbers(value: str | None) -> list[float]:

@@ -37,7 +37,6 @@ I/O); nothing here knows about adapters.
 from __future__ import annotations
 
 import asyncio
-import copy
 import email.utils
 import logging
 import random
@@ -738,11 +737,19 @@ async def _read_capped(resp: httpx.Response, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _with_context(exc: FetchError, suffix: str) -> FetchError:
-    """A fresh copy of ``exc`` (same type and attributes) with ``suffix`` appended."""
-    clone = copy.copy(exc)
-    clone.args = (f"{exc} {suffix}".rstrip(),)
+def reworded(exc: FetchError, message: str) -> FetchError:
+    """A fresh copy of ``exc`` (same type and attributes, a status included) saying ``message`` instead. Built
+    without calling the class (``copy.copy`` would call it with the message alone, which an error needing a
+    status cannot take)."""
+    clone = exc.__class__.__new__(exc.__class__)
+    clone.__dict__.update(exc.__dict__)
+    clone.args = (message,)
     return clone
+
+
+def _with_context(exc: FetchError, suffix: str) -> FetchError:
+    """A fresh copy of ``exc`` with ``suffix`` appended."""
+    return reworded(exc, f"{exc} {suffix}".rstrip())
 
 
 def _reason(exc: BaseException) -> str:

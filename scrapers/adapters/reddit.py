@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from ..api import Api, ApiError, BadCredentials, NotConfigured, api_for
 from ..config import VERSION, ScrapeSettings, contact
-from ..http import FetchError, HttpStatusError, RobotsDisallowed
+from ..http import FetchError, HttpStatusError, RobotsDisallowed, reworded
 from ..records import Found
 from . import AdapterError, ScrapeContext
 
@@ -239,7 +239,7 @@ async def enrich(ctx: ScrapeContext, url: str, known: dict) -> dict:
 
 def _no_crawling_hint(exc: FetchError) -> FetchError:
     if isinstance(exc, RobotsDisallowed) or (isinstance(exc, HttpStatusError) and exc.status == 403):
-        return exc.__class__(f"{exc}. Reddit does not allow crawling: set {' and '.join(VARIABLES)} to read "
+        return reworded(exc, f"{exc}. Reddit does not allow crawling: set {' and '.join(VARIABLES)} to read "
                              "subreddits through its Data API (README: Discovery sources)")
     return exc
 

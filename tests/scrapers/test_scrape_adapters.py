@@ -93,6 +93,21 @@ async def test_reddit_subreddit(settings):
     assert record["items"][0]["url"] == "https://www.reddit.com/r/trailrunning/comments/abc/finished/"
 
 
+async def test_without_an_app_reddit_refusing_crawlers_says_how_to_read_it(settings):
+    """No Reddit app set: a subreddit is crawled like a page. reddit.com's robots.txt (or its 403 to scripts)
+    refuses, and the error says to set the app's variables."""
+    for how in ("robots", "403"):
+        web = FakeWeb()
+        if how == "robots":
+            web.add("https://www.reddit.com/robots.txt", "User-agent: *\nDisallow: /\n", content_type="text/plain")
+        else:
+            web.add("https://www.reddit.com/r/trailrunning/about.json", "blocked", status=403)
+        [record] = await scrape_urls(["https://www.reddit.com/r/trailrunning/"], settings=settings,
+                                     transport=web.transport)
+        assert not record["ok"] and "RECRUITER_REDDIT_CLIENT_ID" in record["error"], record["error"]
+        assert ("robots.txt" if how == "robots" else "403") in record["error"]
+
+
 async def test_reddit_base_url_is_configurable_and_missing_subreddits_fail(settings):
     base = "http://reddit.local:8080"
     web = reddit_web(base)
