@@ -140,9 +140,6 @@ class FileLedger:
             periods[period] = used + units
             return used + units
 
-    def used(self, name: str, period: str) -> int:
-        return int(self._read()["used"].get(name, {}).get(period, 0))
-
     def exhaust(self, name: str, limit: int, period: str) -> None:
         """The API itself said the quota is spent: nothing more this period."""
         with self._locked() as data:

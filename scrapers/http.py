@@ -284,9 +284,6 @@ class HostGate:
         """Spend ``units`` of ``api``'s quota if they fit under ``limit``: the units used then, else None."""
         return await asyncio.to_thread(self._ledger().spend, api, units, limit, period)
 
-    async def quota_used(self, api: str, period: str) -> int:
-        return await asyncio.to_thread(self._ledger().used, api, period)
-
     async def quota_exhaust(self, api: str, limit: int, period: str) -> None:
         await asyncio.to_thread(self._ledger().exhaust, api, limit, period)
 

@@ -148,13 +148,6 @@ class RedisHostGate(HostGate):
             raise self._broken(exc) from exc
         return None if used < 0 else used
 
-    async def quota_used(self, api: str, period: str) -> int:
-        try:
-            value = await self._redis.get(f"{PREFIX}api:{api}:used:{period}")
-        except Exception as exc:
-            raise self._broken(exc) from exc
-        return int(value or 0)
-
     async def quota_exhaust(self, api: str, limit: int, period: str) -> None:
         try:
             await self._exhaust(keys=[f"{PREFIX}api:{api}:used:{period}"], args=[limit, QUOTA_TTL])

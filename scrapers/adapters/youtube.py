@@ -164,7 +164,7 @@ def _reasons(response: ApiResponse) -> list[str]:
     return [str(e.get("reason")) for e in error.get("errors") or [] if isinstance(e, dict) and e.get("reason")]
 
 
-async def _call(ctx: ScrapeContext, endpoint: str, params: dict[str, object], *, budget: str, units: int,
+async def _call(ctx: ScrapeContext, endpoint: str, params: dict[str, object], *, budget: str,
                 what: str) -> dict:
     settings = ctx.settings
     key = settings.credentials.youtube_api_key
@@ -175,13 +175,8 @@ async def _call(ctx: ScrapeContext, endpoint: str, params: dict[str, object], *,
     day = pacific_day()
     label = "search calls" if budget == SEARCH_BUDGET else "quota units"
 
-    async def spend() -> None:
-        used = await ctx.client.gate.quota_spend(budget, units, limit, day)
-        if used is None:
-            spent = await ctx.client.gate.quota_used(budget, day)
-            if spent + units > limit and spent < limit:
-                raise api.error(QuotaExhausted, f"the YouTube Data API's daily quota would run out: {spent} of "
-                                                f"{limit} {label} spent today and {what} needs {units}; {RESET}")
+    async def spend() -> None:  # every call this connector makes costs one of its budget
+        if await ctx.client.gate.quota_spend(budget, 1, limit, day) is None:
             raise api.error(QuotaExhausted, spent_message(label))
 
     url = settings.base_urls.youtube_api.rstrip("/") + "/" + endpoint
@@ -221,7 +216,7 @@ async def channels(ctx: ScrapeContext, *, ids: list[str] | None = None, handle: 
         params["forHandle"] = handle
     elif username:
         params["forUsername"] = username
-    payload = await _call(ctx, "channels", params, budget=UNIT_BUDGET, units=1, what="reading channels")
+    payload = await _call(ctx, "channels", params, budget=UNIT_BUDGET, what="reading channels")
     records = [channel_record(item) for item in payload.get("items") or [] if isinstance(item, dict)]
     return [r for r in records if r]
 
@@ -235,7 +230,7 @@ async def search(ctx: ScrapeContext, query: str, limit: int = 25) -> list[Found]
                                      "maxResults": min(50, limit - len(results))}
         if page_token:
             params["pageToken"] = page_token
-        payload = await _call(ctx, "search", params, budget=SEARCH_BUDGET, units=1,
+        payload = await _call(ctx, "search", params, budget=SEARCH_BUDGET,
                               what=f"searching channels for {query!r}")
         page = [r for r in (search_record(item) for item in payload.get("items") or [] if isinstance(item, dict)) if r]
         results.extend(page)
@@ -256,7 +251,7 @@ async def search(ctx: ScrapeContext, query: str, limit: int = 25) -> list[Found]
 
 async def _uploads(ctx: ScrapeContext, playlist: str) -> list[dict]:
     payload = await _call(ctx, "playlistItems", {"part": "snippet", "playlistId": playlist, "maxResults": 15},
-                          budget=UNIT_BUDGET, units=1, what="reading a channel's latest videos")
+                          budget=UNIT_BUDGET, what="reading a channel's latest videos")
     items = []
     for entry in payload.get("items") or []:
         snippet = (entry or {}).get("snippet") or {}
