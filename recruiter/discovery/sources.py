@@ -26,6 +26,7 @@ from recruiter.core.errors import InvalidValue
 from scrapers.adapters import ScrapeContext
 from scrapers.adapters import sources as connectors
 from scrapers.adapters.sources import SourceCheck, SourceStatus
+from scrapers.adapters.web_search import ENGINES
 from scrapers.api import scrub
 from scrapers.config import ScrapeSettings, trust_given_urls_default, valid_contact
 from scrapers.http import PoliteClient
@@ -85,9 +86,8 @@ def set_setting(name: str, value: str, *, actor: Actor, session: Session) -> Cre
     name = name.strip().upper()
     if not name.startswith("RECRUITER_"):
         name = "RECRUITER_" + name
-    if name == "RECRUITER_WEB_SEARCH" and value.strip() and value.strip().lower() not in ("searxng", "brave",
-                                                                                          "duckduckgo"):
-        raise InvalidValue("RECRUITER_WEB_SEARCH must be searxng, brave or duckduckgo")
+    if name == "RECRUITER_WEB_SEARCH" and value.strip() and value.strip().lower() not in ENGINES:
+        raise InvalidValue(f"RECRUITER_WEB_SEARCH must be {', '.join(ENGINES[:-1])} or {ENGINES[-1]}")
     if name == "RECRUITER_SEARXNG_URL" and value.strip() and not value.strip().startswith(("http://", "https://")):
         raise InvalidValue("RECRUITER_SEARXNG_URL must be your instance's http(s) address")
     if name == "RECRUITER_SEARXNG_URL" and value.strip() and not trust_given_urls_default():
@@ -100,7 +100,3 @@ def set_setting(name: str, value: str, *, actor: Actor, session: Session) -> Cre
     audit.record(actor, "credentials.set" if value.strip() else "credentials.unset", stored.name, session=session)
     session.commit()
     return stored
-
-
-def storable() -> list[str]:
-    return list(credentials.STORABLE)

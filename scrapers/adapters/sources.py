@@ -149,9 +149,7 @@ async def check_source(ctx: ScrapeContext, name: str) -> SourceCheck:
         return SourceCheck(name, False, "not_configured", not_configured_message(name, settings))
     try:
         said = await SOURCES[name].check(ctx)
-    except NotConfigured as exc:
-        return SourceCheck(name, False, "not_configured", str(exc))
-    except (FetchError, AdapterError) as exc:
+    except (FetchError, AdapterError) as exc:  # NotConfigured among them: problem_kind names each
         return SourceCheck(name, False, problem_kind(exc), str(exc))
     return SourceCheck(name, True, "ok", said)
 
