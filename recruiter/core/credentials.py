@@ -58,9 +58,7 @@ def _path() -> Path:
 def _read_file(path: Path) -> dict[str, str]:
     try:
         raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except OSError:
+    except OSError:  # none stored yet, or unreadable: nothing stored
         return {}
     try:
         data = json.loads(raw)
@@ -76,10 +74,7 @@ def stored_values() -> dict[str, str]:
 
 def value(name: str) -> str:
     """The value in force: the environment's, else the stored one, else ''."""
-    env = (os.environ.get(name) or "").strip()
-    if env:
-        return env
-    return stored_values().get(name, "").strip()
+    return values((name,))[name]
 
 
 def values(names: list[str] | tuple[str, ...]) -> dict[str, str]:
