@@ -78,9 +78,13 @@ def value(name: str) -> str:
 
 
 def values(names: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """Several values at once (the file is read once)."""
+    """Several values at once: the environment's, else what is stored (the file read once, and only when the
+    environment leaves one unset)."""
+    found = {name: (os.environ.get(name) or "").strip() for name in names}
+    if all(found.values()):
+        return found
     stored = stored_values()
-    return {name: (os.environ.get(name) or "").strip() or stored.get(name, "").strip() for name in names}
+    return {name: text or stored.get(name, "").strip() for name, text in found.items()}
 
 
 def masked(text: str) -> str:
