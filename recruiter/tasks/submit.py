@@ -173,15 +173,23 @@ def submit_discover(profile_name: str, *, actor: Actor, session: Session, source
     snowballed links join as they come. A source that is not configured is skipped (the job's params name it
     and what to set); none that can run is an error naming what each needs. Needs DISCOVER; audited as
     "job.discover"."""
-    from recruiter.discovery.discover import JOB_KIND, plan
+    from recruiter.discovery.discover import plan
 
     actor = require(actor, DISCOVER, session=session)
     profile = require_profile(profile_name, session=session)
     planned = plan(profile, sources=sources, queries=queries, limit=limit, delay=delay, max_depth=max_depth,
                    settings=settings)
-    return create_job(JOB_KIND, session=session, params=planned.params, state=state, items=planned.items,
-                      on_created=_audited(actor, "job.discover", profile.name, sources=list(sources),
-                                          queries=list(queries or [])))
+    return _discovery_job(planned, actor=actor, session=session, state=state)
+
+
+def _discovery_job(planned, *, actor: Actor, session: Session, state: str) -> Job:
+    """The job of a planned discovery, audited as "job.discover" in the same commit."""
+    from recruiter.discovery.discover import JOB_KIND
+
+    params = planned.params
+    return create_job(JOB_KIND, session=session, params=params, state=state, items=planned.items,
+                      on_created=_audited(actor, "job.discover", params["profile"], sources=list(params["sources"]),
+                                          queries=list(params["queries"])))
 
 
 def run_discovery(profile_name: str, *, actor: Actor, session: Session, sources: list[str],
@@ -204,14 +212,9 @@ def run_discovery(profile_name: str, *, actor: Actor, session: Session, sources:
     else:
         planned = plan(profile, sources=sources, queries=queries, limit=limit, delay=delay, settings=settings)
         job = find_resumable(JOB_KIND, planned.params, session=session)
-        if job is None:
-            job = create_job(JOB_KIND, session=session, params=planned.params, state="running", items=planned.items,
-                             on_created=_audited(actor, "job.discover", profile.name, sources=list(sources),
-                                                 queries=list(queries or [])))
-            resume = None
-        else:
-            resume = int(job.id)
-    if resume is not None:
+    if job is None:
+        job = _discovery_job(planned, actor=actor, session=session, state="running")
+    else:
         audit.record(actor, "job.discover", profile.name, {"job": int(job.id), "resumed": True}, session=session)
         session.commit()
     job_id = int(job.id)
