@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from sqlmodel import Session, select
 
 from recruiter.accounts import audit
 from recruiter.accounts.roles import Actor, idle_seconds
+from recruiter.core.config import env_seconds
 from recruiter.core.db import lock_for_transaction
 from recruiter.core.errors import RecruiterError
 from recruiter.core.models import LoginAttempt, LoginLock, User, UserSession, as_utc, utcnow
@@ -64,11 +64,8 @@ def verify_password(password: str, stored: str | None) -> bool:
 
 
 def lock_seconds() -> float:
-    raw = (os.environ.get("RECRUITER_LOGIN_LOCK_S") or "").strip()
-    try:
-        return max(1.0, float(raw)) if raw else float(DEFAULT_LOCK_SECONDS)
-    except ValueError:
-        return float(DEFAULT_LOCK_SECONDS)
+    """`RECRUITER_LOGIN_LOCK_S`: how long a lock holds (900 s by default)."""
+    return env_seconds("RECRUITER_LOGIN_LOCK_S", DEFAULT_LOCK_SECONDS, minimum=1.0)
 
 
 def shown_login(text: str) -> str:

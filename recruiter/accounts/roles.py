@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
+from recruiter.core.config import env_seconds
 from recruiter.core.errors import RecruiterError
 from recruiter.core.models import User, UserSession, as_utc, utcnow
 from recruiter.core.vocabulary import ROLES
@@ -75,11 +76,7 @@ def check_role(role: str) -> str:
 
 def idle_seconds() -> float:
     """`RECRUITER_SESSION_IDLE_S`: a session unused this long is over (8 hours by default)."""
-    raw = (os.environ.get("RECRUITER_SESSION_IDLE_S") or "").strip()
-    try:
-        return max(60.0, float(raw)) if raw else float(DEFAULT_IDLE_SECONDS)
-    except ValueError:
-        return float(DEFAULT_IDLE_SECONDS)
+    return env_seconds("RECRUITER_SESSION_IDLE_S", DEFAULT_IDLE_SECONDS, minimum=60.0)
 
 
 @dataclass(frozen=True)

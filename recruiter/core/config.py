@@ -45,6 +45,15 @@ def make_private(path: Path | str) -> None:
             pass
 
 
+def env_seconds(name: str, default: float, *, minimum: float) -> float:
+    """A number of seconds from the environment: ``default`` when unset or not a number, never below ``minimum``."""
+    raw = (os.environ.get(name) or "").strip()
+    try:
+        return max(minimum, float(raw)) if raw else float(default)
+    except ValueError:
+        return float(default)
+
+
 def write_private(path: Path | str, data: bytes) -> None:
     """Replace ``path`` with ``data`` whole: written to an owner-only (0600) temp file beside it and renamed into
     place, so a reader (or a crash) never meets half a file."""
