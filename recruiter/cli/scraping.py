@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from recruiter.cli.common import cli_actor, session_scope, stderr_console
+from recruiter.cli.common import check_format, cli_actor, session_scope, stderr_console
 from recruiter.cli.root import app
 
 if TYPE_CHECKING:
@@ -263,7 +263,7 @@ def sources_list(
         return
     from recruiter.discovery.sources import contact_note, list_sources
 
-    check_output(output_format)
+    check_format(output_format, ("table", "json"))
     views = list_sources()
     if output_format == "json":
         sys.stdout.write(json.dumps([v.as_dict() for v in views], ensure_ascii=False, indent=2) + "\n")
@@ -275,11 +275,6 @@ def sources_list(
              "keys": ", ".join(f"{c.name}={c.shown}" for c in v.settings if c.is_set)} for v in views]
     emit(rows, "table", ["source", "configured", "what", "status", "keys"])
     typer.echo(contact_note(), err=True)
-
-
-def check_output(output_format: str) -> None:
-    if output_format not in ("table", "json"):
-        raise typer.BadParameter("--format must be table or json", param_hint="--format")
 
 
 @sources_app.command("check")
@@ -294,7 +289,7 @@ def sources_check(
     """
     from recruiter.discovery.sources import check_sources
 
-    check_output(output_format)
+    check_format(output_format, ("table", "json"))
     results = check_sources(list(names or []) or None)
     if output_format == "json":
         sys.stdout.write(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2) + "\n")
