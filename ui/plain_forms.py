@@ -90,7 +90,3 @@ def csrf_ok(request: Request, given: object) -> bool:
 
 def redirect(target: str) -> RedirectResponse:
     return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else ""

@@ -24,7 +24,8 @@ from starlette.responses import Response
 from recruiter.accounts.users import MIN_PASSWORD, InviteUnusable, PendingInvite, accept_invite, pending_invite
 from recruiter.core.db import open_session
 from recruiter.core.errors import RecruiterError
-from ui.plain_forms import alert, client_address, csrf_ok, csrf_token, page, redirect, rotate_csrf
+from ui.access import client_ip
+from ui.plain_forms import alert, csrf_ok, csrf_token, page, redirect, rotate_csrf
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +101,11 @@ async def invite_submit(request: Request) -> Response:
         return _form(request, token, pending, "The two passwords differ: please type the same one twice.",
                      status=400)
     try:
-        await run_in_threadpool(_accept, token, password, client_address(request))
+        await run_in_threadpool(_accept, token, password, client_ip(request))
     except InviteUnusable as exc:
         return _unusable(str(exc))
     except RecruiterError as exc:  # a password too short or too long
         return _form(request, token, pending, str(exc)[:1].upper() + str(exc)[1:] + ".", status=400)
     rotate_csrf(request)
-    log.info("%s accepted an invitation (%s) from %s", pending.email, pending.role, client_address(request))
+    log.info("%s accepted an invitation (%s) from %s", pending.email, pending.role, client_ip(request))
     return redirect("/login?notice=invited")

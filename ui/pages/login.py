@@ -36,8 +36,8 @@ from recruiter.accounts.login import (
 )
 from recruiter.core.db import open_session
 from recruiter.core.security import check_password, safe_redirect_target, session_token, token_is_current
-from ui.access import ACCOUNTS, OPEN, PASSWORD, PASSWORD_KEY, SESSION_KEY, login_mode, signed_in
-from ui.plain_forms import alert, client_address, csrf_ok, csrf_token, page, redirect, rotate_csrf
+from ui.access import ACCOUNTS, OPEN, PASSWORD, PASSWORD_KEY, SESSION_KEY, client_ip, login_mode, signed_in
+from ui.plain_forms import alert, csrf_ok, csrf_token, page, redirect, rotate_csrf
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def _state(request: Request) -> tuple[str, bool, float]:
         if mode == ACCOUNTS:
             return mode, signed_in(request.session, session=session) is not None, 0.0
         if mode == PASSWORD:
-            return mode, False, locked_for(SHARED, client_address(request), session=session)
+            return mode, False, locked_for(SHARED, client_ip(request), session=session)
         return mode, False, 0.0
 
 
@@ -125,7 +125,7 @@ async def login_form(request: Request, redirect_to: str = "/", notice: str = "")
 def _log_in_account(request: Request, email: str, password: str) -> str:
     """A new session's token for the account, or LoginRefused. A session this browser still had (someone else
     logging in at the same browser) ends."""
-    ip = client_address(request)
+    ip = client_ip(request)
     with open_session() as session:
         user = authenticate(email, password, ip=ip, session=session)
         end_session(request.session.get(SESSION_KEY), session=session)
@@ -134,7 +134,7 @@ def _log_in_account(request: Request, email: str, password: str) -> str:
 
 def _log_in_shared(request: Request, password: str) -> None:
     with open_session() as session:
-        shared_password_login(check_password(password), ip=client_address(request), session=session)
+        shared_password_login(check_password(password), ip=client_ip(request), session=session)
 
 
 @app.post("/login", include_in_schema=False)
@@ -151,7 +151,7 @@ async def login_submit(request: Request) -> Response:
         return redirect(target)
     if not csrf_ok(request, csrf):
         return _form(request, mode, target, EXPIRED, status=400, email=email)
-    ip = client_address(request) or "unknown"
+    ip = client_ip(request) or "unknown"
     try:
         if mode == ACCOUNTS:
             token = await run_in_threadpool(_log_in_account, request, email, password)
