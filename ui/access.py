@@ -22,13 +22,13 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from nicegui import ui
+from nicegui import app, ui
 
 from recruiter.accounts.login import SignedIn, end_session, session_user
 from recruiter.accounts.roles import Actor, NotAllowed, SessionEnded
 from recruiter.accounts.users import accounts_enabled
 from recruiter.core.db import open_session
-from recruiter.core.security import login_required
+from recruiter.core.security import login_required, token_is_current
 
 SESSION_KEY = "sid"  # in the signed session cookie: the token of the server-side session
 PASSWORD_KEY = "auth"  # in the signed session cookie, before accounts: the HMAC of RECRUITER_PASSWORD
@@ -47,6 +47,20 @@ def login_mode(*, session) -> str:
     if accounts_enabled(session=session):
         return ACCOUNTS
     return PASSWORD if login_required() else OPEN
+
+
+def shared_password_session(cookie: object, *, websocket: bool = False) -> bool:
+    """Before accounts, RECRUITER_PASSWORD's session: the cookie carries the token of the password in force now,
+    and (over HTTP) the user storage still says logged in, which logging out clears. A websocket's page was loaded
+    over HTTP by the same session, which checked the storage."""
+    if not isinstance(cookie, dict) or not token_is_current(cookie.get(PASSWORD_KEY)):
+        return False
+    if websocket:
+        return True
+    try:
+        return bool(app.storage.user.get("authenticated"))
+    except (RuntimeError, AssertionError):
+        return False
 
 
 def signed_in(cookie: object, *, session) -> SignedIn | None:

@@ -42,11 +42,10 @@ from recruiter.core.security import (
     login_required,
     password_required_message,
     storage_secret,
-    token_is_current,
     upload_limit_bytes,
 )
 from scrapers.config import TRUST_ENV
-from ui.access import ACCOUNTS, OPEN, PASSWORD_KEY, login_mode, signed_in
+from ui.access import ACCOUNTS, OPEN, login_mode, shared_password_session, signed_in
 
 log = logging.getLogger(__name__)
 
@@ -131,15 +130,7 @@ class AccessGuard:
             return False
         if mode == ACCOUNTS:
             return account
-        # Before accounts, RECRUITER_PASSWORD's session: the token of the password in force now...
-        if not token_is_current(cookie.get(PASSWORD_KEY)):
-            return False
-        if scope["type"] == "websocket":
-            return True  # its page was loaded over HTTP by this session, which checked the user storage too
-        try:  # ...and not logged out since (logging out clears the user storage)
-            return bool(app.storage.user.get("authenticated"))
-        except (RuntimeError, AssertionError):
-            return False
+        return shared_password_session(cookie, websocket=scope["type"] == "websocket")
 
     @staticmethod
     def _account_state(cookie) -> tuple[str, bool]:

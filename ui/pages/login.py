@@ -35,13 +35,22 @@ from recruiter.accounts.login import (
     start_session,
 )
 from recruiter.core.db import open_session
-from recruiter.core.security import check_password, safe_redirect_target, session_token, token_is_current
-from ui.access import ACCOUNTS, OPEN, PASSWORD, PASSWORD_KEY, SESSION_KEY, client_ip, login_mode, signed_in
+from recruiter.core.security import check_password, safe_redirect_target, session_token
+from ui.access import (
+    ACCOUNTS,
+    OPEN,
+    PASSWORD,
+    PASSWORD_KEY,
+    SESSION_KEY,
+    client_ip,
+    login_mode,
+    shared_password_session,
+    signed_in,
+)
 from ui.plain_forms import alert, csrf_ok, csrf_token, page, redirect, rotate_csrf
 
 log = logging.getLogger(__name__)
 
-SESSION_TOKEN_KEY = PASSWORD_KEY
 EXPIRED = "The login form expired: please log in again."
 NOTICES = {  # ?notice=... shows one of these fixed sentences (never text from the URL)
     "invited": "Your password is set: log in with your email and password.",
@@ -70,18 +79,6 @@ PASSWORD_FORM = """<form method="post" action="/login" autocomplete="off">
 <input type="password" id="password" name="password" required autofocus>
 <button type="submit">Log in</button>
 </form>"""
-
-
-def is_logged_in(request: Request) -> bool:
-    """Before accounts: the session carries the token of the current password and the user storage says logged
-    in. The second half is what logging out clears (the page frame's log-out button empties `app.storage.user`).
-    """
-    if not token_is_current(request.session.get(SESSION_TOKEN_KEY)):
-        return False
-    try:
-        return bool(app.storage.user.get("authenticated"))
-    except (RuntimeError, AssertionError):
-        return False
 
 
 def _form(request: Request, mode: str, target: str, message: str = "", status: int = 200, *, email: str = "",
@@ -113,11 +110,11 @@ def _state(request: Request) -> tuple[str, bool, float]:
 async def login_form(request: Request, redirect_to: str = "/", notice: str = "") -> Response:
     target = safe_redirect_target(redirect_to)
     mode, account_session, locked = await run_in_threadpool(_state, request)
-    if mode == OPEN or (mode == ACCOUNTS and account_session) or (mode == PASSWORD and is_logged_in(request)):
+    if mode == OPEN or (mode == ACCOUNTS and account_session) or (mode == PASSWORD and shared_password_session(request.session)):
         return redirect(target)
     # Logged out, ended or expired (or the password changed): forget the old tokens.
     request.session.pop(SESSION_KEY, None)
-    request.session.pop(SESSION_TOKEN_KEY, None)
+    request.session.pop(PASSWORD_KEY, None)
     message = f"Too many failed logins: logging in is locked for {max(1, round(locked))} s." if locked else ""
     return _form(request, mode, target, message, notice=NOTICES.get(notice, ""))
 
@@ -166,10 +163,10 @@ async def login_submit(request: Request) -> Response:
         return _form(request, mode, target, wrong, status=401, email=email)
     if mode == ACCOUNTS:
         request.session[SESSION_KEY] = token
-        request.session.pop(SESSION_TOKEN_KEY, None)
+        request.session.pop(PASSWORD_KEY, None)
         log.info("%s logged in from %s", email.lower(), ip)
     else:
-        request.session[SESSION_TOKEN_KEY] = session_token()
+        request.session[PASSWORD_KEY] = session_token()
         request.session.pop(SESSION_KEY, None)
         app.storage.user["authenticated"] = True
         log.info("logged in with the shared password from %s", ip)
