@@ -164,10 +164,6 @@ def parse_duckduckgo(html: str, page_url: str, limit: int) -> list[Found]:
     return found
 
 
-def result_links(html: str, page_url: str, limit: int) -> list[str]:
-    return [f.url for f in parse_duckduckgo(html, page_url, limit)]
-
-
 async def _duckduckgo(ctx: ScrapeContext, query: str, limit: int) -> list[Found]:
     base = ctx.settings.base_urls.web_search
     separator = "&" if "?" in base else "?"
