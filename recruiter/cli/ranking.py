@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from recruiter.cli.common import CliError, check_format, check_kind, emit, progress_bar, session_scope
+from recruiter.cli.common import (
+    CliError,
+    check_format,
+    check_kind,
+    emit,
+    parse_since,
+    progress_bar,
+    session_scope,
+)
 from recruiter.cli.root import app
 from recruiter.core.vocabulary import KINDS
 
@@ -30,7 +38,7 @@ def rank_command(
     """
     check_format(fmt)
     check_kind(kind)
-    from recruiter.matching.warmup import start_loading_model
+    from recruiter.matching.backends import start_loading_model
 
     start_loading_model()  # the model loads in a thread while the database layer is imported and read
     from profiles.service import require_profile
@@ -52,3 +60,55 @@ def rank_command(
     emit([r.public() for r in results], fmt, RANK_COLUMNS)
     if not results and fmt == "table":
         typer.echo("no community matched: try without --kind / --min-audience", err=True)
+
+
+LOOKALIKE_COLUMNS = ["url", "name", "kind", "audience_size", "score", "like", "why"]
+
+
+@app.command("lookalike")
+def lookalike_command(
+    seed: list[str] = typer.Option([], "--seed", help="A community to find more of (repeatable, up to 20)."),
+    from_top: int | None = typer.Option(None, "--from-top", min=1, max=20,
+                                        help="Seed with your N best partners by --by."),
+    by: str = typer.Option("revenue", "--by", help="revenue, conversions, epc or clicks (with --from-top)."),
+    since: str | None = typer.Option(None, "--since", help="Judge --from-top on performance since this date "
+                                                           "(YYYY-MM-DD, or 30d)."),
+    segment: str | None = typer.Option(None, "--segment", help="Seed with a partner segment (top, rising, steady, "
+                                                               "dormant, never-activated)."),
+    profile: str | None = typer.Option(None, "--profile", help="Results must also fit this profile."),
+    limit: int = typer.Option(20, "--limit", "-n", min=1, max=1000, help="How many communities."),
+    kind: str | None = typer.Option(None, "--kind", help=f"Only this kind ({', '.join(KINDS)})."),
+    include_known: bool = typer.Option(False, "--include-known",
+                                       help="Also list communities already in the pipeline past discovered."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
+) -> None:
+    """Find more communities like a few you know work: partners that sell, or any communities you name.
+
+    Seeds come from exactly one of --seed URL (repeatable), --from-top N --by MEASURE (your best partners by
+    their scorecards, weighted by it) or --segment NAME. Seeds that disagree are kept apart: seeds from two
+    niches bring results from both. Never lists a seed; by default nothing already worked in the pipeline
+    (past discovered); prospects marked declined or not a fit push the results away from their kind.
+
+    Prints url, name, kind, audience_size, score (0-100), like (the seeds each result is closest to, best
+    first) and why (the seeds it resembles and the specific words they share). Nothing is stored.
+
+    Example: recruiter lookalike --from-top 5 --by revenue --profile yoga --limit 30 --format json
+    """
+    check_format(fmt)
+    check_kind(kind)
+    from recruiter.partners.lookalikes import SeedChoice, lookalikes
+
+    choice = SeedChoice(urls=tuple(seed), top=from_top, by=by, since=parse_since(since), segment=segment)
+    with session_scope() as session:
+        with progress_bar("indexing") as progress:
+            from recruiter.matching.index import refresh_index
+
+            refresh_index(session=session, progress=progress)
+        results = lookalikes(choice, session=session, profile_name=profile, limit=limit, kind=kind,
+                             include_known=include_known)
+    rows = [r.public() for r in results]
+    if fmt != "json":
+        rows = [{**row, "like": " ".join(row["like"])} for row in rows]
+    emit(rows, fmt, LOOKALIKE_COLUMNS)
+    if not results and fmt == "table":
+        typer.echo("nothing like these yet: import or discover more communities", err=True)

@@ -18,6 +18,7 @@ Nothing here ever downloads.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import itertools
 import json
@@ -338,7 +339,7 @@ def backend_for(model_name: str) -> EmbeddingBackend:
 def prefetch(model_name: str) -> None:
     """Load a model's backend (and the ONNX query session) now, for the next `backend_for` of it to take.
 
-    Run in a background thread while a command starts up (`recruiter.matching.warmup`), so the model loads while
+    Run in a background thread while a command starts up (`start_loading_model`), so the model loads while
     the main thread imports the database layer and reads the index. Only models already prepared on disk: a
     missing artifact is prepared by the command itself, with its message; the torch fallback is never
     prefetched (it imports for seconds and belongs to the command that asked for it)."""
@@ -364,3 +365,25 @@ def prefetch(model_name: str) -> None:
         else:
             return
         _prefetched[(model_name, choice)] = backend
+
+
+def start_loading_model() -> threading.Thread:
+    """Start loading the configured model (`RECRUITER_MODEL`) in a daemon thread; returns the thread.
+
+    A cold `recruiter rank` spends most of its time importing the database layer (about half a second of CPU)
+    and then loads the model (onnxruntime, the tokenizer, a session: a tenth of a second or more). Neither needs
+    the other, so the model loads in this thread from the command's first lines and the ranking takes it when
+    it gets there (`prefetch`). On a machine with a core to spare the two overlap; on a busy one the command
+    loses nothing. The process waits for the thread at exit (a command that failed early does not leave it
+    half-way through a native library's start-up during interpreter shutdown)."""
+    thread = threading.Thread(target=_load_in_background, name="recruiter-model-warmup", daemon=True)
+    thread.start()
+    atexit.register(thread.join, 30)
+    return thread
+
+
+def _load_in_background() -> None:
+    try:
+        prefetch(model_key())
+    except Exception:  # the command's own load of the model reports any problem
+        pass

@@ -14,7 +14,7 @@ and the niche preference, was neutral there and covers a case those coarse topic
    what they have that the query lacks (their centroid minus its projection on the query: a community
    rejected for being British law pushes away from "British", not from "law").
 3. **Common-direction centering**: 0.4 of the query's component along the database's mean vector is removed
-   (`_centering`). What every community of this database shares ("developer", a kind's text style) says
+   (`centering`). What every community of this database shares ("developer", a kind's text style) says
    nothing about which one fits; the query carries that direction in proportion to how generic it is *for
    this database*, so generic communities are penalized exactly that much: the embedding's counterpart of
    IDF, adaptive by construction. It is what made facets and feedback help on corpus 2 (all developer
@@ -252,7 +252,7 @@ def guess_reason(profile: Profile) -> str:
     return ""
 
 
-def _unit(vector: np.ndarray) -> np.ndarray:
+def unit_vector(vector: np.ndarray) -> np.ndarray:
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm else vector
 
@@ -291,24 +291,24 @@ def score_profile(profile: Profile, *, index: CommunityIndex, data: RankingData,
     facet_vectors = encoded[: len(texts)]
     exclusion_vectors = encoded[len(texts): len(texts) + len(exclusions)]
     weights = np.array([f.weight for f in facets], dtype=np.float32)
-    query = _unit(weights @ facet_vectors)
+    query = unit_vector(weights @ facet_vectors)
 
     example_ids = _community_ids(profile.examples or [], session=session) if options.examples_weight else []
     positives, negatives = _feedback_ids(profile, session=session) if options.use_feedback else ([], [])
     positives = [i for i in positives if i not in set(example_ids)]
     anchors = [i for i in example_ids + positives if i in index.position]
     if example_ids:
-        query = query + options.examples_weight * _unit(index.vectors_for(example_ids).mean(axis=0))
+        query = query + options.examples_weight * unit_vector(index.vectors_for(example_ids).mean(axis=0))
     if positives and options.feedback_weight:
-        query = query + options.feedback_weight * _unit(index.vectors_for(positives).mean(axis=0))
+        query = query + options.feedback_weight * unit_vector(index.vectors_for(positives).mean(axis=0))
     negative_vectors = index.vectors_for(negatives)
-    query = _unit(query)
+    query = unit_vector(query)
     if len(negative_vectors) and options.negative_weight:
-        query = _unit(query - options.negative_weight * _rejected_direction(negative_vectors, query))
+        query = unit_vector(query - options.negative_weight * rejected_direction(negative_vectors, query))
 
-    center = _centering(index, options.center)
+    center = centering(index, options.center)
     query = center(query)
-    dense = _dense(query, vectors, data, options.use_passages)
+    dense = dense_scores(query, vectors, data, options.use_passages)
     scores = dense.copy()
     query_terms = data.lexical.query_terms(" ".join([profile.description or "", *(profile.keywords or [])]))
     removed = [index.position[i] for i in negatives if i in index.position]
@@ -331,7 +331,7 @@ def score_profile(profile: Profile, *, index: CommunityIndex, data: RankingData,
     if options.smoothing and data.neighbor_positions.size:
         # Neighbourhoods mean something only in a large database: full weight from SMOOTHING_FULL_AT on.
         weight = options.smoothing * min(1.0, len(scores) / SMOOTHING_FULL_AT)
-        scores = _smooth(scores, data.neighbor_positions, weight)
+        scores = smooth(scores, data.neighbor_positions, weight)
     if options.feedback_local and (positives or len(negative_vectors)):
         # Communities very like a judged one inherit the verdict; the rest of the list keeps its breadth.
         for ids_, sign in ((positives, 1.0), (negatives, -1.0)):
@@ -364,14 +364,14 @@ def _feedback_pass(query: np.ndarray, first: np.ndarray, *, anchors: list[int], 
     top = np.argpartition(-ranked, depth - 1)[:depth]
     rows = np.unique(np.concatenate([top, anchors]).astype(np.int64))
     feedback = vectors[rows]
-    expanded = _unit(query + options.prf_weight * center(_unit(feedback.mean(axis=0))))
-    scores = _dense(expanded, vectors, data, options.use_passages)
+    expanded = unit_vector(query + options.prf_weight * center(unit_vector(feedback.mean(axis=0))))
+    scores = dense_scores(expanded, vectors, data, options.use_passages)
     if options.prf_leave_one_out and len(rows) > 1:
         # A feedback community's own vector is 1/m of the centroid and would lift its score by construction
         # (with the 2 feedback communities of a small database, by half): score it with the others' centroid.
         total = feedback.sum(axis=0)
         for j, row in enumerate(rows.tolist()):
-            own = _unit(query + options.prf_weight * center(_unit(total - feedback[j])))
+            own = unit_vector(query + options.prf_weight * center(unit_vector(total - feedback[j])))
             value = float(vectors[row] @ own)
             if options.use_passages and len(data.chunk_rows):
                 mine = data.chunk_rows == row
@@ -390,13 +390,13 @@ def corpus_direction(index: CommunityIndex) -> np.ndarray:
     cached = _direction_cache.get(key)
     if cached is not None and cached[0] is index.ids:
         return cached[1]
-    direction = _unit(index.vectors.mean(axis=0).astype(np.float32)) if len(index) else np.zeros(index.dim,
+    direction = unit_vector(index.vectors.mean(axis=0).astype(np.float32)) if len(index) else np.zeros(index.dim,
                                                                                                 np.float32)
     _direction_cache[key] = (index.ids, direction)
     return direction
 
 
-def _centering(index: CommunityIndex, share: float):
+def centering(index: CommunityIndex, share: float):
     """x -> x minus `share` of its component along the database's mean direction (identity for share 0).
 
     What every community of this database has in common ("developer", "podcast about", a kind's text style)
@@ -429,18 +429,18 @@ def generic_version(description: str, data: RankingData) -> str:
 
 def _specific_words(description: str, generic: str) -> tuple[str, ...]:
     kept = set(tokens(generic))
-    return tuple(w for w in content_terms(description) if _stem_of(w) not in kept)
+    return tuple(w for w in content_terms(description) if stem_of(w) not in kept)
 
 
-def _rejected_direction(rejected: np.ndarray, query: np.ndarray) -> np.ndarray:
+def rejected_direction(rejected: np.ndarray, query: np.ndarray) -> np.ndarray:
     """What the rejected communities have that the query does not: their centroid minus its projection on the
     query. A community rejected for being British law, not law, should push the list away from "British",
     not from "law" (plain Rocchio did the latter and halved nDCG on such profiles)."""
-    centroid = _unit(rejected.mean(axis=0))
-    return _unit(centroid - float(centroid @ query) * query)
+    centroid = unit_vector(rejected.mean(axis=0))
+    return unit_vector(centroid - float(centroid @ query) * query)
 
 
-def _dense(query: np.ndarray, vectors: np.ndarray, data: RankingData, use_passages: bool) -> np.ndarray:
+def dense_scores(query: np.ndarray, vectors: np.ndarray, data: RankingData, use_passages: bool) -> np.ndarray:
     """Cosine with every community; a long text scores by its whole vector or its best passage."""
     scores = vectors @ query
     if use_passages and len(data.chunk_rows):
@@ -450,7 +450,7 @@ def _dense(query: np.ndarray, vectors: np.ndarray, data: RankingData, use_passag
     return scores
 
 
-def _smooth(scores: np.ndarray, neighbors: np.ndarray, weight: float) -> np.ndarray:
+def smooth(scores: np.ndarray, neighbors: np.ndarray, weight: float) -> np.ndarray:
     """score + weight * mean(neighbours' scores), rescaled by 1 + weight to keep the cosine scale."""
     return (scores + weight * scores[neighbors].mean(axis=1)) / (1 + weight)
 
@@ -606,11 +606,11 @@ def explain_match(profile: Profile, community: Community, *, index: CommunityInd
         prepare_claims(scored, index)
     floors = scored.claim_floors
     sims = scored.facet_vectors @ vector
-    text_stems = _community_stems(community)
+    text_stems = community_stems(community)
     # Fits only the wider topic: matches the profile's generic version unusually well for this list, and
     # shares none of the specific words of the audience (or of the description, without an audience).
     who = [f for f in scored.facets if f.name in ("audience", "needs")] or scored.facets[:1]
-    who_specific = {t for f in who for t in tokens(_facet_phrase(f))} & {_stem_of(w) for w in scored.specific}
+    who_specific = {t for f in who for t in tokens(_facet_phrase(f))} & {stem_of(w) for w in scored.specific}
     generic = (scored.niche_direction is not None
                and float(vector @ scored.niche_direction) < scored.generic_floor
                and not who_specific & text_stems)
@@ -622,7 +622,7 @@ def explain_match(profile: Profile, community: Community, *, index: CommunityInd
         if generic and facet.name in ("audience", "needs"):
             continue  # as close to the generic version: the audience's qualifiers did not match
         phrase = _facet_phrase(facet)
-        shared = [w for w in content_terms(phrase) if _stem_of(w) in text_stems]
+        shared = [w for w in content_terms(phrase) if stem_of(w) in text_stems]
         claimed_words.update(shared)
         claim = f'{FACET_LABELS.get(facet.name, facet.name)} ("{_short(phrase)}")'
         if shared:
@@ -638,12 +638,12 @@ def explain_match(profile: Profile, community: Community, *, index: CommunityInd
     elif not shared:
         parts.append("loosely related: no part of the profile matches closely")
     if generic:
-        missing = [w for w in scored.specific if _stem_of(w) not in text_stems][:4]
+        missing = [w for w in scored.specific if stem_of(w) not in text_stems][:4]
         parts.append("fits the wider topic" + (" without " + ", ".join(f'"{w}"' for w in missing) if missing
                                                 else " more than the niche"))
     if shared:
         parts.append(("also shares " if claims else "shares ") + ", ".join(f'"{t}"' for t in shared))
-    evidence = {_stem_of(t) for t in shared} | {_stem_of(t) for t in claimed_words}
+    evidence = {stem_of(t) for t in shared} | {stem_of(t) for t in claimed_words}
     passage = _best_passage(community, evidence) if evidence else ""
     if passage:
         parts.append(f'"{passage}"')
@@ -672,12 +672,12 @@ def _short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _stem_of(word: str) -> str:
+def stem_of(word: str) -> str:
     found = tokens(word)
     return found[0] if found else stem(word.lower())
 
 
-def _community_stems(community: Community) -> set[str]:
+def community_stems(community: Community) -> set[str]:
     text = " ".join([community.name or "", community.title or "", community.description or "",
                      " ".join(community.recent_posts or [])])
     return set(tokens(text)) | {stem(t) for t in content_terms(text)}
@@ -686,7 +686,7 @@ def _community_stems(community: Community) -> set[str]:
 def _shared_terms(profile: Profile, community: Community, query_terms: list[str],
                   community_stems: set[str] | None = None) -> list[str]:
     """Profile words (as the merchant wrote them) whose stems occur in the community's text."""
-    community_stems = community_stems if community_stems is not None else _community_stems(community)
+    community_stems = community_stems if community_stems is not None else community_stems(community)
     wanted = set(query_terms)
     out = []
     for term in content_terms(" ".join([profile.description or "", *(profile.keywords or [])])):
@@ -700,7 +700,7 @@ def _best_passage(community: Community, stems: set[str], width: int = 90) -> str
     candidates = sentences(community.description or "") + [community.title or ""]
     best, best_hits = "", 0
     for sentence in candidates:
-        hits = sum(1 for t in content_terms(sentence) if _stem_of(t) in stems or stem(t) in stems)
+        hits = sum(1 for t in content_terms(sentence) if stem_of(t) in stems or stem(t) in stems)
         if hits > best_hits:
             best, best_hits = sentence, hits
     if not best:

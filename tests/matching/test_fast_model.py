@@ -112,14 +112,14 @@ def test_a_data_dir_of_an_older_fast_recipe_is_re_embedded_never_mixed(cli, db_u
 
 
 def test_a_failed_background_load_never_breaks_the_command(cli, monkeypatch, tmp_path) -> None:
-    from recruiter.matching import backends, warmup
+    from recruiter.matching import backends
 
     def broken(model_name: str) -> None:
         raise RuntimeError("the disk is on fire")
 
     escaped: list[BaseException] = []
     threads: list[threading.Thread] = []
-    start = warmup.start_loading_model
+    start = backends.start_loading_model
 
     def recording_start() -> threading.Thread:
         thread = start()
@@ -127,7 +127,7 @@ def test_a_failed_background_load_never_breaks_the_command(cli, monkeypatch, tmp
         return thread
 
     monkeypatch.setattr(backends, "prefetch", broken)
-    monkeypatch.setattr(warmup, "start_loading_model", recording_start)
+    monkeypatch.setattr(backends, "start_loading_model", recording_start)
     monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_value))
     monkeypatch.setenv("RECRUITER_MODEL", "hashing")
     data = tmp_path / "c.jsonl"
@@ -146,7 +146,7 @@ def test_a_failed_background_load_never_breaks_the_command(cli, monkeypatch, tmp
 def test_a_damaged_model_folder_fails_the_background_load_quietly(monkeypatch, tmp_path) -> None:
     """A prepared folder whose weights are unreadable: the warm-up gives up without a word (the command's own
     load then reports it), and nothing is held for the next load."""
-    from recruiter.matching import artifacts, backends, warmup
+    from recruiter.matching import artifacts, backends
 
     monkeypatch.setenv("RECRUITER_MODEL_CACHE", str(tmp_path))
     monkeypatch.setenv("RECRUITER_MODEL", "fast")
@@ -164,7 +164,7 @@ def test_a_damaged_model_folder_fails_the_background_load_quietly(monkeypatch, t
         backends.prefetch(FAST_KEY)
     escaped: list[BaseException] = []
     monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_value))
-    warmup.start_loading_model().join(10)
+    backends.start_loading_model().join(10)
     assert not escaped and not backends._prefetched
 
 
@@ -174,8 +174,7 @@ def test_the_background_load_never_imports_pytorch(model, tmp_path) -> None:
     script = """
 import sys
 from recruiter.matching import backends
-from recruiter.matching.warmup import start_loading_model
-start_loading_model().join(60)
+backends.start_loading_model().join(60)
 print(len(backends._prefetched), ",".join(m for m in sys.argv[1:] if m in sys.modules) or "none")
 """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "RECRUITER_"))}

@@ -118,15 +118,15 @@ def test_fit_is_calibrated_per_kind_and_monotone() -> None:
 
 
 def test_centering_removes_what_every_community_shares(tmp_path) -> None:
-    from recruiter.matching.ranking import _centering, corpus_direction
+    from recruiter.matching.ranking import centering, corpus_direction
 
     shared = np.array([1.0, 0.0, 0.0], dtype=np.float32)
     vectors = np.array([[0.8, 0.6, 0.0], [0.8, -0.6, 0.0], [0.8, 0.0, 0.6], [0.8, 0.0, -0.6]], dtype=np.float32)
     index = CommunityIndex(folder=tmp_path, model="m", dim=3, ids=np.array([1, 2, 3, 4]), vectors=vectors)
     assert np.allclose(corpus_direction(index), shared, atol=1e-6)
     query = np.array([0.6, 0.8, 0.0], dtype=np.float32)
-    assert np.allclose(_centering(index, 0.0)(query), query)
-    centered = _centering(index, 0.5)(query)
+    assert np.allclose(centering(index, 0.0)(query), query)
+    centered = centering(index, 0.5)(query)
     assert np.isclose(float(centered @ shared), 0.3) and np.isclose(centered[1], 0.8)
 
 

@@ -164,9 +164,9 @@ def test_fit_is_a_monotone_calibrated_curve() -> None:
 
 
 def test_rejected_direction_keeps_what_the_query_shares_with_the_rejected() -> None:
-    from recruiter.matching.ranking import _rejected_direction
+    from recruiter.matching.ranking import rejected_direction
 
     query = np.array([1.0, 0.0, 0.0], dtype=np.float32)
     rejected = np.array([[0.8, 0.6, 0.0]], dtype=np.float32)  # on topic (x) but also about y
-    direction = _rejected_direction(rejected, query)
+    direction = rejected_direction(rejected, query)
     assert abs(float(direction @ query)) < 1e-6 and direction[1] > 0.99

@@ -1,0 +1,428 @@
+"""Lookalikes: communities like a few seed communities (the partners that sell), explained seed by seed.
+
+A merchant who knows five partners that perform wants thirty more like them. The seeds say more than any
+description: they *are* the audience. `find_lookalikes` ranks the catalogue against them with the scoring
+primitives of `recruiter.matching.ranking`, in four steps (each measured by `benchmarks/lookalike_bench.py` on
+both corpora, against the seeds' centroid and `rank PROFILE` in the same run; README "Lookalikes"):
+
+1. **Niches.** Seeds that disagree are not averaged: they are grouped by average-linkage clustering of their
+   vectors (after removing the database's common direction, as `rank` does), and each group ranks on its own.
+   The centroid of "trail running" and "sourdough" is a community about neither.
+2. **Each niche like a profile.** The group's weighted centroid is the query; the database's common direction is
+   removed from it (what every community here shares says nothing about which one is like the seeds);
+   pseudo-relevance feedback adds the centroid of its first pass's best communities; BM25 over the words the
+   group's seeds share adds the literal names; each score is smoothed with its nearest communities'.
+   Prospects marked not-a-fit or declined push the query away from what they have that it lacks.
+3. **Merging niches.** Each niche's scores are shifted so that the niche's own share of the list (its seeds'
+   weight share of `limit`) scores above zero, and a community takes the best of its niches: a two-niche seed
+   set fills the list from both niches in proportion, not from whichever has the denser neighbourhood.
+4. **With a profile** the profile's own ranking (its description, with the seeds as example communities) and the
+   lookalike ranking are standardized and added: a result must fit both.
+
+Scores from scorecards are weighted by performance (`Seed.weight`); a seed's weight moves its niche's centroid
+and its niche's share of the list.
+
+`like` lists the seeds a result is closest to, best first: those within LIKE_MARGIN of its closest seed and at
+least LIKE_FLOOR similar, and always the closest one. `why` names them with the specific words (by IDF in this
+database) the result really shares with them, and says so when it shares none: it claims no more than matched.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from sqlmodel import Session, select
+
+from recruiter.core.errors import InvalidValue, NotFound
+from recruiter.core.models import Community, Profile, Prospect
+from recruiter.core.text import content_terms
+from recruiter.core.vocabulary import Stage
+from recruiter.matching.index import CommunityIndex, session_index
+from recruiter.matching.rank_data import RankingData, community_facts, ranking_data
+from recruiter.matching.ranking import (
+    REMOVED,
+    RankOptions,
+    centering,
+    community_stems,
+    dense_scores,
+    rejected_direction,
+    score_profile,
+    smooth,
+    stem_of,
+    unit_vector,
+)
+
+MAX_SEEDS = 20
+LIKE_FLOOR = 0.35  # a seed is named in `like` from this cosine on ...
+LIKE_MARGIN = 0.08  # ... and when within this of the result's closest seed
+SHARED_WORDS = 4
+
+
+@dataclass(frozen=True)
+class Seed:
+    """A community to find more of, and how much it counts (1.0 unless a scorecard says otherwise)."""
+
+    community_id: int
+    url: str
+    name: str
+    weight: float = 1.0
+
+
+@dataclass
+class LookalikeOptions:
+    """Every knob of the method; the defaults are the benchmarked configuration (0 switches a step off)."""
+
+    center: float = 0.4
+    cluster_threshold: float = 0.3  # average-linkage similarity under which two groups of seeds are two niches
+    min_niche: int = 2  # from 2 * min_niche seeds on, a smaller group joins its nearest niche
+    niche_blend: float = 0.0  # share of the all-seeds ranking mixed into each niche's
+    prf_depth: int = 20
+    prf_weight: float = 1.0
+    lexical_weight: float = 0.06
+    smoothing: float = 1.0
+    use_passages: bool = True
+    negative_weight: float = 0.25
+    profile_weight: float = 1.0  # the profile's standardized score next to the seeds' (with --profile)
+    examples_weight: float = 0.5  # the seeds as the profile's example communities (with --profile)
+
+
+@dataclass(frozen=True)
+class Lookalike:
+    """One result: the CLI's row is `public()`."""
+
+    community_id: int
+    url: str
+    name: str
+    kind: str
+    audience_size: int | None
+    score: int  # 0-100: similarity to its niche of seeds on a cosine scale, best first
+    like: list[str]
+    why: str
+    stage: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        """{url, name, kind, audience_size, score, like, why}."""
+        return {"url": self.url, "name": self.name, "kind": self.kind, "audience_size": self.audience_size,
+                "score": self.score, "like": list(self.like), "why": self.why}
+
+
+def seeds_from_urls(urls: list[str], *, session: Session, weights: list[float] | None = None) -> list[Seed]:
+    """Seeds for communities of the catalogue, in the order given; an unknown URL is an error naming it."""
+    from recruiter.core.canonical import canonical_url
+
+    seeds: dict[int, Seed] = {}
+    for n, url in enumerate(urls):
+        candidates = [url]
+        try:
+            candidates.insert(0, canonical_url(url))
+        except Exception:  # not a URL we can canonicalize: look it up as written
+            pass
+        community = session.exec(select(Community).where(Community.url.in_(candidates))).first()
+        if community is None:
+            raise NotFound(f"--seed {url}: not in your catalogue (import it or `recruiter scrape --save` it first)")
+        weight = weights[n] if weights else 1.0
+        seeds.setdefault(community.id, Seed(community.id, community.url, community.name or community.url, weight))
+    return list(seeds.values())
+
+
+def check_seeds(seeds: list[Seed]) -> None:
+    if not seeds:
+        raise InvalidValue("no seeds: give --seed URL, --from-top N or --segment NAME")
+    if len(seeds) > MAX_SEEDS:
+        raise InvalidValue(f"{len(seeds)} seeds: at most {MAX_SEEDS} (pick the ones that matter most)")
+
+
+def _judged(session: Session) -> tuple[set[int], list[int]]:
+    """Communities already worked (a prospect past `discovered`) and those judged wrong (declined or not a fit)."""
+    known, rejected = set(), []
+    for community_id, stage, feedback in session.exec(
+            select(Prospect.community_id, Prospect.stage, Prospect.feedback)).all():
+        if stage != Stage.discovered.value:
+            known.add(community_id)
+        if stage == Stage.declined.value or feedback == "not_a_fit":
+            rejected.append(community_id)
+    return known, rejected
+
+
+def niches(vectors: np.ndarray, threshold: float, min_size: int = 1) -> list[list[int]]:
+    """Average-linkage clusters of (centred, unit) seed vectors: merge the closest two groups while their mean
+    pairwise similarity is at least `threshold`; then, from 2 * min_size seeds on, a group smaller than
+    `min_size` joins its nearest group (one seed off the others' topic is likelier a broad partner than a niche
+    of its own). Row indices, each group in input order."""
+    groups = [[i] for i in range(len(vectors))]
+    sims = vectors @ vectors.T
+
+    def linkage(a: list[int], b: list[int]) -> float:
+        return float(sims[np.ix_(a, b)].mean())
+
+    def merge_closest(candidates: list[int] | None = None) -> float:
+        best, pair = -2.0, (0, 1)
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                if candidates is not None and a not in candidates and b not in candidates:
+                    continue
+                value = linkage(groups[a], groups[b])
+                if value > best:
+                    best, pair = value, (a, b)
+        return best, pair
+
+    while len(groups) > 1:
+        best, (a, b) = merge_closest()
+        if best < threshold:
+            break
+        groups[a] = sorted(groups[a] + groups[b])
+        del groups[b]
+    if len(vectors) >= 2 * min_size:
+        while len(groups) > 1:
+            small = [i for i, g in enumerate(groups) if len(g) < min_size]
+            if not small:
+                break
+            _, (a, b) = merge_closest(small)
+            groups[a] = sorted(groups[a] + groups[b])
+            del groups[b]
+    return groups
+
+
+@dataclass
+class _Niche:
+    rows: list[int]  # index positions of its seeds
+    weight: float  # share of the seeds' total weight
+    scores: np.ndarray
+
+
+def _niche_scores(seed_rows: list[int], seed_weights: np.ndarray, *, index: CommunityIndex, data: RankingData,
+                  texts: dict[int, set[str]], removed: np.ndarray, negatives: np.ndarray,
+                  options: LookalikeOptions) -> np.ndarray:
+    vectors = index.vectors
+    center = centering(index, options.center)
+    query = center(unit_vector(seed_weights @ vectors[seed_rows]))
+    query = unit_vector(query)
+    if len(negatives) and options.negative_weight:
+        query = unit_vector(query - options.negative_weight * rejected_direction(negatives, query))
+    scores = dense_scores(query, vectors, data, options.use_passages)
+    if options.prf_depth:
+        ranked = scores.copy()
+        ranked[removed] = -np.inf
+        ranked[seed_rows] = -np.inf
+        depth = min(options.prf_depth, max(2, len(ranked) // 200), len(ranked) - len(seed_rows))
+        if depth > 0:
+            top = np.argpartition(-ranked, depth - 1)[:depth]
+            feedback = unit_vector(vectors[np.concatenate([top, np.asarray(seed_rows)])].mean(axis=0))
+            expanded = unit_vector(query + options.prf_weight * center(feedback))
+            scores = dense_scores(expanded, vectors, data, options.use_passages)
+    if options.lexical_weight:
+        terms = _shared_terms(seed_rows, texts, data)
+        if terms:
+            lexical = data.lexical.scores(terms)
+            top = float(lexical.max()) if len(lexical) else 0.0
+            if top > 0:
+                scores = scores + options.lexical_weight * lexical / top
+    if options.smoothing and data.neighbor_positions.size:
+        weight = options.smoothing * min(1.0, len(scores) / 2000)
+        scores = smooth(scores, data.neighbor_positions, weight)
+    return scores.astype(np.float32, copy=False)
+
+
+def _shared_terms(seed_rows: list[int], texts: dict[int, set[str]], data: RankingData) -> list[str]:
+    """The words a niche's seeds have in common (in at least half of them, and two when there are two or more),
+    or a lone seed's own most specific words: the literal side of "like these"."""
+    counts: dict[str, int] = {}
+    for row in seed_rows:
+        for term in texts.get(row, ()):
+            counts[term] = counts.get(term, 0) + 1
+    need = max(1, math.ceil(len(seed_rows) / 2)) if len(seed_rows) > 1 else 1
+    need = max(need, 2) if len(seed_rows) > 1 else need
+    vocabulary, idf = data.lexical.vocabulary, data.lexical.idf
+    found = [t for t, c in counts.items() if c >= need and t in vocabulary]
+    found.sort(key=lambda t: -float(idf[vocabulary[t]]))
+    return found[:12]
+
+
+def find_lookalikes(seeds: list[Seed], *, session: Session, profile: Profile | None = None, limit: int = 20,
+                    kind: str | None = None, include_known: bool = False, options: LookalikeOptions | None = None,
+                    index: CommunityIndex | None = None) -> list[Lookalike]:
+    """Communities like the seeds, best first (see the module docstring); never a seed, and without
+    `include_known` nothing already in the pipeline past `discovered`."""
+    check_seeds(seeds)
+    options = options or LookalikeOptions()
+    index = index or session_index(session)
+    if len(index) == 0:
+        return []
+    seeds = [s for s in seeds if s.community_id in index.position]
+    if not seeds:
+        raise InvalidValue("the seeds are not indexed yet: run `recruiter index rebuild` and try again")
+    data = ranking_data(index, session=session)
+    vectors = index.vectors
+    seed_rows = [int(index.position[s.community_id]) for s in seeds]
+    weights = np.array([max(s.weight, 1e-6) for s in seeds], dtype=np.float32)
+    weights = weights / weights.sum()
+    known, rejected = _judged(session)
+    removed = np.array([index.position[i] for i in rejected if i in index.position], dtype=np.int64)
+    negatives = vectors[removed] if len(removed) else np.zeros((0, vectors.shape[1]), dtype=np.float32)
+    by_row = _communities_by_row(seed_rows, index=index, session=session)
+    texts = {row: set(community_stems(c)) for row, c in by_row.items()}
+
+    center = centering(index, options.center)
+    centred = np.stack([unit_vector(center(vectors[r])) for r in seed_rows])
+    groups = niches(centred, options.cluster_threshold, options.min_niche)
+    found: list[_Niche] = []
+    for group in groups:
+        rows = [seed_rows[i] for i in group]
+        share = weights[group]
+        scores = _niche_scores(rows, share / share.sum(), index=index, data=data, texts=texts, removed=removed,
+                               negatives=negatives, options=options)
+        found.append(_Niche(rows, float(share.sum()), scores))
+    if len(found) > 1 and options.niche_blend:
+        everyone = _niche_scores(seed_rows, weights, index=index, data=data, texts=texts, removed=removed,
+                                 negatives=negatives, options=options)
+        for niche in found:
+            niche.scores = (1 - options.niche_blend) * niche.scores + options.niche_blend * everyone
+
+    excluded = np.zeros(len(index), dtype=bool)
+    excluded[seed_rows] = True
+    excluded[removed] = True
+    if not include_known:
+        excluded[[index.position[i] for i in known if i in index.position]] = True
+    if kind:
+        kinds, _ = community_facts(index, data, session=session)
+        excluded |= kinds != kind
+    combined, offsets = _merge(found, excluded, limit)
+    if profile is not None:
+        combined = _with_profile(combined, profile, seeds, excluded, index=index, data=data, session=session,
+                                 options=options)
+    combined[excluded] = REMOVED
+    candidates = int(np.count_nonzero(combined > REMOVED))
+    if candidates == 0:
+        return []
+    take = min(limit, candidates)
+    top = np.argpartition(-combined, take - 1)[:take]
+    top = top[np.argsort(-combined[top], kind="stable")]
+    return _results(top, combined, seeds, seed_rows, offsets, index=index, data=data, session=session,
+                    texts=texts, with_profile=profile is not None)
+
+
+def _merge(found: list[_Niche], excluded: np.ndarray, limit: int) -> tuple[np.ndarray, float]:
+    """One score per community: the best of its niches, each niche shifted so that its share of the list scores
+    above zero; returned on a cosine-like scale (plus the weighted mean shift)."""
+    if len(found) == 1:
+        return found[0].scores.copy(), 0.0
+    shifted, shifts = [], []
+    for niche in found:
+        scores = np.where(excluded, -np.inf, niche.scores)
+        share = max(1, round(limit * niche.weight))
+        available = int(np.isfinite(scores).sum())
+        if available == 0:
+            continue
+        kth = min(share, available) - 1
+        bar = float(np.partition(-scores, kth)[kth]) * -1.0
+        shifted.append(niche.scores - bar)
+        shifts.append((bar, niche.weight))
+    if not shifted:
+        return found[0].scores.copy(), 0.0
+    mean_bar = sum(b * w for b, w in shifts) / sum(w for _, w in shifts)
+    return (np.max(np.stack(shifted), axis=0) + mean_bar).astype(np.float32), mean_bar
+
+
+def _standardized(scores: np.ndarray, excluded: np.ndarray, pool: int = 200) -> np.ndarray:
+    """(scores - mean) / std over the best `pool` candidates: what "high" means for this score's spread."""
+    live = np.where(excluded, -np.inf, scores)
+    size = min(pool, int(np.isfinite(live).sum()))
+    if size < 2:
+        return scores - float(scores.max(initial=0.0))
+    best = live[np.argpartition(-live, size - 1)[:size]]
+    spread = float(best.std()) or 1.0
+    return (scores - float(best.mean())) / spread
+
+
+def _with_profile(combined: np.ndarray, profile: Profile, seeds: list[Seed], excluded: np.ndarray, *,
+                  index: CommunityIndex, data: RankingData, session: Session,
+                  options: LookalikeOptions) -> np.ndarray:
+    """Seeds and profile together: the profile's ranking with the seeds as its example communities, and the
+    seeds' ranking, each standardized over its best candidates, summed (a result must fit both)."""
+    anchored = Profile(name=profile.name, description=profile.description, keywords=list(profile.keywords or []),
+                       exclusions=list(profile.exclusions or []),
+                       examples=list(dict.fromkeys([*(profile.examples or []), *(s.url for s in seeds)])))
+    anchored.id = profile.id
+    rank_options = replace(RankOptions.for_model(index.model), examples_weight=options.examples_weight)
+    scored = score_profile(anchored, index=index, data=data, session=session, options=rank_options)
+    seeds_z = _standardized(combined, excluded)
+    profile_z = _standardized(scored.scores, excluded | (scored.scores <= REMOVED))
+    blended = seeds_z + options.profile_weight * profile_z
+    # back on the seeds' cosine-like scale, for a 0-100 score that reads like the seeds-only one
+    live = np.where(excluded, -np.inf, combined)
+    top = float(np.max(live)) if np.isfinite(live).any() else 0.0
+    spread = float(blended[~excluded].max(initial=1.0)) if (~excluded).any() else 1.0
+    return (top + (blended - spread) * 0.02).astype(np.float32)
+
+
+def _communities_by_row(rows: list[int], *, index: CommunityIndex, session: Session) -> dict[int, Community]:
+    ids = [int(index.ids[r]) for r in rows]
+    found = {c.id: c for c in session.exec(select(Community).where(Community.id.in_(ids))).all()}
+    return {r: found[i] for r, i in zip(rows, ids, strict=True) if i in found}
+
+
+def _results(top: np.ndarray, combined: np.ndarray, seeds: list[Seed], seed_rows: list[int], offset: float, *,
+             index: CommunityIndex, data: RankingData, session: Session, texts: dict[int, set[str]],
+             with_profile: bool) -> list[Lookalike]:
+    by_row = _communities_by_row([int(r) for r in top], index=index, session=session)
+    seed_communities = _communities_by_row(seed_rows, index=index, session=session)
+    seed_vectors = index.vectors[seed_rows]
+    stages = dict(session.exec(select(Prospect.community_id, Prospect.stage).where(
+        Prospect.community_id.in_([c.id for c in by_row.values()]))).all())
+    vocabulary, idf = data.lexical.vocabulary, data.lexical.idf
+    specific_from = float(np.median(idf)) if len(idf) else 0.0
+    out = []
+    for row in top.tolist():
+        community = by_row.get(row)
+        if community is None:
+            continue
+        sims = seed_vectors @ index.vectors[row]
+        order = np.argsort(-sims, kind="stable")
+        best = float(sims[order[0]])
+        like_idx = [int(j) for j in order if sims[j] >= max(LIKE_FLOOR, best - LIKE_MARGIN)] or [int(order[0])]
+        like = [seeds[j].url for j in like_idx]
+        own = community_stems(community)
+        parts = []
+        for j in like_idx[:3]:
+            shared = _specific_shared(own, texts.get(seed_rows[j], set()), seed_communities.get(seed_rows[j]),
+                                      vocabulary=vocabulary, idf=idf, floor=specific_from)
+            label = f"{seeds[j].name} ({float(sims[j]):.2f})"
+            parts.append(f"{label}: shares " + ", ".join(f'"{w}"' for w in shared) if shared
+                         else f"{label}: close in meaning, no specific words in common")
+        why = "like " + "; ".join(parts)
+        if len(like_idx) > 3:
+            why += f"; and {len(like_idx) - 3} more seed(s)"
+        if best < LIKE_FLOOR:
+            why += "; loosely: no seed is close"
+        if with_profile:
+            why += "; ranked with your profile too"
+        score = int(round(100 * min(1.0, max(0.0, float(combined[row])))))
+        out.append(Lookalike(community_id=community.id, url=community.url, name=community.name or community.url,
+                             kind=community.kind, audience_size=community.audience_size, score=score, like=like,
+                             why=why, stage=stages.get(community.id)))
+    return out
+
+
+def _specific_shared(own: set[str], seed_stems: set[str], seed: Community | None, *, vocabulary: dict[str, int],
+                     idf: np.ndarray, floor: float) -> list[str]:
+    """Words of the seed (as it writes them) whose stems the result also has and that are specific in this
+    database (IDF above the median word's), most specific first."""
+    if seed is None:
+        return []
+    common = own & seed_stems
+    surface: dict[str, str] = {}
+    text = " ".join([seed.name or "", seed.title or "", seed.description or ""])
+    for term in content_terms(text):
+        key = stem_of(term)
+        if key in common and key not in surface:
+            surface[key] = term
+    ranked = [(float(idf[vocabulary[k]]), w) for k, w in surface.items() if k in vocabulary
+              and float(idf[vocabulary[k]]) > floor]
+    ranked.sort(key=lambda x: -x[0])
+    return [w for _, w in ranked[:SHARED_WORDS]]
+
+
+__all__ = ["Lookalike", "LookalikeOptions", "Seed", "check_seeds", "find_lookalikes", "niches", "seeds_from_urls"]
