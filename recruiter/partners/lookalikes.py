@@ -84,9 +84,10 @@ class SeedChoice:
         if sum(given) != 1:
             raise InvalidValue("give exactly one of --seed URL (repeatable), --from-top N or --segment NAME")
         if self.urls:
-            if len(self.urls) > MAX_SEEDS:
-                raise InvalidValue(f"{len(self.urls)} seeds: at most {MAX_SEEDS}")
-            seeds = seeds_from_urls(list(self.urls), session=session)
+            urls = list(dict.fromkeys(self.urls))  # the same URL given twice is one seed
+            if len(urls) > MAX_SEEDS:  # before looking them up (check_seeds counts the communities after)
+                raise InvalidValue(f"{len(urls)} seeds: at most {MAX_SEEDS}")
+            seeds = seeds_from_urls(urls, session=session)
         elif self.top is not None:
             seeds = seeds_from_top(self.top, by=self.by, since=self.since, session=session)
         else:

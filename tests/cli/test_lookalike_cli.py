@@ -261,6 +261,12 @@ def test_one_to_twenty_seeds_in_any_url_form(catalogue) -> None:
     assert len(twenty) == len(CATALOGUE) - 20
 
 
+def test_the_same_seed_given_twice_counts_once(catalogue) -> None:
+    repeated = [*TWENTY_ONE[:20], TWENTY_ONE[0]]  # 21 arguments, 20 seeds
+    rows = rows_of(catalogue("lookalike", *seeds(*repeated), "--limit", "3", "--format", "json"))
+    assert len(rows) == 3 and not {r["url"] for r in rows} & {canonical(u) for u in repeated}
+
+
 def test_an_unknown_seed_on_an_empty_catalogue_is_refused_too(cli) -> None:
     refused(cli("lookalike", *seeds(BREAD[0])), BREAD[0], "not in your catalogue")
 
