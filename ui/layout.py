@@ -30,6 +30,11 @@ STAGE_COLORS = {
     "discovered": "grey-7", "shortlisted": "indigo", "contacted": "blue", "replied": "cyan-8",
     "negotiating": "amber-9", "joined": "green", "activated": "green-8", "performing": "teal", "declined": "red-5",
 }
+# Partner segments (recruiter.partners.reports.SEGMENTS): the Partners page and the lookalike results name them.
+SEGMENT_COLORS = {"top": "teal", "rising": "green", "steady": "blue", "dormant": "amber-9",
+                  "never-activated": "grey-7"}
+SEGMENT_LABELS = {"top": "Top", "rising": "Rising", "steady": "Steady", "dormant": "Dormant",
+                  "never-activated": "Never activated"}
 KIND_ICONS = {"blog": "article", "podcast": "podcasts", "subreddit": "forum", "youtube": "smart_display",
               "newsletter": "mail", "forum": "groups", "other": "public"}
 

@@ -27,12 +27,8 @@ from recruiter.partners.reports import (
     trend,
 )
 from ui.access import guarded, page_actor
-from ui.layout import STAGE_LABELS, empty_state, frame
+from ui.layout import SEGMENT_COLORS, SEGMENT_LABELS, STAGE_LABELS, empty_state, frame
 
-SEGMENT_COLORS = {"top": "teal", "rising": "green", "steady": "blue", "dormant": "amber-9",
-                  "never-activated": "grey-7"}
-SEGMENT_LABELS = {"top": "Top", "rising": "Rising", "steady": "Steady", "dormant": "Dormant",
-                  "never-activated": "Never activated"}
 PERIODS = {"all": "All time", "30": "Last 30 days", "90": "Last 90 days", "365": "Last 12 months"}
 COLUMNS = [
     {"name": "name", "label": "Partner", "field": "name", "align": "left", "sortable": True},
