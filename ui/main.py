@@ -56,25 +56,29 @@ OPEN_ASSET_PREFIX = f"/_nicegui/{nicegui_version}/"
 SESSION_COOKIE_MAX_AGE = 14 * 24 * 3600
 
 
+# Components that serve a page of their own (ui/pages holds at most twelve modules): registered with the pages.
+ROUTED_COMPONENTS = ("ui.components.lookalikes",)
+
+
 def register_pages() -> list[str]:
-    """Import every module of ui.pages (importing one registers its routes); other engineers drop pages in.
+    """Import every module of ui.pages and the ROUTED_COMPONENTS (importing one registers its routes); other
+    engineers drop pages in.
 
     A module imported before (by a test, or by an earlier run of this file in the same process, as NiceGUI's
     `user` fixture does for each test after removing every route) is reloaded: importing it again would be a
-    no-op, and its routes would silently be missing.
+    no-op, and its routes would silently be missing. The components come first, so the pages that import them
+    get the reloaded ones.
     """
     import ui.pages as pages
 
     names = []
-    for module in sorted(pkgutil.iter_modules(pages.__path__), key=lambda m: m.name):
-        if module.name.startswith("_"):
-            continue
-        qualified = f"ui.pages.{module.name}"
+    pages_found = sorted(pkgutil.iter_modules(pages.__path__), key=lambda m: m.name)
+    for qualified in [*ROUTED_COMPONENTS, *(f"ui.pages.{m.name}" for m in pages_found if not m.name.startswith("_"))]:
         if qualified in sys.modules:
             importlib.reload(sys.modules[qualified])
         else:
             importlib.import_module(qualified)
-        names.append(module.name)
+        names.append(qualified.rpartition(".")[2])
     return names
 
 

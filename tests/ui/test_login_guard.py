@@ -70,6 +70,7 @@ async def test_every_route_needs_the_login(user: User, monkeypatch: pytest.Monke
         socket_io = await client.get("/_nicegui_ws/socket.io/?EIO=4&transport=polling")
         assert socket_io.status_code == 401  # the socket.io handshake of any page
     assert upload in checked and "/partners" in checked and "/audit" in checked and "/login" in open_
+    assert "/lookalikes" in checked  # a component's page (ui.main.ROUTED_COMPONENTS) is behind the login too
     assert any(path.startswith("/_nicegui_ws") for path in checked)
 
     async with anonymous() as client:  # the same requests with the session: the guard lets them through
