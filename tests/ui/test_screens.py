@@ -24,6 +24,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 WIDTHS = (1400, 390)
 JOURNAL = "https://sourdoughjournal.example.com/"
+LOOKALIKES = f"/lookalikes?seed={JOURNAL}"
+READY = {LOOKALIKES: ".nicegui-content .q-table"}  # pages that fill in after they are shown: wait for their table
 
 
 def populate(home: Path) -> dict[str, int]:
@@ -135,11 +137,11 @@ def test_no_page_is_wider_than_the_screen_and_looking_changes_nothing(browser, s
     before = pipeline_rows(home)
     paths = ["/", "/profiles", f"/profiles/{profile_id}", f"/prospects?profile={COOKS}", "/pipeline", "/discover",
              "/partners", "/platforms", f"/community/{ids['journal_community']}?profile={profile_id}",
-             f"/prospects/{ids[JOURNAL]}", f"/community/{outside}?profile={profile_id}"]
+             f"/prospects/{ids[JOURNAL]}", f"/community/{outside}?profile={profile_id}", LOOKALIKES]
     too_wide = []
     for width in WIDTHS:
         for path in paths:
-            page = open_page(browser, screens_server.base, path, width)
+            page = open_page(browser, screens_server.base, path, width, READY.get(path, ".nicegui-content"))
             scroll_width, inner = overflow(page)
             if scroll_width > inner:
                 too_wide.append(f"{path} at {width} px: {scroll_width} > {inner}")

@@ -1,5 +1,6 @@
 """/: the day's overview: the funnel with the share converting at each step, follow-ups coming up, recent
-activity (whole notes), and counts per profile. Read models: `recruiter.outreach.dashboard`.
+activity (whole notes), and counts per profile. Read models: `recruiter.outreach.dashboard`. Once partners have
+revenue, a few communities like the best of them (`ui.components.lookalikes`), found after the page is shown.
 
 A logged-in user sees their own follow-ups first (the prospects they own), then everyone else's."""
 
@@ -21,6 +22,7 @@ from recruiter.outreach.dashboard import (
     recent_activity,
 )
 from ui.access import page_actor
+from ui.components.lookalikes import render_like_top_partners
 from ui.layout import STAGE_COLORS, STAGE_LABELS, ago, empty_state, frame, stage_badge
 
 FOLLOW_UP_GROUPS = (("overdue", "Overdue", "text-negative"), ("today", "Due today", "text-primary"),
@@ -57,6 +59,7 @@ def dashboard_page() -> None:
                         ui.badge(f"{item.matches} matches", color="indigo-3")
                         ui.badge(f"{item.prospects} prospects", color="blue-4")
                         ui.badge(f"{item.partners} partners", color="green")
+        render_like_top_partners()
 
 
 def percent(share: float | None) -> str:

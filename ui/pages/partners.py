@@ -1,5 +1,9 @@
 """/partners: scorecards, segments with their playbooks, trend and funnel charts, which kinds perform, and the
-performance import (IMPORT, checked by the service: a viewer sees the numbers without the import)."""
+performance import (IMPORT, checked by the service: a viewer sees the numbers without the import).
+
+"Find more like these" opens the lookalike results (`ui.components.lookalikes`) seeded with the best partners
+by a measure over the period shown, with a segment (the one filtered, or another), or with the partners selected
+in the scorecards: the partners that sell are the best description of the communities to recruit next."""
 
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ from nicegui import ui
 from recruiter.accounts.roles import IMPORT, Actor
 from recruiter.core.db import open_session
 from recruiter.core.models import Stage, utcnow
+from recruiter.matching.lookalike import MAX_SEEDS
 from recruiter.outreach.pipeline import prospect_ids_by_url
 from recruiter.partners.activation import STEP_LABELS, activation_summary, reminders
+from recruiter.partners.lookalikes import MEASURES, SeedChoice
 from recruiter.partners.money import money_json, per, total
 from recruiter.partners.performance import PerformanceError, import_performance, parse_mapping
 from recruiter.partners.platforms import PlatformError, chosen_platform, has_chosen_platform, list_platforms
@@ -27,6 +33,7 @@ from recruiter.partners.reports import (
     trend,
 )
 from ui.access import guarded, page_actor
+from ui.components.lookalikes import MEASURE_LABELS, lookalikes_url
 from ui.layout import SEGMENT_COLORS, SEGMENT_LABELS, STAGE_LABELS, empty_state, frame
 
 PERIODS = {"all": "All time", "30": "Last 30 days", "90": "Last 90 days", "365": "Last 12 months"}
@@ -217,13 +224,69 @@ class PartnersView:
                 .classes("text-lg font-medium")
             if self.segment:
                 ui.button("Show all", on_click=lambda: self.set_segment(self.segment)).props("flat dense")
+            ui.space()
+            if cards:
+                ui.button("Find more like these", icon="person_search", on_click=self.open_lookalikes) \
+                    .props("outline dense").mark("find-lookalikes") \
+                    .tooltip("Communities like your best partners, a segment, or the partners you select")
+        self.table = None
         if not cards:
             empty_state("No partners yet: move a prospect to Joined to start its activation.",
                         link=("Open the pipeline", "/pipeline"))
             return
-        table = ui.table(columns=COLUMNS, rows=shown, row_key="url", pagination=25).classes("w-full")
-        table.props("dense flat").mark("scorecards")
-        table.on("rowClick", lambda e: self.open_partner(e.args))
+        # Selecting rows (the checkboxes) chooses seeds for "Find more like these"; a click elsewhere on a row
+        # opens the partner.
+        self.table = ui.table(columns=COLUMNS, rows=shown, row_key="url", pagination=25,
+                              selection="multiple").classes("w-full")
+        self.table.props("dense flat").mark("scorecards")
+        self.table.on("rowClick", lambda e: self.open_partner(e.args))
+
+    # --- find more like these ---------------------------------------------------------------------------------
+    def selected_urls(self) -> list[str]:
+        return [row["url"] for row in self.table.selected] if self.table is not None else []
+
+    def open_lookalikes(self) -> None:
+        """Choose the seeds: the partners selected, else the segment filtered, else the best partners."""
+        selected = self.selected_urls()
+        with ui.dialog() as dialog, ui.card().classes("min-w-[min(460px,100%)]"):
+            ui.label("Find more like these").classes("text-lg font-medium")
+            ui.label("Communities like the partners you choose, best first; never one of them, nor a community "
+                     "already worked in the pipeline.").classes("text-sm text-grey-8")
+            options = {"top": "Your best partners", "segment": "A segment",
+                       "selected": f"The partners selected in the scorecards ({len(selected)})"}
+            source = ui.radio(options, value="selected" if selected else "segment" if self.segment else "top") \
+                .mark("lookalike-source")
+            with ui.row().classes("items-center gap-2 pl-8").bind_visibility_from(source, "value",
+                                                                                   value="top"):
+                top = ui.number("How many", value=5, min=1, max=MAX_SEEDS, step=1, precision=0) \
+                    .classes("w-24").props("dense").mark("lookalike-top")
+                by = ui.select({m: MEASURE_LABELS[m] for m in MEASURES}, value="revenue", label="by") \
+                    .classes("w-32").props("dense").mark("lookalike-by")
+                ui.label(f"over {PERIODS[self.period].lower()}").classes("text-sm text-grey-7")
+            with ui.row().classes("items-center gap-2 pl-8").bind_visibility_from(source, "value",
+                                                                                   value="segment"):
+                segment = ui.select(SEGMENT_LABELS, value=self.segment or "top", label="Segment") \
+                    .classes("w-44").props("dense").mark("lookalike-segment")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=dialog.close).props("flat")
+                ui.button("Find", icon="person_search",
+                          on_click=lambda: self.find_lookalikes(source.value, top.value, by.value, segment.value)) \
+                    .mark("lookalike-find")
+        dialog.open()
+
+    def find_lookalikes(self, source: str, top, by: str, segment: str) -> None:
+        """Open the results; the service checks the seeds there (and says what is wrong with them)."""
+        if source == "selected":
+            urls = self.selected_urls()
+            if not urls:
+                ui.notify("Select partners in the scorecards first (the checkboxes)", color="warning")
+                return
+            choice = SeedChoice(urls=tuple(urls))
+        elif source == "segment":
+            choice = SeedChoice(segment=segment)
+        else:
+            choice = SeedChoice(top=int(top or 5), by=by, since=self.since())
+        ui.navigate.to(lookalikes_url(choice))
 
     def open_partner(self, args) -> None:
         row = args[1] if isinstance(args, list) and len(args) > 1 else {}

@@ -7,6 +7,9 @@ only when the user acts (a move, a note, a follow-up date, a message). The doubl
 when writing now would be a second first contact (the prospect was moved back after we wrote to it), never
 right after the first contact.
 
+"Find more like this" opens the lookalike results (`ui.components.lookalikes`) seeded with this one community,
+for every role: finding reads only.
+
 The page acts as its user (`ui.access.page_actor`): every change goes through a service with that actor, which
 checks the role on the server; controls the role may not use are not drawn (a viewer reads the whole story and
 changes nothing), and a refusal is a notification (`ui.access.guarded`).
@@ -47,9 +50,11 @@ from recruiter.outreach.templates import (
     save_outreach_templates,
     set_referral_pattern,
 )
+from recruiter.partners.lookalikes import SeedChoice
 from ui.access import guarded, page_actor
 from ui.components.activation import render_activation_checklist
 from ui.components.dialogs import confirm_contacted_before
+from ui.components.lookalikes import lookalikes_url
 from ui.components.outreach_panel import render_outreach_panel
 from ui.layout import STAGE_COLORS, STAGE_LABELS, empty_state, fit_bar, frame, kind_chip, stage_badge
 
@@ -167,6 +172,8 @@ class ProspectDetail:
                 ui.label(f"first contacted {story.first_contacted_at:%Y-%m-%d}").classes("text-sm text-grey-7")
             self.owner_view()
             ui.space()
+            ui.button("Find more like this", icon="person_search", on_click=self.find_lookalikes) \
+                .props("flat dense").mark("find-lookalikes")
             if self.can_work:  # a viewer gets no control that changes the stage
                 self.moves_view()
         if story.repeat_contact_of:
@@ -176,6 +183,9 @@ class ProspectDetail:
                 ui.label(f"Contacted before, on {story.repeat_contact_of:%Y-%m-%d}, and now "
                          f"{STAGE_LABELS.get(story.stage, story.stage)}: writing again would be a second first "
                          "contact. Check the timeline first: no double outreach.")
+
+    def find_lookalikes(self) -> None:
+        ui.navigate.to(lookalikes_url(SeedChoice(urls=(self.community.url,))))
 
     def owner_view(self) -> None:
         """Who works the prospect: a label, or (for those who may change it) a choice of the app's users."""
