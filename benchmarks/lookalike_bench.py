@@ -241,10 +241,12 @@ def main() -> int:
                     mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")  # noqa: E731
                     sizes = " ".join(f"{n}:{mean(v):.3f}" for n, v in sorted(by_size.items()))
                     counts = [r["niches"] for r in two]
+                    three = [min(r["niches"]) for r, s in zip(two, [x for x in sets if len(x.profiles) == 2],
+                                                              strict=True) if s.name.endswith("/3+3")]
                     print(f"| {row_name} | {mean([r['ndcg'] for r in one]):.3f} | {mean([r['p10'] for r in one]):.3f}"
                           f" | {sizes} | {mean([r['ndcg'] for r in two]):.3f} | "
                           f"{mean([c[0] for c in counts]):.1f} / {mean([c[1] for c in counts]):.1f} "
-                          f"({mean([min(c) for c in counts]):.1f}) |"
+                          f"({mean([min(c) for c in counts]):.1f}; 3+3: {mean(three):.1f}) |"
                           f"  {(time.perf_counter() - started) / len(sets) * 1000:.0f} ms/set", flush=True)
     return 0
 

@@ -59,6 +59,8 @@ MAX_SEEDS = 20
 LIKE_FLOOR = 0.35  # a seed is named in `like` from this cosine on ...
 LIKE_MARGIN = 0.08  # ... and when within this of the result's closest seed
 SHARED_WORDS = 4
+SPECIFIC_SHARE = 0.1  # a shared word is specific when at most 10% of the communities use it ...
+SPECIFIC_FEW = 20  # ... or at most this many (a small catalogue)
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,11 @@ class Seed:
 class LookalikeOptions:
     """Every knob of the method; the defaults are the benchmarked configuration (0 switches a step off)."""
 
-    center: float = 0.4
+    center: float = 0.4  # share of the database's common direction removed (as `rank` does)
     cluster_threshold: float = 0.3  # average-linkage similarity under which two groups of seeds are two niches
     min_niche: int = 2  # from 2 * min_niche seeds on, a smaller group joins its nearest niche
-    niche_blend: float = 0.0  # share of the all-seeds ranking mixed into each niche's
+    smooth_seeds: bool = True  # cluster seeds by their vector averaged with their nearest communities'
+    niche_blend: float = 0.3  # share of the all-seeds ranking mixed into each niche's
     prf_depth: int = 20
     prf_weight: float = 1.0
     lexical_weight: float = 0.06
@@ -86,7 +89,10 @@ class LookalikeOptions:
     use_passages: bool = True
     negative_weight: float = 0.25
     profile_weight: float = 1.0  # the profile's standardized score next to the seeds' (with --profile)
-    examples_weight: float = 0.5  # the seeds as the profile's example communities (with --profile)
+    examples_weight: float = 0.5  # the seeds as the profile's example communities (with --profile) ...
+    example_share: float = 0.25  # ... those in the first quarter of the profile's own ranking ...
+    niche_examples: bool = True  # ... and the other seeds of their niches
+    z_pool: int = 1000  # scores are standardized over this many best candidates before they are added
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,14 @@ def _judged(session: Session) -> tuple[set[int], list[int]]:
         if stage == Stage.declined.value or feedback == "not_a_fit":
             rejected.append(community_id)
     return known, rejected
+
+
+def _seed_vector(row: int, vectors: np.ndarray, data: RankingData, smoothed: bool) -> np.ndarray:
+    """A seed as clustering sees it: its vector, or averaged with its nearest communities' (less noisy: two
+    seeds of one niche described in different words still share their neighbourhood)."""
+    if smoothed and data.neighbor_positions.size:
+        return unit_vector(vectors[row] + vectors[data.neighbor_positions[row]].mean(axis=0))
+    return vectors[row]
 
 
 def niches(vectors: np.ndarray, threshold: float, min_size: int = 1) -> list[list[int]]:
@@ -266,7 +280,8 @@ def find_lookalikes(seeds: list[Seed], *, session: Session, profile: Profile | N
     texts = {row: set(community_stems(c)) for row, c in by_row.items()}
 
     center = centering(index, options.center)
-    centred = np.stack([unit_vector(center(vectors[r])) for r in seed_rows])
+    centred = np.stack([unit_vector(center(_seed_vector(r, vectors, data, options.smooth_seeds)))
+                        for r in seed_rows])
     groups = niches(centred, options.cluster_threshold, options.min_niche)
     found: list[_Niche] = []
     for group in groups:
@@ -289,41 +304,76 @@ def find_lookalikes(seeds: list[Seed], *, session: Session, profile: Profile | N
     if kind:
         kinds, _ = community_facts(index, data, session=session)
         excluded |= kinds != kind
-    combined, offsets = _merge(found, excluded, limit)
+    raw = np.max(np.stack([n.scores for n in found]), axis=0)
+    excluded |= raw <= REMOVED
     if profile is not None:
-        combined = _with_profile(combined, profile, seeds, excluded, index=index, data=data, session=session,
-                                 options=options)
-    combined[excluded] = REMOVED
-    candidates = int(np.count_nonzero(combined > REMOVED))
-    if candidates == 0:
+        plain, fitting = _fitting_seeds(profile, seed_rows, index=index, data=data, session=session,
+                                        options=options)
+        if options.niche_examples:
+            # a niche speaks for the profile when one of its seeds fits it: then all its seeds do
+            fitting = sorted(i for g in groups if set(g) & set(fitting) for i in g)
+        anchored = _anchored_scores(profile, [seeds[i].url for i in fitting], plain, index=index, data=data,
+                                    session=session, options=options)
+        fused = np.max(np.stack([_standardized(n.scores, excluded, options.z_pool) for n in found]), axis=0)
+        fused = fused + options.profile_weight * _standardized(anchored, excluded, options.z_pool)
+        top = _best(fused, excluded, limit)
+        top = top[np.argsort(-fused[top], kind="stable")]
+    elif len(found) == 1:
+        top = _best(raw, excluded, limit)
+        top = top[np.argsort(-raw[top], kind="stable")]
+    else:
+        top = _interleave(found, excluded, limit)
+    if not len(top):
         return []
-    take = min(limit, candidates)
-    top = np.argpartition(-combined, take - 1)[:take]
-    top = top[np.argsort(-combined[top], kind="stable")]
-    return _results(top, combined, seeds, seed_rows, offsets, index=index, data=data, session=session,
-                    texts=texts, with_profile=profile is not None)
+    return _results(top, raw, seeds, seed_rows, index=index, data=data, session=session, texts=texts,
+                    with_profile=profile is not None)
 
 
-def _merge(found: list[_Niche], excluded: np.ndarray, limit: int) -> tuple[np.ndarray, float]:
-    """One score per community: the best of its niches, each niche shifted so that its share of the list scores
-    above zero; returned on a cosine-like scale (plus the weighted mean shift)."""
-    if len(found) == 1:
-        return found[0].scores.copy(), 0.0
-    shifted, shifts = [], []
+def _interleave(found: list[_Niche], excluded: np.ndarray, limit: int) -> np.ndarray:
+    """Niches take turns in proportion to their weight at every depth of the list (the k-th community of a
+    niche of weight w is placed at k / w), so neither the denser niche nor `limit` decides the mix."""
+    keyed: dict[int, float] = {}
     for niche in found:
-        scores = np.where(excluded, -np.inf, niche.scores)
-        share = max(1, round(limit * niche.weight))
-        available = int(np.isfinite(scores).sum())
-        if available == 0:
-            continue
-        kth = min(share, available) - 1
-        bar = float(np.partition(-scores, kth)[kth]) * -1.0
-        shifted.append(niche.scores - bar)
-        shifts.append((bar, niche.weight))
-    if not shifted:
-        return found[0].scores.copy(), 0.0
-    mean_bar = sum(b * w for b, w in shifts) / sum(w for _, w in shifts)
-    return (np.max(np.stack(shifted), axis=0) + mean_bar).astype(np.float32), mean_bar
+        mine = _best(niche.scores, excluded, limit)
+        mine = mine[np.argsort(-niche.scores[mine], kind="stable")]
+        for k, row in enumerate(mine.tolist()):
+            key = (k + 1) / max(niche.weight, 1e-6)
+            if key < keyed.get(row, math.inf):
+                keyed[row] = key
+    ordered = sorted(keyed, key=lambda r: (keyed[r], r))
+    return np.array(ordered[:limit], dtype=np.int64)
+
+
+def _fitting_seeds(profile: Profile, seed_rows: list[int], *, index: CommunityIndex, data: RankingData,
+                   session: Session, options: LookalikeOptions) -> tuple[np.ndarray, list[int]]:
+    """The profile's own scores, and which seeds already fit it (in the first `example_share` of its ranking):
+    with a profile, only those speak for it; a seed of another niche must not pull the profile toward it."""
+    plain = score_profile(profile, index=index, data=data, session=session,
+                          options=RankOptions.for_model(index.model)).scores
+    depth = min(len(plain) - 1, max(20, int(options.example_share * len(plain))))
+    bar = float(-np.partition(-plain, depth)[depth])
+    return plain, [i for i, row in enumerate(seed_rows) if plain[row] >= bar]
+
+
+def _anchored_scores(profile: Profile, examples: list[str], plain: np.ndarray, *, index: CommunityIndex,
+                     data: RankingData, session: Session, options: LookalikeOptions) -> np.ndarray:
+    """The profile's ranking with the fitting seeds as example communities (as `rank` uses a profile's)."""
+    if not examples or not options.examples_weight:
+        return plain
+    anchored = Profile(name=profile.name, description=profile.description, keywords=list(profile.keywords or []),
+                       exclusions=list(profile.exclusions or []),
+                       examples=list(dict.fromkeys([*(profile.examples or []), *examples])))
+    anchored.id = profile.id
+    return score_profile(anchored, index=index, data=data, session=session,
+                         options=replace(RankOptions.for_model(index.model),
+                                         examples_weight=options.examples_weight)).scores
+
+def _best(scores: np.ndarray, excluded: np.ndarray, size: int) -> np.ndarray:
+    live = np.where(excluded, -np.inf, scores)
+    size = min(size, int(np.isfinite(live).sum()))
+    if size <= 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.argpartition(-live, size - 1)[:size]
 
 
 def _standardized(scores: np.ndarray, excluded: np.ndarray, pool: int = 200) -> np.ndarray:
@@ -337,34 +387,13 @@ def _standardized(scores: np.ndarray, excluded: np.ndarray, pool: int = 200) -> 
     return (scores - float(best.mean())) / spread
 
 
-def _with_profile(combined: np.ndarray, profile: Profile, seeds: list[Seed], excluded: np.ndarray, *,
-                  index: CommunityIndex, data: RankingData, session: Session,
-                  options: LookalikeOptions) -> np.ndarray:
-    """Seeds and profile together: the profile's ranking with the seeds as its example communities, and the
-    seeds' ranking, each standardized over its best candidates, summed (a result must fit both)."""
-    anchored = Profile(name=profile.name, description=profile.description, keywords=list(profile.keywords or []),
-                       exclusions=list(profile.exclusions or []),
-                       examples=list(dict.fromkeys([*(profile.examples or []), *(s.url for s in seeds)])))
-    anchored.id = profile.id
-    rank_options = replace(RankOptions.for_model(index.model), examples_weight=options.examples_weight)
-    scored = score_profile(anchored, index=index, data=data, session=session, options=rank_options)
-    seeds_z = _standardized(combined, excluded)
-    profile_z = _standardized(scored.scores, excluded | (scored.scores <= REMOVED))
-    blended = seeds_z + options.profile_weight * profile_z
-    # back on the seeds' cosine-like scale, for a 0-100 score that reads like the seeds-only one
-    live = np.where(excluded, -np.inf, combined)
-    top = float(np.max(live)) if np.isfinite(live).any() else 0.0
-    spread = float(blended[~excluded].max(initial=1.0)) if (~excluded).any() else 1.0
-    return (top + (blended - spread) * 0.02).astype(np.float32)
-
-
 def _communities_by_row(rows: list[int], *, index: CommunityIndex, session: Session) -> dict[int, Community]:
     ids = [int(index.ids[r]) for r in rows]
     found = {c.id: c for c in session.exec(select(Community).where(Community.id.in_(ids))).all()}
     return {r: found[i] for r, i in zip(rows, ids, strict=True) if i in found}
 
 
-def _results(top: np.ndarray, combined: np.ndarray, seeds: list[Seed], seed_rows: list[int], offset: float, *,
+def _results(top: np.ndarray, raw: np.ndarray, seeds: list[Seed], seed_rows: list[int], *,
              index: CommunityIndex, data: RankingData, session: Session, texts: dict[int, set[str]],
              with_profile: bool) -> list[Lookalike]:
     by_row = _communities_by_row([int(r) for r in top], index=index, session=session)
@@ -373,7 +402,10 @@ def _results(top: np.ndarray, combined: np.ndarray, seeds: list[Seed], seed_rows
     stages = dict(session.exec(select(Prospect.community_id, Prospect.stage).where(
         Prospect.community_id.in_([c.id for c in by_row.values()]))).all())
     vocabulary, idf = data.lexical.vocabulary, data.lexical.idf
-    specific_from = float(np.median(idf)) if len(idf) else 0.0
+    # BM25's idf of a word that SPECIFIC_SHARE of the communities use: rarer words are specific
+    n = len(data.lexical)
+    df = max(SPECIFIC_SHARE * n, SPECIFIC_FEW)
+    specific_from = math.log(1 + (n - df + 0.5) / (df + 0.5)) if n else 0.0
     out = []
     for row in top.tolist():
         community = by_row.get(row)
@@ -399,7 +431,7 @@ def _results(top: np.ndarray, combined: np.ndarray, seeds: list[Seed], seed_rows
             why += "; loosely: no seed is close"
         if with_profile:
             why += "; ranked with your profile too"
-        score = int(round(100 * min(1.0, max(0.0, float(combined[row])))))
+        score = int(round(100 * min(1.0, max(0.0, float(raw[row])))))
         out.append(Lookalike(community_id=community.id, url=community.url, name=community.name or community.url,
                              kind=community.kind, audience_size=community.audience_size, score=score, like=like,
                              why=why, stage=stages.get(community.id)))
@@ -420,7 +452,7 @@ def _specific_shared(own: set[str], seed_stems: set[str], seed: Community | None
         if key in common and key not in surface:
             surface[key] = term
     ranked = [(float(idf[vocabulary[k]]), w) for k, w in surface.items() if k in vocabulary
-              and float(idf[vocabulary[k]]) > floor]
+              and float(idf[vocabulary[k]]) >= floor]
     ranked.sort(key=lambda x: -x[0])
     return [w for _, w in ranked[:SHARED_WORDS]]
 
