@@ -7,7 +7,9 @@
 2. `recruiter rank PROFILE --limit 20 --format json` over the 7,723 shared communities, median of --runs fresh
    processes (target <= 1.5 s), against the same command with `RECRUITER_EMBEDDING_BACKEND=sentence-transformers`
    (the torch path every command took before) measured in the same run.
-3. The same rank with `RECRUITER_MODEL=fast` (target <= 1.5 s), over its own index.
+3. `recruiter lookalike --seed URL x5 --limit 20 --format json` over the same communities (target <= 1.5 s, issue
+   23), and with `--profile` too; the cold `rank` of the same run is its baseline.
+4. The same rank with `RECRUITER_MODEL=fast` (target <= 1.5 s), over its own index.
 
 `--home` / `--fast-home` reuse data dirs that already hold the shared import (one is made when absent).
 The load average is printed next to the numbers: this machine is shared, so compare within one run.
@@ -31,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._shared import recruiter_cmd, require_shared
 
 PROFILE = ("yoga-mats", "Yoga mats and online classes for beginners who want more flexibility and less back pain.")
+SEEDS = ["https://www.reddit.com/r/Fitness/", "https://www.reddit.com/r/flexibility/", "https://www.reddit.com/r/running/",
+         "https://www.reddit.com/r/bodyweightfitness/", "https://www.reddit.com/r/Meditation/"]
 
 
 CPU: list[float] = []  # CPU seconds (user + system) of each timed process: what the load of others cannot inflate
@@ -108,6 +112,13 @@ def main() -> None:
     results["rank_onnx"] = line("recruiter rank (ONNX, default)", timed(rank, env, args.runs), 1.5)
     rows = json.loads(subprocess.run(rank, env=env, capture_output=True, text=True, check=True).stdout)
     print(f"  top 3: {[r['name'] for r in rows[:3]]}")
+    seeds = [arg for url in SEEDS for arg in ("--seed", url)]
+    lookalike = [*recruiter_cmd(), "lookalike", *seeds, "--limit", "20", "--format", "json"]
+    results["lookalike"] = line("recruiter lookalike (5 seeds)", timed(lookalike, env, args.runs), 1.5)
+    rows = json.loads(subprocess.run(lookalike, env=env, capture_output=True, text=True, check=True).stdout)
+    print(f"  top 3: {[r['name'] for r in rows[:3]]}")
+    results["lookalike_profile"] = line("recruiter lookalike (5 seeds, --profile)",
+                                        timed([*lookalike, "--profile", PROFILE[0]], env, args.runs), 1.5)
     if not args.skip_fallback:
         fallback = {**env, "RECRUITER_EMBEDDING_BACKEND": "sentence-transformers"}
         results["rank_sentence_transformers"] = line("recruiter rank (sentence-transformers fallback, baseline)",

@@ -70,7 +70,8 @@ def lookalike_command(
     seed: list[str] = typer.Option([], "--seed", help="A community to find more of (repeatable, up to 20)."),
     from_top: int | None = typer.Option(None, "--from-top", min=1, max=20,
                                         help="Seed with your N best partners by --by."),
-    by: str = typer.Option("revenue", "--by", help="revenue, conversions, epc or clicks (with --from-top)."),
+    by: str | None = typer.Option(None, "--by", help="revenue (default), conversions, epc or clicks (with "
+                                                     "--from-top)."),
     since: str | None = typer.Option(None, "--since", help="Judge --from-top on performance since this date "
                                                            "(YYYY-MM-DD, or 30d)."),
     segment: str | None = typer.Option(None, "--segment", help="Seed with a partner segment (top, rising, steady, "
@@ -98,7 +99,10 @@ def lookalike_command(
     check_kind(kind)
     from recruiter.partners.lookalikes import SeedChoice, lookalikes
 
-    choice = SeedChoice(urls=tuple(seed), top=from_top, by=by, since=parse_since(since), segment=segment)
+    if by is not None and from_top is None:
+        raise CliError("--by goes with --from-top (it says which measure makes a partner one of the best)")
+    choice = SeedChoice(urls=tuple(seed), top=from_top, by=by or "revenue", since=parse_since(since),
+                        segment=segment)
     with session_scope() as session:
         with progress_bar("indexing") as progress:
             from recruiter.matching.index import refresh_index

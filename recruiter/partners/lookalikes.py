@@ -83,6 +83,8 @@ class SeedChoice:
         given = [bool(self.urls), self.top is not None, self.segment is not None]
         if sum(given) != 1:
             raise InvalidValue("give exactly one of --seed URL (repeatable), --from-top N or --segment NAME")
+        if self.since is not None and self.top is None:
+            raise InvalidValue("--since goes with --from-top (it sets the period the best partners are judged on)")
         if self.urls:
             urls = list(dict.fromkeys(self.urls))  # the same URL given twice is one seed
             if len(urls) > MAX_SEEDS:  # before looking them up (check_seeds counts the communities after)

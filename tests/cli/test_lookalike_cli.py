@@ -245,9 +245,12 @@ TWENTY_ONE = [u for u, *_ in CATALOGUE[:21]]
     ([*seeds(BREAD[0]), "--kind", "tiktok"], ["'tiktok' is not one of", "podcast"]),
     ([*seeds(BREAD[0]), "--format", "xml"], ["'xml' is not one of table, json, csv"]),
     ([*seeds(BREAD[0]), "--limit", "0"], ["--limit"]),
+    (["--segment", "top", "--by", "clicks"], ["--by goes with --from-top"]),
+    ([*seeds(BREAD[0]), "--since", "30d"], ["--since goes with --from-top"]),
 ], ids=["unknown-seed", "one-seed-unknown", "no-source", "seed-and-segment", "seed-and-top", "top-and-segment",
         "21-seeds", "unknown-segment", "empty-segment", "bad-by", "no-performance", "no-performance-since",
-        "top-21", "top-0", "bad-since", "unknown-profile", "bad-kind", "bad-format", "limit-0"])
+        "top-21", "top-0", "bad-since", "unknown-profile", "bad-kind", "bad-format", "limit-0",
+        "by-without-top", "since-without-top"])
 def test_bad_input_is_one_clear_line_with_exit_code_2(catalogue, args, fragments) -> None:
     refused(catalogue("lookalike", *args), *fragments)
 
