@@ -16,7 +16,7 @@ from recruiter.core.errors import RecruiterError
 
 # The five stages, then the plumbing: who buys, what there is, who fits, outreach, partners, then jobs and serving.
 ORDER = ["profile", "import", "export", "seed", "scrape", "discover", "sources", "rank", "prospect", "sequence", "outreach",
-         "platform", "link", "activation", "performance", "report", "job", "worker", "index", "db", "ui", "user",
+         "platform", "link", "activation", "performance", "report", "lookalike", "job", "worker", "index", "db", "ui", "user",
          "audit"]
 
 

@@ -5,26 +5,32 @@ description: they *are* the audience. `find_lookalikes` ranks the catalogue agai
 primitives of `recruiter.matching.ranking`, in four steps (each measured by `benchmarks/lookalike_bench.py` on
 both corpora, against the seeds' centroid and `rank PROFILE` in the same run; README "Lookalikes"):
 
-1. **Niches.** Seeds that disagree are not averaged: they are grouped by average-linkage clustering of their
-   vectors (after removing the database's common direction, as `rank` does), and each group ranks on its own.
-   The centroid of "trail running" and "sourdough" is a community about neither.
-2. **Each niche like a profile.** The group's weighted centroid is the query; the database's common direction is
-   removed from it (what every community here shares says nothing about which one is like the seeds);
-   pseudo-relevance feedback adds the centroid of its first pass's best communities; BM25 over the words the
-   group's seeds share adds the literal names; each score is smoothed with its nearest communities'.
-   Prospects marked not-a-fit or declined push the query away from what they have that it lacks.
-3. **Merging niches.** Each niche's scores are shifted so that the niche's own share of the list (its seeds'
-   weight share of `limit`) scores above zero, and a community takes the best of its niches: a two-niche seed
-   set fills the list from both niches in proportion, not from whichever has the denser neighbourhood.
-4. **With a profile** the profile's own ranking (its description, with the seeds as example communities) and the
-   lookalike ranking are standardized and added: a result must fit both.
+1. **Niches.** Seeds that disagree are not averaged: they are grouped by average-linkage clustering (`niches`)
+   of their vectors, each averaged with its nearest communities' (a seed's neighbourhood is a steadier sign of
+   its niche than its own few words) and with the database's common direction removed, as `rank` does. From
+   four seeds on, a group under two seeds joins its nearest: one seed off the others' topic is likelier a broad
+   partner than a niche of its own. The centroid of "trail running" and "sourdough" is a community about
+   neither.
+2. **Each niche ranks like a profile.** The group's weighted centroid is the query, centred (what every
+   community here shares says nothing about which one is like the seeds); pseudo-relevance feedback adds the
+   centroid of its first pass's best communities; BM25 over the words the group's seeds share adds the literal
+   names; scores are smoothed with each community's nearest neighbours'. Prospects marked not-a-fit or declined
+   push the query away from what they have that it lacks. `niche_blend` of the all-seeds ranking is mixed in,
+   which softens a split that should not have been made.
+3. **Niches take turns** (`_interleave`): the k-th community of a niche of weight w is placed at k / w, so a
+   two-niche seed set fills the list from both in proportion at every depth. Merging by score does not work: a
+   denser niche's scores are simply higher, and it took nearly the whole list.
+4. **With a profile** the profile's own ranking (its description, with as example communities the seeds of each
+   niche that has a seed in the first quarter of the profile's ranking: a seed of another niche must not pull
+   the profile toward it) and the best of the niches' rankings are standardized over their best candidates and
+   added: a result must fit both.
 
-Scores from scorecards are weighted by performance (`Seed.weight`); a seed's weight moves its niche's centroid
+Seeds from scorecards are weighted by performance (`Seed.weight`): a seed's weight moves its niche's centroid
 and its niche's share of the list.
 
 `like` lists the seeds a result is closest to, best first: those within LIKE_MARGIN of its closest seed and at
-least LIKE_FLOOR similar, and always the closest one. `why` names them with the specific words (by IDF in this
-database) the result really shares with them, and says so when it shares none: it claims no more than matched.
+least LIKE_FLOOR similar, and always the closest one. `why` names them with the specific words (used by at most a
+tenth of this database's communities) the result really shares with them, and says so when it shares none: it claims no more than matched.
 """
 
 from __future__ import annotations
@@ -104,7 +110,7 @@ class Lookalike:
     name: str
     kind: str
     audience_size: int | None
-    score: int  # 0-100: similarity to its niche of seeds on a cosine scale, best first
+    score: int  # 0-100: how like its niche of seeds it is, on a cosine scale (the list interleaves niches)
     like: list[str]
     why: str
     stage: str | None = None

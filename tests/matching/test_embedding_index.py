@@ -20,7 +20,13 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 @pytest.fixture
 def counting(embedding_service, monkeypatch):
-    """Count the texts that really reach the model."""
+    """Count the texts that really reach the model.
+
+    The run-wide real service is installed again first: a test that swapped in a stand-in for the model may
+    have put back a new service object, and patching one that nothing uses would count nothing."""
+    from recruiter.matching import embedding
+
+    monkeypatch.setitem(embedding._services, embedding_service.model_name, embedding_service)
     calls: list[int] = []
     original = embedding_service.backend.encode
 
