@@ -26,6 +26,18 @@ STAGE_LABELS = {
     "negotiating": "Negotiating", "joined": "Joined", "activated": "Activated", "performing": "Performing",
     "declined": "Declined",
 }
+
+# A 0-100 value (fit, score) as a coloured bar and its number; interpolated with {{ }} (text), never v-html.
+BAR_SLOT = r"""
+<q-td :props="props">
+  <div class="row items-center no-wrap" style="gap: 6px">
+    <q-linear-progress :value="props.value / 100" size="8px" rounded style="width: 64px"
+        :color="props.value >= 60 ? 'green' : (props.value >= 35 ? 'amber-8' : 'grey-6')" />
+    <span class="text-caption">{{ props.value }}</span>
+  </div>
+</q-td>
+"""
+
 STAGE_COLORS = {
     "discovered": "grey-7", "shortlisted": "indigo", "contacted": "blue", "replied": "cyan-8",
     "negotiating": "amber-9", "joined": "green", "activated": "green-8", "performing": "teal", "declined": "red-5",

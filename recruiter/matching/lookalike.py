@@ -50,6 +50,7 @@ from recruiter.matching.index import CommunityIndex, session_index
 from recruiter.matching.rank_data import RankingData, community_facts, ranking_data
 from recruiter.matching.ranking import (
     REMOVED,
+    SMOOTHING_FULL_AT,
     RankOptions,
     centering,
     community_stems,
@@ -178,7 +179,7 @@ def niches(vectors: np.ndarray, threshold: float, min_size: int = 1) -> list[lis
     def linkage(a: list[int], b: list[int]) -> float:
         return float(sims[np.ix_(a, b)].mean())
 
-    def merge_closest(candidates: list[int] | None = None) -> float:
+    def merge_closest(candidates: list[int] | None = None) -> tuple[float, tuple[int, int]]:
         best, pair = -2.0, (0, 1)
         for a in range(len(groups)):
             for b in range(a + 1, len(groups)):
@@ -241,7 +242,7 @@ def _niche_scores(seed_rows: list[int], seed_weights: np.ndarray, *, index: Comm
             if top > 0:
                 scores = scores + options.lexical_weight * lexical / top
     if options.smoothing and data.neighbor_positions.size:
-        weight = options.smoothing * min(1.0, len(scores) / 2000)
+        weight = options.smoothing * min(1.0, len(scores) / SMOOTHING_FULL_AT)
         scores = smooth(scores, data.neighbor_positions, weight)
     return scores.astype(np.float32, copy=False)
 
@@ -253,8 +254,7 @@ def _shared_terms(seed_rows: list[int], texts: dict[int, set[str]], data: Rankin
     for row in seed_rows:
         for term in texts.get(row, ()):
             counts[term] = counts.get(term, 0) + 1
-    need = max(1, math.ceil(len(seed_rows) / 2)) if len(seed_rows) > 1 else 1
-    need = max(need, 2) if len(seed_rows) > 1 else need
+    need = 1 if len(seed_rows) == 1 else max(2, math.ceil(len(seed_rows) / 2))
     vocabulary, idf = data.lexical.vocabulary, data.lexical.idf
     found = [t for t, c in counts.items() if c >= need and t in vocabulary]
     found.sort(key=lambda t: -float(idf[vocabulary[t]]))
@@ -447,7 +447,7 @@ def _results(top: np.ndarray, raw: np.ndarray, seeds: list[Seed], seed_rows: lis
 def _specific_shared(own: set[str], seed_stems: set[str], seed: Community | None, *, vocabulary: dict[str, int],
                      idf: np.ndarray, floor: float) -> list[str]:
     """Words of the seed (as it writes them) whose stems the result also has and that are specific in this
-    database (IDF above the median word's), most specific first."""
+    database (an IDF of at least `floor`: used by few communities), most specific first."""
     if seed is None:
         return []
     common = own & seed_stems

@@ -41,7 +41,7 @@ from recruiter.outreach.pipeline import apply_feedback, feedback_welcome, find_p
 from recruiter.partners.lookalikes import SeedChoice, lookalikes
 from recruiter.partners.reports import partner_scorecards
 from ui.access import guarded, page_actor
-from ui.layout import SEGMENT_LABELS, STAGE_COLORS, STAGE_LABELS, frame
+from ui.layout import BAR_SLOT, SEGMENT_LABELS, STAGE_COLORS, STAGE_LABELS, frame
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +63,6 @@ COLUMNS = [
 ]
 
 # Table cells: values are interpolated with {{ }} (text), never v-html: names and reasons come from the web.
-SCORE_SLOT = r"""
-<q-td :props="props">
-  <div class="row items-center no-wrap" style="gap: 6px">
-    <q-linear-progress :value="props.value / 100" size="8px" rounded style="width: 64px"
-        :color="props.value >= 60 ? 'green' : (props.value >= 35 ? 'amber-8' : 'grey-6')" />
-    <span class="text-caption">{{ props.value }}</span>
-  </div>
-</q-td>
-"""
 NAME_SLOT = r"""
 <q-td :props="props" style="max-width: 260px; white-space: normal">
   <a :href="props.row.href" class="text-primary text-weight-medium" style="text-decoration: none">{{ props.value }}</a>
@@ -317,7 +308,7 @@ class LookalikeResults:
             self.table = ui.table(columns=columns, rows=[self.row(r) for r in found.results], row_key="community_id",
                                   selection="multiple" if self.can_work else None, pagination=None) \
                 .classes("w-full").props("flat").mark("lookalikes")
-            for name, slot in (("score", SCORE_SLOT), ("name", NAME_SLOT), ("audience", AUDIENCE_SLOT),
+            for name, slot in (("score", BAR_SLOT), ("name", NAME_SLOT), ("audience", AUDIENCE_SLOT),
                                ("stage", STAGE_SLOT), ("like", LIKE_SLOT), ("why", WHY_SLOT)):
                 self.table.add_slot(f"body-cell-{name}", slot)
             if self.can_work:

@@ -35,7 +35,7 @@ from recruiter.outreach.sequences import EnrollReport, enroll, list_sequences
 from ui.access import guarded, page_actor
 from ui.background import ensure_ranking, is_ranking
 from ui.components.kind_performance import render_kind_performance
-from ui.layout import STAGE_COLORS, STAGE_LABELS, empty_state, frame
+from ui.layout import BAR_SLOT, STAGE_COLORS, STAGE_LABELS, empty_state, frame
 
 # A profile that has never been ranked shows an empty list; over a small collection the first visit waits this
 # long for its ranking (model load included) instead. Over a large one it never waits: the list fills in when the
@@ -54,15 +54,6 @@ COLUMNS = [
 ]
 
 # Table cells: values are interpolated with {{ }} (text), never v-html: names and reasons come from the web.
-FIT_SLOT = r"""
-<q-td :props="props">
-  <div class="row items-center no-wrap" style="gap: 6px">
-    <q-linear-progress :value="props.value / 100" size="8px" rounded style="width: 64px"
-        :color="props.value >= 60 ? 'green' : (props.value >= 35 ? 'amber-8' : 'grey-6')" />
-    <span class="text-caption">{{ props.value }}</span>
-  </div>
-</q-td>
-"""
 NAME_SLOT = r"""
 <q-td :props="props" style="max-width: 280px; white-space: normal">
   <a :href="'/community/' + props.row.community_id + '?profile=' + props.row.profile_id"
@@ -192,7 +183,7 @@ class ProspectList:
             self.table = ui.table(columns=columns, rows=self.table_rows(), row_key="community_id",
                                   selection="multiple" if self.can_work else None, pagination=None,
                                   on_select=lambda _e: self.update_bulk_bar()).classes("w-full").props("flat")
-            self.table.add_slot("body-cell-fit", FIT_SLOT)
+            self.table.add_slot("body-cell-fit", BAR_SLOT)
             self.table.add_slot("body-cell-name", NAME_SLOT)
             self.table.add_slot("body-cell-stage", STAGE_SLOT)
             self.table.add_slot("body-cell-why", WHY_SLOT)
