@@ -109,7 +109,7 @@ def lookalike_command(
 
             refresh_index(session=session, progress=progress)
         results = lookalikes(choice, session=session, profile_name=profile, limit=limit, kind=kind,
-                             include_known=include_known)
+                             include_known=include_known).results
     rows = [r.public() for r in results]
     if fmt != "json":
         rows = [{**row, "like": " ".join(row["like"])} for row in rows]

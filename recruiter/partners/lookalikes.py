@@ -98,9 +98,24 @@ class SeedChoice:
         return seeds
 
 
+@dataclass(frozen=True)
+class LookalikeRun:
+    """What one search used and found: the seeds (names for the page's heading), the profile's id (None without
+    one) and the results, best first."""
+
+    seeds: list[Seed]
+    profile_id: int | None
+    results: list[Lookalike]
+
+    def like_names(self, result: Lookalike) -> list[str]:
+        """The names of the seeds a result is like, closest first."""
+        names = {seed.url: seed.name for seed in self.seeds}
+        return [names.get(url, url) for url in result.like]
+
+
 def lookalikes(choice: SeedChoice, *, session: Session, profile_name: str | None = None, limit: int = 20,
                kind: str | None = None, include_known: bool = False,
-               options: LookalikeOptions | None = None) -> list[Lookalike]:
+               options: LookalikeOptions | None = None) -> LookalikeRun:
     """Communities like the chosen seeds, best first (`recruiter.matching.lookalike.find_lookalikes`)."""
     from profiles.service import require_profile
 
@@ -108,8 +123,9 @@ def lookalikes(choice: SeedChoice, *, session: Session, profile_name: str | None
         raise InvalidValue(f"--limit {limit}: between 1 and 1000")
     profile = require_profile(profile_name, session=session) if profile_name else None
     seeds = choice.seeds(session=session)
-    return find_lookalikes(seeds, session=session, profile=profile, limit=limit, kind=kind,
-                           include_known=include_known, options=options)
+    results = find_lookalikes(seeds, session=session, profile=profile, limit=limit, kind=kind,
+                              include_known=include_known, options=options)
+    return LookalikeRun(seeds, profile.id if profile else None, results)
 
 
-__all__ = ["MEASURES", "SeedChoice", "lookalikes", "seeds_from_segment", "seeds_from_top"]
+__all__ = ["MEASURES", "LookalikeRun", "SeedChoice", "lookalikes", "seeds_from_segment", "seeds_from_top"]

@@ -25,20 +25,20 @@ the pages, so its route sits behind the same login guard as theirs.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlencode
 
 from nicegui import background_tasks, run, ui
 
-from profiles.service import list_profiles, require_profile
+from profiles.service import list_profiles
 from recruiter.accounts.roles import PROSPECTS, Actor
 from recruiter.core.db import describe_database_error, is_database_error, open_session
 from recruiter.core.errors import InvalidValue, RecruiterError
 from recruiter.core.models import KINDS, Community, Feedback
 from recruiter.matching.lookalike import MAX_SEEDS, Lookalike, Seed
 from recruiter.outreach.pipeline import apply_feedback, feedback_welcome, find_prospect
-from recruiter.partners.lookalikes import SeedChoice, lookalikes
+from recruiter.partners.lookalikes import LookalikeRun, SeedChoice, lookalikes
 from recruiter.partners.reports import partner_scorecards
 from ui.access import guarded, page_actor
 from ui.layout import BAR_SLOT, SEGMENT_LABELS, STAGE_COLORS, STAGE_LABELS, frame
@@ -167,25 +167,14 @@ def parse_query(params) -> LookalikeQuery:
 
 # --- finding them ------------------------------------------------------------------------------------------------
 
-@dataclass
-class Found:
-    seeds: list[Seed]
-    results: list[Lookalike]
-    profile_id: int | None = None
-    seed_names: dict[str, str] = field(default_factory=dict)
-
-
-def find(query: LookalikeQuery) -> Found:
+def find(query: LookalikeQuery) -> LookalikeRun:
     """The seeds and their lookalikes (in a worker thread: it reads the index and may embed what is new)."""
     with open_session() as session:
-        seeds = query.choice.seeds(session=session)
-        profile = require_profile(query.profile, session=session) if query.profile else None
-        results = lookalikes(query.choice, session=session, profile_name=query.profile, limit=query.limit,
-                             kind=query.kind)
-    return Found(seeds, results, profile.id if profile else None, {s.url: s.name for s in seeds})
+        return lookalikes(query.choice, session=session, profile_name=query.profile, limit=query.limit,
+                          kind=query.kind)
 
 
-async def search(query: LookalikeQuery) -> tuple[Found | None, str | None]:
+async def search(query: LookalikeQuery) -> tuple[LookalikeRun | None, str | None]:
     """`find` in a worker thread: (what it found, None), or (None, what to tell the user). A RecruiterError is
     the service's refusal, in its own words; anything else is logged and said in general terms."""
     try:
@@ -240,7 +229,7 @@ class LookalikeResults:
         self.query = query
         self.actor = actor
         self.can_work = actor.allows(PROSPECTS)
-        self.found: Found | None = None
+        self.found: LookalikeRun | None = None
         self.table: ui.table | None = None
         with open_session() as session:
             profile_names = [p.name for p in list_profiles(session=session)]
@@ -328,7 +317,7 @@ class LookalikeResults:
     def row(self, result: Lookalike) -> dict:
         found = self.found
         href = f"/community/{result.community_id}" + (f"?profile={found.profile_id}" if found.profile_id else "")
-        like = [found.seed_names.get(url, url) for url in result.like]
+        like = found.like_names(result)
         return {"community_id": result.community_id, "name": result.name, "url": result.url, "href": href,
                 "kind": result.kind, "audience_size": result.audience_size or 0,
                 "audience_text": f"{result.audience_size:,}" if result.audience_size else "—",
@@ -432,7 +421,7 @@ async def _fill_top_partners(body: ui.column, query: LookalikeQuery) -> None:
                 ui.link(result.name, f"/community/{result.community_id}").classes("truncate min-w-0 font-medium")
                 ui.label(result.kind).classes("text-grey-7 shrink-0")
                 ui.space()
-                like = ", ".join(found.seed_names.get(url, url) for url in result.like)
+                like = ", ".join(found.like_names(result))
                 ui.label(f"like {like}").classes("text-xs text-grey-7 truncate min-w-0")
 
 
