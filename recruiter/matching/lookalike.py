@@ -53,6 +53,7 @@ from recruiter.matching.ranking import (
     SMOOTHING_FULL_AT,
     RankOptions,
     centering,
+    communities_by_id,
     community_stems,
     dense_scores,
     rejected_direction,
@@ -209,7 +210,6 @@ def niches(vectors: np.ndarray, threshold: float, min_size: int = 1) -> list[lis
 
 @dataclass
 class _Niche:
-    rows: list[int]  # index positions of its seeds
     weight: float  # share of the seeds' total weight
     scores: np.ndarray
 
@@ -282,8 +282,8 @@ def find_lookalikes(seeds: list[Seed], *, session: Session, profile: Profile | N
     known, rejected = _judged(session)
     removed = np.array([index.position[i] for i in rejected if i in index.position], dtype=np.int64)
     negatives = vectors[removed] if len(removed) else np.zeros((0, vectors.shape[1]), dtype=np.float32)
-    by_row = _communities_by_row(seed_rows, index=index, session=session)
-    texts = {row: set(community_stems(c)) for row, c in by_row.items()}
+    seed_communities = _communities_by_row(seed_rows, index=index, session=session)
+    texts = {row: set(community_stems(c)) for row, c in seed_communities.items()}
 
     center = centering(index, options.center)
     centred = np.stack([unit_vector(center(_seed_vector(r, vectors, data, options.smooth_seeds)))
@@ -295,7 +295,7 @@ def find_lookalikes(seeds: list[Seed], *, session: Session, profile: Profile | N
         share = weights[group]
         scores = _niche_scores(rows, share / share.sum(), index=index, data=data, texts=texts, removed=removed,
                                negatives=negatives, options=options)
-        found.append(_Niche(rows, float(share.sum()), scores))
+        found.append(_Niche(float(share.sum()), scores))
     if len(found) > 1 and options.niche_blend:
         everyone = _niche_scores(seed_rows, weights, index=index, data=data, texts=texts, removed=removed,
                                  negatives=negatives, options=options)
@@ -331,8 +331,8 @@ def find_lookalikes(seeds: list[Seed], *, session: Session, profile: Profile | N
         top = _interleave(found, excluded, limit)
     if not len(top):
         return []
-    return _results(top, raw, seeds, seed_rows, index=index, data=data, session=session, texts=texts,
-                    with_profile=profile is not None)
+    return _results(top, raw, seeds, seed_rows, seed_communities, index=index, data=data, session=session,
+                    texts=texts, with_profile=profile is not None)
 
 
 def _interleave(found: list[_Niche], excluded: np.ndarray, limit: int) -> np.ndarray:
@@ -382,7 +382,7 @@ def _best(scores: np.ndarray, excluded: np.ndarray, size: int) -> np.ndarray:
     return np.argpartition(-live, size - 1)[:size]
 
 
-def _standardized(scores: np.ndarray, excluded: np.ndarray, pool: int = 200) -> np.ndarray:
+def _standardized(scores: np.ndarray, excluded: np.ndarray, pool: int) -> np.ndarray:
     """(scores - mean) / std over the best `pool` candidates: what "high" means for this score's spread."""
     live = np.where(excluded, -np.inf, scores)
     size = min(pool, int(np.isfinite(live).sum()))
@@ -395,15 +395,15 @@ def _standardized(scores: np.ndarray, excluded: np.ndarray, pool: int = 200) -> 
 
 def _communities_by_row(rows: list[int], *, index: CommunityIndex, session: Session) -> dict[int, Community]:
     ids = [int(index.ids[r]) for r in rows]
-    found = {c.id: c for c in session.exec(select(Community).where(Community.id.in_(ids))).all()}
+    found = communities_by_id(ids, session=session)
     return {r: found[i] for r, i in zip(rows, ids, strict=True) if i in found}
 
 
-def _results(top: np.ndarray, raw: np.ndarray, seeds: list[Seed], seed_rows: list[int], *,
+def _results(top: np.ndarray, raw: np.ndarray, seeds: list[Seed], seed_rows: list[int],
+             seed_communities: dict[int, Community], *,
              index: CommunityIndex, data: RankingData, session: Session, texts: dict[int, set[str]],
              with_profile: bool) -> list[Lookalike]:
     by_row = _communities_by_row([int(r) for r in top], index=index, session=session)
-    seed_communities = _communities_by_row(seed_rows, index=index, session=session)
     seed_vectors = index.vectors[seed_rows]
     stages = dict(session.exec(select(Prospect.community_id, Prospect.stage).where(
         Prospect.community_id.in_([c.id for c in by_row.values()]))).all())

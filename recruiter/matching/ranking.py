@@ -485,7 +485,7 @@ def rank_communities(
     rows = _top_rows(index, scored.scores, session=session, want=offset + limit, kind=kind,
                      min_audience=min_audience)
     rows = rows[offset: offset + limit]
-    anchors = _communities(scored.anchor_ids, session=session)
+    anchors = communities_by_id(scored.anchor_ids, session=session)
     prepare_claims(scored, index)
     name_only = not words(profile.description or "")  # ranked on its name: the guess curve
     calibration = tuning_for(index.model).calibration_for(index)
@@ -514,7 +514,7 @@ def _top_rows(index: CommunityIndex, scores: np.ndarray, *, session: Session, wa
         top = np.argpartition(-scores, pool - 1)[:pool]
         top = top[np.argsort(-scores[top], kind="stable")]
         ids = [int(index.ids[i]) for i in top]
-        by_id = _communities(ids, session=session)
+        by_id = communities_by_id(ids, session=session)
         rows = []
         for i, community_id in zip(top, ids, strict=True):
             community = by_id.get(community_id)
@@ -532,7 +532,7 @@ def _top_rows(index: CommunityIndex, scores: np.ndarray, *, session: Session, wa
         pool = min(n, pool * 8)
 
 
-def _communities(ids: list[int], *, session: Session) -> dict[int, Community]:
+def communities_by_id(ids: list[int], *, session: Session) -> dict[int, Community]:
     out: dict[int, Community] = {}
     for part in chunked(ids):
         for c in session.exec(select(Community).where(Community.id.in_(part))).all():
