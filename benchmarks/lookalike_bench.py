@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/lookalike_bench.py [--corpus 1|2|both] [--sealed] [--try K=V,K=V]...
                                                   [--per-set] [--write-sealed]
 
-Seed sets are drawn from the communities relevant to a profile (label gain > 0): 3, 5 and 10 seeds from one
+Seed sets are drawn from the communities of a profile's most relevant labels: 3, 5 and 10 seeds from one
 niche, and 3 + 3 and 5 + 5 from two profiles whose relevant communities do not overlap. Every ranking is scored
 on the *other* relevant communities: the seeds are left out of the ranking and of the ideal list alike.
 
@@ -74,8 +74,6 @@ def corpus_urls(corpus) -> dict[str, str]:
 def relevant(corpus, profile: dict, urls: dict[str, str]) -> list[str]:
     """The communities a merchant would pick as seeds for this profile: those of its most relevant labels."""
     best = max(profile["gains"].values())
-    if os.environ.get("LOOKALIKE_POOL") == "any":
-        return sorted(urls[k] for k in urls if _gain(corpus, profile, k) > 0)
     return sorted(urls[k] for k in urls if _gain(corpus, profile, k) == best)
 
 
